@@ -1,0 +1,160 @@
+/**
+ * StatusError carries a failed API call's Status (code, reason, message, details) so programs
+ * branch on `code`/`reason` through predicates, as apimachinery's IsNotFound/IsGone do, and
+ * people read `message`. Messages are the server's or a fixed template naming only the
+ * resource and object name, never object contents.
+ */
+
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
+export interface StatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  causes?: StatusCause[];
+  retryAfterSeconds?: number;
+}
+
+/** The wire form of a metav1.Status. */
+export interface Status {
+  kind?: 'Status';
+  apiVersion?: string;
+  status?: 'Failure' | 'Success';
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: StatusDetails;
+}
+
+export class StatusError extends Error {
+  /** HTTP status code (404, 410, 429, 500...); 0 when the failure never reached a server. */
+  readonly code: number;
+  /** Machine-readable reason: NotFound, Expired, Gone, Forbidden, TooManyRequests... */
+  readonly reason: string;
+  readonly details?: StatusDetails;
+
+  constructor(code: number, reason: string, message: string, details?: StatusDetails) {
+    super(message);
+    this.name = 'StatusError';
+    this.code = code;
+    this.reason = reason;
+    this.details = details;
+  }
+
+  /** Seconds the server asked the client to wait (Retry-After / details.retryAfterSeconds). */
+  get retryAfterSeconds(): number | undefined {
+    return this.details?.retryAfterSeconds;
+  }
+
+  /**
+   * From a Status object (a watch ERROR event or an error body). Anything that is not a Status
+   * becomes a 500 InternalError, like apimachinery's FromObject.
+   */
+  static fromStatus(status: unknown, fallbackCode = 500): StatusError {
+    if (status !== null && typeof status === 'object' && (status as Status).kind === 'Status') {
+      const s = status as Status;
+      const code = typeof s.code === 'number' && s.code > 0 ? s.code : fallbackCode;
+      const reason = typeof s.reason === 'string' && s.reason !== '' ? s.reason : reasonForCode(code);
+      const message = typeof s.message === 'string' && s.message !== '' ? s.message : `the server reported ${reason}`;
+      return new StatusError(code, reason, message, s.details);
+    }
+    return new StatusError(fallbackCode, reasonForCode(fallbackCode), `unexpected object in error position: ${describe(status)}`);
+  }
+
+  /** The Status a server would send for this error. */
+  toStatus(): Status {
+    return { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: this.message, reason: this.reason, code: this.code, details: this.details };
+  }
+}
+
+/** The reason apimachinery assigns to a bare HTTP code. */
+export function reasonForCode(code: number): string {
+  switch (code) {
+    case 400: return 'BadRequest';
+    case 401: return 'Unauthorized';
+    case 403: return 'Forbidden';
+    case 404: return 'NotFound';
+    case 405: return 'MethodNotAllowed';
+    case 409: return 'Conflict';
+    case 410: return 'Gone';
+    case 422: return 'Invalid';
+    case 429: return 'TooManyRequests';
+    case 500: return 'InternalError';
+    case 503: return 'ServiceUnavailable';
+    case 504: return 'Timeout';
+    default: return code >= 500 ? 'InternalError' : 'Unknown';
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null || typeof v !== 'object') return typeof v;
+  const kind = (v as { kind?: unknown }).kind;
+  return typeof kind === 'string' ? `kind ${kind}` : 'object';
+}
+
+/** `<resource> "<name>" not found`, 404 NotFound: the kubelet's and the apiserver's wording. */
+export function newNotFound(resource: string, name: string): StatusError {
+  return new StatusError(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource });
+}
+
+/** 410 Expired, as a watch or list from a compacted resourceVersion gets it. */
+export function newExpired(message: string): StatusError {
+  return new StatusError(410, 'Expired', message);
+}
+
+function reasonOf(err: unknown): string | undefined {
+  return err instanceof StatusError ? err.reason : undefined;
+}
+
+function codeOf(err: unknown): number | undefined {
+  return err instanceof StatusError ? err.code : undefined;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return reasonOf(err) === 'NotFound' || (codeOf(err) === 404 && reasonOf(err) === 'Unknown');
+}
+
+/** 410: the resourceVersion asked for is older than the server keeps (Gone or Expired). */
+export function isGone(err: unknown): boolean {
+  return codeOf(err) === 410 || reasonOf(err) === 'Gone' || reasonOf(err) === 'Expired';
+}
+
+export function isResourceExpired(err: unknown): boolean {
+  return reasonOf(err) === 'Expired';
+}
+
+/**
+ * The server has not caught up with the resourceVersion asked for (a list at an RV from a
+ * different, newer apiserver or etcd). client-go treats it like 410 and relists with RV "".
+ */
+export function isTooLargeResourceVersion(err: unknown): boolean {
+  if (!(err instanceof StatusError)) return false;
+  if (err.details?.causes?.some((c) => c.reason === 'ResourceVersionTooLarge')) return true;
+  return err.message.includes('Too large resource version');
+}
+
+export function isTooManyRequests(err: unknown): boolean {
+  return codeOf(err) === 429 || reasonOf(err) === 'TooManyRequests';
+}
+
+export function isForbidden(err: unknown): boolean {
+  return codeOf(err) === 403 || reasonOf(err) === 'Forbidden';
+}
+
+export function isInternalError(err: unknown): boolean {
+  return reasonOf(err) === 'InternalError';
+}
+
+/** A transport failure before any response: nothing listens at the address. */
+export function isConnectionRefused(err: unknown): boolean {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    if ((e as { code?: unknown }).code === 'ECONNREFUSED') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

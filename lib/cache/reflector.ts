@@ -1,0 +1,298 @@
+/**
+ * Reflector keeps a sink in step with the server: it lists, then watches from the list's
+ * resourceVersion, and repeats on failure. It is client-go's tools/cache Reflector, rule by
+ * rule, because the kubelet's watch store relies on exactly those rules: the first list is
+ * served from the watch cache (RV "0"), a normal watch close re-watches without relisting, an
+ * expired RV relists, and failures back off so a sick apiserver is not hammered.
+ */
+import {
+  StatusError,
+  isConnectionRefused,
+  isGone,
+  isResourceExpired,
+  isTooLargeResourceVersion,
+  isTooManyRequests,
+} from '../api/errors.js';
+import { metaOf, resourceVersionOf, type ObjectList } from '../api/object.js';
+import type { WatchEvent } from '../api/source.js';
+import { isAbortError, raceAbort } from '../util/abort.js';
+import { Backoff, type BackoffOptions } from '../util/backoff.js';
+import { realClock, type Clock } from '../util/clock.js';
+import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import type { ListerWatcher } from './list-watch.js';
+import { isResourceVersionSink, type ReflectorSink } from './sink.js';
+
+/**
+ * client-go's default minimum watch timeout. Each watch asks the server to end it after a
+ * random time in [min, 2×min), so a fleet of reflectors does not re-watch in lock step.
+ */
+export const DEFAULT_MIN_WATCH_TIMEOUT = 5 * 60_000;
+
+/**
+ * A watch that ends within this time with no event is treated as a failure (client-go's
+ * VeryShortWatchError): re-watching at once would spin against a server that closes watches
+ * immediately.
+ */
+const VERY_SHORT_WATCH = 1_000;
+
+/** client-go's list page size; only used for quorum lists, the watch cache ignores paging. */
+const DEFAULT_PAGE_SIZE = 500;
+
+export interface ReflectorOptions<T> {
+  /** Names the reflector in log lines, e.g. `object-"ns"/"name"`. */
+  name: string;
+  listerWatcher: ListerWatcher<T>;
+  sink: ReflectorSink<T>;
+  /** Drives backoff delays and watch-duration checks. Default: the wall clock. */
+  clock?: Clock;
+  /**
+   * Minimum server-side watch timeout in ms; each watch draws its timeout from [min, 2×min).
+   * Default 5 minutes (client-go). The kubelet's per-object watches use 30 minutes because
+   * "every watch recreation comes with some additional cost" (kubernetes#124245).
+   */
+  minWatchTimeout?: number;
+  /** Delay between failed attempts; defaults are client-go's (800 ms doubling to 30 s). */
+  backoff?: BackoffOptions;
+  /** Page size for quorum lists (resourceVersion ""). Default 500. */
+  pageSize?: number;
+  logger?: Logger;
+  /** Randomness for the watch timeout; injectable so tests can pin it. */
+  random?: () => number;
+}
+
+/** Counters a test or a dashboard can read; they only ever grow. */
+export interface ReflectorStats {
+  lists: number;
+  watches: number;
+  /** Events applied to the sink (bookmarks included). */
+  events: number;
+  /** Events that were not understood (unknown type, no metadata) and were skipped. */
+  skippedEvents: number;
+  /** List or watch attempts that ended in an error and led to a backoff. */
+  failures: number;
+}
+
+/** Ends a watch that closed too soon; treated like any other failure (backoff, relist). */
+export class VeryShortWatchError extends Error {
+  constructor(name: string) {
+    super(`very short watch: ${name}: Unexpected watch close - watch lasted less than a second and no items received`);
+    this.name = 'VeryShortWatchError';
+  }
+}
+
+export class Reflector<T> {
+  readonly name: string;
+  readonly stats: ReflectorStats = { lists: 0, watches: 0, events: 0, skippedEvents: 0, failures: 0 };
+  private readonly lw: ListerWatcher<T>;
+  private readonly sink: ReflectorSink<T>;
+  private readonly clock: Clock;
+  private readonly minWatchTimeout: number;
+  private readonly pageSize: number;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+  private readonly backoff: Backoff;
+  private lastSyncRV = '';
+  /** Set when the server said our RV is gone or too new; the next list is a quorum read. */
+  private rvUnavailable = false;
+  private running = false;
+  /** How long the current failure asks us to wait at least (a 429's Retry-After). */
+  private retryAfterMs = 0;
+
+  constructor(opts: ReflectorOptions<T>) {
+    this.name = opts.name;
+    this.lw = opts.listerWatcher;
+    this.sink = opts.sink;
+    this.clock = opts.clock ?? realClock;
+    this.minWatchTimeout = opts.minWatchTimeout ?? DEFAULT_MIN_WATCH_TIMEOUT;
+    this.pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
+    this.logger = opts.logger ?? noopLogger;
+    this.random = opts.random ?? Math.random;
+    this.backoff = new Backoff(this.clock, { ...opts.backoff, random: opts.backoff?.random ?? this.random });
+  }
+
+  /** The resourceVersion of the last list or event seen; survives stop and restart. */
+  get lastSyncResourceVersion(): string {
+    return this.lastSyncRV;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Lists and watches until `signal` aborts; resolves once nothing is in flight any more.
+   * The first list request is issued synchronously, before `run` returns its promise. A
+   * reflector runs once at a time: start the next run after the previous one resolved; it
+   * then resumes from the last resourceVersion, as the kubelet's restarted reflectors do.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    if (this.running) throw new Error(`reflector ${this.name} is already running`);
+    this.running = true;
+    try {
+      while (!signal.aborted) {
+        try {
+          await this.listAndWatch(signal);
+        } catch (err) {
+          if (signal.aborted || isAbortError(err)) break;
+          this.recordFailure(err);
+        }
+        if (signal.aborted) break;
+        if (!(await this.clock.sleep(this.nextDelay(), signal))) break;
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private nextDelay(): number {
+    const delay = Math.max(this.backoff.next(), this.retryAfterMs);
+    this.retryAfterMs = 0;
+    return delay;
+  }
+
+  private recordFailure(err: unknown): void {
+    this.stats.failures++;
+    if (isTooManyRequests(err) && err instanceof StatusError && err.retryAfterSeconds) {
+      this.retryAfterMs = err.retryAfterSeconds * 1000;
+    }
+    if (isResourceExpired(err) || isGone(err)) {
+      this.logger.debug('watch closed', { reflector: this.name, error: errorMessage(err) });
+    } else {
+      this.logger.warn('list/watch failed', { reflector: this.name, error: errorMessage(err) });
+    }
+  }
+
+  private async listAndWatch(signal: AbortSignal): Promise<void> {
+    await this.list(signal);
+    await this.watchUntilFailure(signal);
+  }
+
+  /** client-go's relistResourceVersion. */
+  private relistResourceVersion(): string {
+    if (this.rvUnavailable) return '';
+    return this.lastSyncRV === '' ? '0' : this.lastSyncRV;
+  }
+
+  private async list(signal: AbortSignal): Promise<void> {
+    let result: { items: T[]; resourceVersion: string };
+    try {
+      result = await this.listAt(this.relistResourceVersion(), signal);
+    } catch (err) {
+      if (signal.aborted || !(isGone(err) || isTooLargeResourceVersion(err))) throw err;
+      // Our RV is compacted away or ahead of this server: fall back to a quorum read at once.
+      this.logger.debug('relisting with a quorum read', { reflector: this.name, error: errorMessage(err) });
+      this.rvUnavailable = true;
+      result = await this.listAt('', signal);
+    }
+    this.sink.replace(result.items, result.resourceVersion);
+    this.lastSyncRV = result.resourceVersion;
+    this.rvUnavailable = false;
+  }
+
+  private async listAt(resourceVersion: string, signal: AbortSignal): Promise<{ items: T[]; resourceVersion: string }> {
+    this.stats.lists++;
+    // Paging only makes sense for quorum reads; the watch cache serves RV "0" or "N" whole.
+    const limit = resourceVersion === '' ? this.pageSize : undefined;
+    const items: T[] = [];
+    let page = await raceAbort(this.lw.list({ resourceVersion, limit, signal }), signal);
+    for (;;) {
+      this.collect(page, items);
+      const token = page.metadata?.continue;
+      if (!token) return { items, resourceVersion: page.metadata.resourceVersion };
+      try {
+        page = await raceAbort(this.lw.list({ continue: token, limit, signal }), signal);
+      } catch (err) {
+        if (signal.aborted || !isGone(err)) throw err;
+        // The continue token expired mid-way: take one unpaged list instead, as client-go's pager does.
+        items.length = 0;
+        page = await raceAbort(this.lw.list({ resourceVersion: '', signal }), signal);
+      }
+    }
+  }
+
+  private collect(page: ObjectList<T>, into: T[]): void {
+    if (page === null || typeof page !== 'object' || !Array.isArray(page.items) || typeof page.metadata?.resourceVersion !== 'string') {
+      throw new StatusError(500, 'InternalError', `malformed list response for ${this.name}`);
+    }
+    for (const item of page.items) {
+      if (typeof metaOf(item)?.name === 'string') into.push(item);
+      else this.skip('list item without metadata.name');
+    }
+  }
+
+  /** Watches, re-watching after normal closes, until a failure; the failure is thrown. */
+  private async watchUntilFailure(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const timeoutSeconds = Math.floor((this.minWatchTimeout / 1000) * (1 + this.random()));
+      const started = this.clock.now();
+      this.stats.watches++;
+      let received: number;
+      try {
+        received = await this.consumeWatch(timeoutSeconds, signal);
+      } catch (err) {
+        if (signal.aborted || isAbortError(err)) return;
+        if (isConnectionRefused(err) || isTooManyRequests(err)) {
+          // The server is there but busy, or briefly away: wait, then watch again from the
+          // same RV; a relist would only add load.
+          this.recordFailure(err);
+          if (!(await this.clock.sleep(this.nextDelay(), signal))) return;
+          continue;
+        }
+        throw err;
+      }
+      if (received === 0 && this.clock.now() - started < VERY_SHORT_WATCH) throw new VeryShortWatchError(this.name);
+      this.logger.debug('watch ended normally; re-watching', { reflector: this.name, resourceVersion: this.lastSyncRV });
+    }
+  }
+
+  /** One watch stream; resolves with the number of events when it closes normally. */
+  private async consumeWatch(timeoutSeconds: number, signal: AbortSignal): Promise<number> {
+    const stream = this.lw.watch({
+      resourceVersion: this.lastSyncRV,
+      allowWatchBookmarks: true,
+      timeoutSeconds,
+      signal,
+    });
+    const it = stream[Symbol.asyncIterator]();
+    let received = 0;
+    try {
+      for (;;) {
+        const step = await raceAbort(it.next(), signal);
+        if (step.done) return received;
+        if (this.apply(step.value)) received++;
+      }
+    } finally {
+      it.return?.()?.catch(() => {});
+    }
+  }
+
+  /** Applies one event; returns false for a skipped one. ERROR events end the watch. */
+  private apply(event: WatchEvent<T>): boolean {
+    if (event === null || typeof event !== 'object') return this.skip('event is not an object');
+    const { type, object } = event;
+    if (type === 'ERROR') throw StatusError.fromStatus(object);
+    if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED' && type !== 'BOOKMARK') {
+      return this.skip(`unknown event type ${JSON.stringify(String(type)).slice(0, 40)}`);
+    }
+    const rv = resourceVersionOf(object);
+    if (type === 'BOOKMARK') {
+      if (rv === undefined) return this.skip('bookmark without resourceVersion');
+    } else if (typeof metaOf(object)?.name !== 'string') {
+      return this.skip(`${type} event without metadata.name`);
+    } else if (type === 'ADDED') this.sink.add(object);
+    else if (type === 'MODIFIED') this.sink.update(object);
+    else this.sink.delete(object);
+    if (rv !== undefined && rv !== '') {
+      this.lastSyncRV = rv;
+      if (isResourceVersionSink(this.sink)) this.sink.updateResourceVersion(rv);
+    }
+    this.stats.events++;
+    return true;
+  }
+
+  private skip(why: string): false {
+    this.stats.skippedEvents++;
+    this.logger.warn('skipping malformed watch data', { reflector: this.name, reason: why });
+    return false;
+  }
+}

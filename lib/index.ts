@@ -1,0 +1,28 @@
+/**
+ * refwatch's public surface. The layers, bottom up: api (resources, sources, errors) → cache
+ * (reflector, stores) → manager (the kubelet's object manager and its strategies).
+ * Test helpers (FakeClock, in-memory source) are in `refwatch/testing`.
+ */
+export * from './api/errors.js';
+export * from './api/object.js';
+export * from './api/resource.js';
+export type * from './api/source.js';
+
+export * from './cache/list-watch.js';
+export * from './cache/object-slot.js';
+export * from './cache/reflector.js';
+export type * from './cache/sink.js';
+
+export * from './manager/cache-based-manager.js';
+export * from './manager/errors.js';
+export type * from './manager/interfaces.js';
+export * from './manager/kind-managers.js';
+export * from './manager/node-ttl.js';
+export * from './manager/pod-references.js';
+export * from './manager/strategy.js';
+export * from './manager/ttl-object-store.js';
+export * from './manager/watch-object-store.js';
+
+export * from './util/backoff.js';
+export * from './util/clock.js';
+export * from './util/logger.js';

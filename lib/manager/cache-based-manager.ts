@@ -1,0 +1,100 @@
+/**
+ * CacheBasedManager is the kubelet's cacheBasedManager: it remembers which objects each
+ * registered pod references and turns pod registrations into Store references. Both stores
+ * (TTL and watch) sit behind it, so the strategy is a constructor argument, not a code path.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import type { Manager, Store } from './interfaces.js';
+
+export type ReferencedObjects = (pod: V1Pod) => Set<string>;
+
+export interface CacheBasedManagerOptions {
+  /** Where malformed pods are reported. Default: nowhere. */
+  logger?: Logger;
+}
+
+interface Registration {
+  namespace: string;
+  uid: string;
+  /** The names referenced at the last registration; kept instead of the pod itself, so a caller mutating its pod object later cannot change what unregister releases. */
+  names: Set<string>;
+}
+
+export class CacheBasedManager<T> implements Manager<T> {
+  /**
+   * Registered pods by namespace, name and UID. The UID is part of the key because a pod
+   * deleted and re-created under the same name can be registered and unregistered in an
+   * interleaved order (kubernetes#107831).
+   */
+  private readonly registered = new Map<string, Registration>();
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly store: Store<T>,
+    private readonly getReferencedObjects: ReferencedObjects,
+    opts: CacheBasedManagerOptions = {},
+  ) {
+    this.logger = opts.logger ?? noopLogger;
+  }
+
+  getObject(namespace: string, name: string): Promise<T> {
+    return this.store.get(namespace, name);
+  }
+
+  registerPod(pod: V1Pod): void {
+    const id = this.identify(pod, 'register');
+    if (!id) return;
+    let names: Set<string>;
+    try {
+      names = this.getReferencedObjects(pod);
+    } catch (err) {
+      this.logger.warn('ignoring pod: its references could not be read', { namespace: id.namespace, pod: id.name, error: errorMessage(err) });
+      return;
+    }
+    const previous = this.registered.get(id.key);
+    this.registered.set(id.key, { namespace: id.namespace, uid: id.uid, names });
+    // Add before delete, so an object referenced by both versions never drops to zero
+    // references (which would stop its watch or invalidate its cache for nothing).
+    for (const name of names) {
+      if (!previous?.names.has(name)) this.store.addReference(id.namespace, name, id.uid);
+    }
+    if (!previous) return;
+    for (const name of previous.names) {
+      if (!names.has(name)) this.store.deleteReference(id.namespace, name, id.uid);
+    }
+  }
+
+  unregisterPod(pod: V1Pod): void {
+    const id = this.identify(pod, 'unregister');
+    if (!id) return;
+    const previous = this.registered.get(id.key);
+    if (!previous) return;
+    this.registered.delete(id.key);
+    for (const name of previous.names) this.store.deleteReference(previous.namespace, name, previous.uid);
+  }
+
+  /** Pods currently registered. */
+  get registeredPodCount(): number {
+    return this.registered.size;
+  }
+
+  async close(): Promise<void> {
+    await this.store.close?.();
+  }
+
+  private identify(pod: V1Pod, action: string): { key: string; namespace: string; name: string; uid: string } | undefined {
+    const meta = pod !== null && typeof pod === 'object' ? (pod as { metadata?: unknown }).metadata : undefined;
+    const m = meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>) : {};
+    const { namespace, name } = m;
+    const uid = typeof m.uid === 'string' ? m.uid : '';
+    if (typeof namespace !== 'string' || namespace === '' || typeof name !== 'string' || name === '') {
+      this.logger.warn(`cannot ${action} pod without metadata.namespace and metadata.name`, {
+        namespace: typeof namespace === 'string' ? namespace : undefined,
+        pod: typeof name === 'string' ? name : undefined,
+      });
+      return undefined;
+    }
+    return { key: JSON.stringify([namespace, name, uid]), namespace, name, uid };
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The kubelet's three ways of keeping referenced objects (configMapAndSecretChangeDetectionStrategy):
+ * Watch (default) keeps a watch per object; Cache re-GETs after a TTL; Get reads from the API
+ * server every time. `createObjectManager` builds any of them over one ObjectSource, so the
+ * secret and configmap managers (and custom-resource managers) differ only in names.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { ObjectSource } from '../api/source.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { CacheBasedManager, type ReferencedObjects } from './cache-based-manager.js';
+import type { Manager } from './interfaces.js';
+import { TtlObjectStore, type GetTtlFunc } from './ttl-object-store.js';
+import { WatchObjectStore, type WatchObjectStoreOptions } from './watch-object-store.js';
+
+export type ChangeDetectionStrategy = 'Watch' | 'Cache' | 'Get';
+
+export interface ObjectManagerOptions<T> {
+  source: ObjectSource<T>;
+  /** Default 'Watch', the kubelet's default. */
+  strategy?: ChangeDetectionStrategy;
+  /** The names a pod references (e.g. podSecretNames). Unused by 'Get'. */
+  getReferencedObjects: ReferencedObjects;
+  /** Watch: objects never watched again once seen immutable. */
+  isImmutable?: (obj: T) => boolean;
+  clock?: Clock;
+  /**
+   * Watch: the kubelet's resync interval (its syncFrequency, default 1 minute). Watches idle
+   * for 5 × this are stopped, as upstream derives maxIdleTime.
+   */
+  resyncInterval?: number;
+  /** Cache: default TTL in ms. Default 1 minute, as upstream. */
+  ttl?: number;
+  /** Cache: TTL override, e.g. ttlFromNode(getNode). */
+  getTtl?: GetTtlFunc;
+  /** Watch: further tuning of the store (sync timeout, watch timeout, backoff). */
+  watch?: Omit<WatchObjectStoreOptions<T>, 'source' | 'clock' | 'isImmutable' | 'logger'>;
+  logger?: Logger;
+}
+
+/** A manager plus, for Watch, its store (for `changes()`, `inspect()` and stats). */
+export interface StrategyManager<T> extends Manager<T> {
+  readonly strategy: ChangeDetectionStrategy;
+  /** Set for the Watch strategy. */
+  readonly watchStore?: WatchObjectStore<T>;
+}
+
+export function createObjectManager<T>(opts: ObjectManagerOptions<T>): StrategyManager<T> {
+  const strategy = opts.strategy ?? 'Watch';
+  switch (strategy) {
+    case 'Get':
+      return new SimpleManager(opts.source);
+    case 'Cache': {
+      const store = new TtlObjectStore<T>({
+        getObject: (ns, name, o) => opts.source.get(ns, name, o),
+        ttl: opts.ttl ?? 60_000,
+        getTtl: opts.getTtl,
+        clock: opts.clock,
+      });
+      return withStrategy(new CacheBasedManager(store, opts.getReferencedObjects, { logger: opts.logger }), 'Cache');
+    }
+    case 'Watch': {
+      const store = new WatchObjectStore<T>({
+        maxIdleTime: 5 * (opts.resyncInterval ?? 60_000),
+        ...opts.watch,
+        source: opts.source,
+        isImmutable: opts.isImmutable,
+        clock: opts.clock,
+        logger: opts.logger,
+      });
+      return withStrategy(new CacheBasedManager(store, opts.getReferencedObjects, { logger: opts.logger }), 'Watch', store);
+    }
+    default:
+      throw new Error(`unknown configmap and secret manager mode: ${String(strategy)}`);
+  }
+}
+
+function withStrategy<T>(manager: CacheBasedManager<T>, strategy: ChangeDetectionStrategy, watchStore?: WatchObjectStore<T>): StrategyManager<T> {
+  return Object.assign(manager, { strategy, watchStore });
+}
+
+/**
+ * The Get strategy (NewSimpleSecretManager): every read is a quorum GET; registration is a
+ * no-op, so any object the node's credentials can read is readable.
+ */
+class SimpleManager<T> implements StrategyManager<T> {
+  readonly strategy = 'Get' as const;
+
+  constructor(private readonly source: ObjectSource<T>) {}
+
+  getObject(namespace: string, name: string): Promise<T> {
+    return this.source.get(namespace, name);
+  }
+
+  registerPod(_pod: V1Pod): void {}
+
+  unregisterPod(_pod: V1Pod): void {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,368 @@
+/**
+ * WatchObjectStore is the kubelet's objectCache (the "Watch" strategy): one list+watch
+ * reflector per referenced object, pinned to it with `metadata.name=<name>`, so a node sees
+ * changes to its secrets and configmaps within a watch event's latency and the apiserver
+ * serves it from its watch cache instead of answering GETs. Reflectors are refcounted by the
+ * referencing pod's UID, stopped when idle, stopped for good for immutable objects, and all
+ * stopped by `close()`.
+ */
+import { Observable } from 'rxjs';
+import { newNotFound } from '../api/errors.js';
+import { objectKey } from '../api/object.js';
+import { singularName } from '../api/resource.js';
+import type { ObjectSource } from '../api/source.js';
+import { listWatchFor } from '../cache/list-watch.js';
+import { ObjectSlot } from '../cache/object-slot.js';
+import { Reflector } from '../cache/reflector.js';
+import type { BackoffOptions } from '../util/backoff.js';
+import { realClock, type Clock, type Timer } from '../util/clock.js';
+import { noopLogger, type Logger } from '../util/logger.js';
+import { NotRegisteredError, StoreClosedError, SyncTimeoutError } from './errors.js';
+import type { Store } from './interfaces.js';
+
+/** The recycler never stops a watch idle for less than this (upstream's minIdleTime). */
+export const MIN_IDLE_TIME = 60_000;
+
+export interface WatchObjectStoreOptions<T> {
+  /** Where objects are listed and watched. */
+  source: ObjectSource<T>;
+  /**
+   * Objects for which this returns true are never watched again after the first get that sees
+   * them: their reflector stops for good and the cached copy is served from then on, changes
+   * and deletion included (KEP-1412). Default: nothing is immutable.
+   */
+  isImmutable?: (obj: T) => boolean;
+  /** Drives idle recycling, the sync timeout, backoff and watch timeouts. Default: wall clock. */
+  clock?: Clock;
+  /**
+   * A synced reflector whose object was not read (get or a `changes()` subscriber) for longer
+   * than this is stopped by the recycler; the next get restarts it and waits for a fresh list.
+   * Default 5 minutes (the kubelet's 5 × its 1-minute resync: objects used as volumes are read
+   * every resync, so only env-only references go idle). Values below 1 minute are raised to it.
+   */
+  maxIdleTime?: number;
+  /**
+   * How long a get waits for a reflector's first list before failing with SyncTimeoutError.
+   * Default 1 s, as upstream; the wait is on the reflector's sync promise, not a poll.
+   */
+  syncTimeout?: number;
+  /**
+   * How often the idle recycler runs, in ms. Default 60 s, as upstream. 0 disables the timer;
+   * `recycleIdle()` can still be called by hand.
+   */
+  recycleInterval?: number;
+  /**
+   * Minimum server-side watch timeout for each reflector; each watch lasts [min, 2×min).
+   * Default 30 minutes, the kubelet's value (kubernetes#124245).
+   */
+  minWatchTimeout?: number;
+  /** Reflector backoff; defaults are client-go's. */
+  backoff?: BackoffOptions;
+  /**
+   * The resource's name in error messages: "secret" gives `failed to sync secret cache` and
+   * `secret "x" not found`. Default: the source's kind, lower-cased.
+   */
+  resourceName?: string;
+  logger?: Logger;
+  /** Randomness for watch timeouts and backoff jitter; injectable for tests. */
+  random?: () => number;
+}
+
+/** What `inspect` reports about one object. */
+export interface ItemState {
+  /** The reflector is meant to be running (not stopped by idleness, immutability or close). */
+  running: boolean;
+  /** A list has filled the cache since the last (re)start. */
+  synced: boolean;
+  /** References per referencing UID. */
+  refs: Record<string, number>;
+}
+
+/** Store-wide counters for dashboards and leak checks. */
+export interface WatchStoreStats {
+  /** Referenced objects. */
+  objects: number;
+  /** Reflectors meant to be running. */
+  runningReflectors: number;
+  /** Reflector loops that have not finished yet (stopping ones included); 0 after close(). */
+  activeReflectorLoops: number;
+  /** `changes()` subscriptions open. */
+  subscribers: number;
+}
+
+class Item<T> {
+  readonly refs = new Map<string, number>();
+  readonly slot: ObjectSlot<T>;
+  readonly reflector: Reflector<T>;
+  /** Aborts the current run; undefined while stopped. */
+  controller: AbortController | undefined;
+  /** The current or last run, so a restart waits for the previous loop to finish. */
+  lastRun: Promise<void> | undefined;
+  stopped = true;
+  immutable = false;
+  /** -Infinity: a synced item that was never read counts as idle, as upstream's zero time does. */
+  lastAccessTime = -Infinity;
+  subscribers = 0;
+  /** Fires when the item leaves the store (last reference gone, or close). */
+  readonly removed = new AbortController();
+
+  constructor(slot: ObjectSlot<T>, reflector: Reflector<T>) {
+    this.slot = slot;
+    this.reflector = reflector;
+  }
+}
+
+export class WatchObjectStore<T> implements Store<T> {
+  private readonly items = new Map<string, Item<T>>();
+  private readonly source: ObjectSource<T>;
+  private readonly isImmutable: (obj: T) => boolean;
+  private readonly clock: Clock;
+  private readonly maxIdleTime: number;
+  private readonly syncTimeout: number;
+  private readonly recycleInterval: number;
+  private readonly minWatchTimeout: number;
+  private readonly backoff: BackoffOptions | undefined;
+  private readonly resourceName: string;
+  private readonly logger: Logger;
+  private readonly random: (() => number) | undefined;
+  /** Every reflector loop not yet finished, including those of items already removed. */
+  private readonly loops = new Set<Promise<void>>();
+  /** Aborted by close(): wakes every waiting get. */
+  private readonly closing = new AbortController();
+  private recycleTimer: Timer | undefined;
+
+  constructor(opts: WatchObjectStoreOptions<T>) {
+    this.source = opts.source;
+    this.isImmutable = opts.isImmutable ?? (() => false);
+    this.clock = opts.clock ?? realClock;
+    this.maxIdleTime = Math.max(MIN_IDLE_TIME, opts.maxIdleTime ?? 5 * MIN_IDLE_TIME);
+    this.syncTimeout = opts.syncTimeout ?? 1_000;
+    this.recycleInterval = opts.recycleInterval ?? 60_000;
+    this.minWatchTimeout = opts.minWatchTimeout ?? 30 * 60_000;
+    this.backoff = opts.backoff;
+    this.resourceName = opts.resourceName ?? singularName(opts.source.resource);
+    this.logger = opts.logger ?? noopLogger;
+    this.random = opts.random;
+    this.scheduleRecycle();
+  }
+
+  private get closed(): boolean {
+    return this.closing.signal.aborted;
+  }
+
+  addReference(namespace: string, name: string, referencedFrom: string): void {
+    const key = objectKey(namespace, name);
+    let item = this.items.get(key);
+    if (!item) {
+      item = this.newItem(namespace, name);
+      this.items.set(key, item);
+      // After close() items are still recorded (so refcounts stay right) but never started.
+      if (!this.closed) this.start(item);
+    }
+    item.refs.set(referencedFrom, (item.refs.get(referencedFrom) ?? 0) + 1);
+  }
+
+  /**
+   * Deleting a reference `referencedFrom` never added is a no-op. (Upstream records it as -1,
+   * which keeps the object watched until the same UID adds one; that is a leak, not a feature.)
+   */
+  deleteReference(namespace: string, name: string, referencedFrom: string): void {
+    const key = objectKey(namespace, name);
+    const item = this.items.get(key);
+    const count = item?.refs.get(referencedFrom);
+    if (!item || count === undefined) return;
+    if (count > 1) return void item.refs.set(referencedFrom, count - 1);
+    item.refs.delete(referencedFrom);
+    if (item.refs.size > 0) return;
+    this.stop(item);
+    this.items.delete(key);
+    item.removed.abort();
+  }
+
+  async get(namespace: string, name: string): Promise<T> {
+    const item = this.items.get(objectKey(namespace, name));
+    if (!item) throw new NotRegisteredError(namespace, name);
+    // Recorded even if this get fails, so a racing recycler does not stop a watch being waited on.
+    item.lastAccessTime = this.clock.now();
+    if (!this.closed) this.restartIfNeeded(item);
+    if (!item.slot.hasSynced) await this.waitForSync(item, namespace, name);
+    const obj = item.slot.value;
+    if (obj === undefined) throw newNotFound(this.resourceName, name);
+    if (!item.immutable && this.isImmutable(obj)) {
+      // Flag first: stopping an immutable item keeps its cache synced, so later gets answer
+      // at once and never restart the watch.
+      item.immutable = true;
+      this.stop(item);
+      this.logger.debug('stopped watching for changes: object is immutable', { namespace, name });
+    }
+    return obj;
+  }
+
+  /**
+   * The object now (once synced: the object, or undefined when it does not exist) and then on
+   * every change, until its last reference is deleted or the store closes (then the stream
+   * completes). While subscribed, the watch counts as in use and is never idle-recycled; a
+   * stopped one is restarted. Subscribing to an unregistered object errors with
+   * NotRegisteredError.
+   */
+  changes(namespace: string, name: string): Observable<T | undefined> {
+    return new Observable<T | undefined>((subscriber) => {
+      const item = this.items.get(objectKey(namespace, name));
+      if (!item) {
+        subscriber.error(new NotRegisteredError(namespace, name));
+        return;
+      }
+      if (item.removed.signal.aborted) {
+        subscriber.complete();
+        return;
+      }
+      item.subscribers++;
+      item.lastAccessTime = this.clock.now();
+      if (!this.closed) this.restartIfNeeded(item);
+      const onRemoved = () => subscriber.complete();
+      item.removed.signal.addEventListener('abort', onRemoved, { once: true });
+      const unsubscribe = item.slot.subscribe((value) => subscriber.next(value));
+      if (item.slot.hasSynced) subscriber.next(item.slot.value);
+      return () => {
+        unsubscribe();
+        item.removed.signal.removeEventListener('abort', onRemoved);
+        item.subscribers--;
+        item.lastAccessTime = this.clock.now();
+      };
+    });
+  }
+
+  /**
+   * Stops every reflector that has synced, has no subscriber, and was not read for
+   * maxIdleTime. Reflectors still on their first list are left alone: stopping them would
+   * throw that list away and the next get would start over (kubernetes#104604).
+   */
+  recycleIdle(): void {
+    const now = this.clock.now();
+    for (const [key, item] of this.items) {
+      if (item.stopped || !item.slot.hasSynced || item.subscribers > 0) continue;
+      if (now > item.lastAccessTime + this.maxIdleTime) {
+        this.stop(item);
+        this.logger.debug('not read for a long time; stopped watching for changes', { object: key });
+      }
+    }
+  }
+
+  inspect(namespace: string, name: string): ItemState | undefined {
+    const item = this.items.get(objectKey(namespace, name));
+    if (!item) return undefined;
+    return { running: !item.stopped, synced: item.slot.hasSynced, refs: Object.fromEntries(item.refs) };
+  }
+
+  stats(): WatchStoreStats {
+    let running = 0;
+    let subscribers = 0;
+    for (const item of this.items.values()) {
+      if (!item.stopped) running++;
+      subscribers += item.subscribers;
+    }
+    return { objects: this.items.size, runningReflectors: running, activeReflectorLoops: this.loops.size, subscribers };
+  }
+
+  /**
+   * Stops every reflector and the recycler and resolves once all reflector loops have ended.
+   * Afterwards nothing restarts: new references are recorded but not watched, gets of immutable
+   * objects still answer from cache, and other gets fail with StoreClosedError.
+   */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closing.abort();
+      this.recycleTimer?.cancel();
+      this.recycleTimer = undefined;
+      for (const item of this.items.values()) {
+        this.stop(item);
+        item.removed.abort();
+      }
+    }
+    await Promise.all([...this.loops]);
+  }
+
+  private newItem(namespace: string, name: string): Item<T> {
+    const slot = new ObjectSlot<T>(namespace, name);
+    const reflector = new Reflector<T>({
+      name: `object-${JSON.stringify(namespace)}/${JSON.stringify(name)}`,
+      listerWatcher: listWatchFor(this.source, namespace, { fieldSelector: `metadata.name=${name}` }),
+      sink: slot,
+      clock: this.clock,
+      minWatchTimeout: this.minWatchTimeout,
+      backoff: this.backoff,
+      logger: this.logger,
+      random: this.random,
+    });
+    return new Item(slot, reflector);
+  }
+
+  /** Starts the reflector; its first list is issued before this returns when nothing ran before. */
+  private start(item: Item<T>): void {
+    item.stopped = false;
+    const controller = new AbortController();
+    item.controller = controller;
+    const previous = item.lastRun;
+    // The same Reflector is reused, so a restart relists "at least as fresh as" the last RV.
+    const run = previous
+      ? previous.then(() => (controller.signal.aborted ? undefined : item.reflector.run(controller.signal)))
+      : item.reflector.run(controller.signal);
+    const tracked = run.catch((err) => this.logger.warn('reflector ended with an error', { reflector: item.reflector.name, error: String(err) }));
+    item.lastRun = tracked;
+    this.loops.add(tracked);
+    void tracked.finally(() => this.loops.delete(tracked));
+  }
+
+  private restartIfNeeded(item: Item<T>): void {
+    if (item.immutable || !item.stopped) return;
+    this.start(item);
+  }
+
+  private stop(item: Item<T>): boolean {
+    if (item.stopped) return false;
+    item.stopped = true;
+    item.controller?.abort();
+    item.controller = undefined;
+    if (!item.immutable) item.slot.unsetSynced();
+    return true;
+  }
+
+  /** Waits for the item's first list, the sync timeout, its removal or close, whichever is first. */
+  private waitForSync(item: Item<T>, namespace: string, name: string): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreClosedError(this.resourceName));
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = () => {
+        timer.cancel();
+        cancelWait();
+        this.closing.signal.removeEventListener('abort', onClose);
+        item.removed.signal.removeEventListener('abort', onRemoved);
+      };
+      const timer = this.clock.setTimeout(() => {
+        cleanup();
+        reject(new SyncTimeoutError(this.resourceName));
+      }, this.syncTimeout);
+      const onClose = () => {
+        cleanup();
+        reject(new StoreClosedError(this.resourceName));
+      };
+      const onRemoved = () => {
+        cleanup();
+        reject(new NotRegisteredError(namespace, name));
+      };
+      this.closing.signal.addEventListener('abort', onClose, { once: true });
+      item.removed.signal.addEventListener('abort', onRemoved, { once: true });
+      const cancelWait = item.slot.onceSynced(() => {
+        cleanup();
+        resolve();
+      });
+    });
+  }
+
+  private scheduleRecycle(): void {
+    if (this.recycleInterval <= 0 || this.closed) return;
+    this.recycleTimer = this.clock.setTimeout(() => {
+      this.recycleIdle();
+      this.scheduleRecycle();
+    }, this.recycleInterval);
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * `refwatch/testing`: what tests of code built on refwatch need, and what refwatch's own tests
+ * use: a controllable clock, and an in-memory API state with an ObjectSource over it.
+ */
+export * from './fake-clock.js';
+export * from './memory-source.js';
+export * from './object-storage.js';
+export * from './selectors.js';

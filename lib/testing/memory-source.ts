@@ -1,0 +1,246 @@
+/**
+ * MemorySource is an ObjectSource over an in-memory ObjectStorage, for unit tests. Like
+ * client-go's fake clientset it records every call as an action (verb, namespace, name,
+ * options), so a test can count lists and watches and read their selectors and
+ * resourceVersions; reactors answer, fail or block chosen calls; and every open watch is a
+ * handle the test can push events into, end normally or break with an error.
+ */
+import type { KubeObject, ObjectList } from '../api/object.js';
+import type { ResourceType } from '../api/resource.js';
+import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchOptions } from '../api/source.js';
+import { ObjectStorage } from './object-storage.js';
+
+export type SourceVerb = 'get' | 'list' | 'watch';
+
+export interface SourceAction {
+  verb: SourceVerb;
+  namespace: string;
+  /** Set for get. */
+  name?: string;
+  /** The options as passed, without the signal. */
+  options: Omit<WatchOptions, 'signal'>;
+}
+
+/** Answer a call (return a value), fail it (throw), or fall through to storage (return undefined). May be async to block. */
+export type GetReactor<T> = (namespace: string, name: string, opts: GetOptions) => T | undefined | Promise<T | undefined>;
+export type ListReactor<T> = (namespace: string, opts: ListOptions) => ObjectList<T> | undefined | Promise<ObjectList<T> | undefined>;
+/** Throw to make the watch fail to establish; return true to take over the stream (push events yourself). */
+export type WatchReactor<T> = (watch: MemoryWatch<T>) => boolean | void;
+
+export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSource<T> {
+  readonly actions: SourceAction[] = [];
+  private readonly getReactors: GetReactor<T>[] = [];
+  private readonly listReactors: ListReactor<T>[] = [];
+  private readonly watchReactors: WatchReactor<T>[] = [];
+  private readonly open = new Set<MemoryWatch<T>>();
+
+  constructor(
+    readonly resource: ResourceType,
+    /** Shared between sources of different resources to get one resourceVersion sequence. */
+    readonly storage: ObjectStorage = new ObjectStorage(),
+  ) {}
+
+  // --- ObjectSource -------------------------------------------------------------------
+
+  async get(namespace: string, name: string, opts: GetOptions = {}): Promise<T> {
+    this.record('get', namespace, opts, name);
+    for (const reactor of this.getReactors) {
+      const answer = await reactor(namespace, name, opts);
+      if (answer !== undefined) return answer;
+    }
+    return this.storage.get(this.resource, namespace, name) as T;
+  }
+
+  async list(namespace: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
+    this.record('list', namespace, opts);
+    for (const reactor of this.listReactors) {
+      const answer = await reactor(namespace, opts);
+      if (answer !== undefined) return answer;
+    }
+    return this.storage.list(this.resource, namespace, opts) as ObjectList<T>;
+  }
+
+  watch(namespace: string, opts: WatchOptions = {}): AsyncIterable<WatchEvent<T>> {
+    this.record('watch', namespace, opts);
+    const handle = new MemoryWatch<T>(namespace, strip(opts), (w) => this.open.delete(w));
+    this.open.add(handle);
+    try {
+      const takenOver = this.watchReactors.some((reactor) => reactor(handle) === true);
+      if (!takenOver) handle.attach(this.storage.watch(this.resource, namespace, opts, (event) => handle.push(event as WatchEvent<T>)));
+    } catch (err) {
+      handle.fail(err);
+    }
+    if (opts.signal) {
+      if (opts.signal.aborted) handle.end();
+      else opts.signal.addEventListener('abort', () => handle.end(), { once: true });
+    }
+    return handle;
+  }
+
+  // --- reactors --------------------------------------------------------------------------
+
+  /** Reactors run newest first, like client-go's PrependReactor. */
+  onGet(reactor: GetReactor<T>): this {
+    this.getReactors.unshift(reactor);
+    return this;
+  }
+
+  onList(reactor: ListReactor<T>): this {
+    this.listReactors.unshift(reactor);
+    return this;
+  }
+
+  onWatch(reactor: WatchReactor<T>): this {
+    this.watchReactors.unshift(reactor);
+    return this;
+  }
+
+  clearReactors(): void {
+    this.getReactors.length = this.listReactors.length = this.watchReactors.length = 0;
+  }
+
+  // --- server-side changes -------------------------------------------------------------------
+
+  create(obj: T): T {
+    return this.storage.create(this.resource, obj) as T;
+  }
+
+  update(obj: T): T {
+    return this.storage.update(this.resource, obj) as T;
+  }
+
+  /** Creates or replaces, ignoring resourceVersion: the test's way to say "the object is now this". */
+  put(obj: T): T {
+    const meta = obj.metadata ?? {};
+    try {
+      this.storage.get(this.resource, meta.namespace ?? '', meta.name ?? '');
+    } catch {
+      return this.create(obj);
+    }
+    return this.update({ ...obj, metadata: { ...meta, resourceVersion: undefined } });
+  }
+
+  remove(namespace: string, name: string): T {
+    return this.storage.delete(this.resource, namespace, name) as T;
+  }
+
+  /** Sends a BOOKMARK with the current resourceVersion on every open watch that asked for them. */
+  bookmark(): void {
+    for (const w of this.open) if (w.options.allowWatchBookmarks) w.push({ type: 'BOOKMARK', object: this.storage.bookmarkObject(this.resource) });
+  }
+
+  // --- inspection ----------------------------------------------------------------------
+
+  /** Watches not yet ended by either side. */
+  openWatches(): MemoryWatch<T>[] {
+    return [...this.open];
+  }
+
+  get openWatchCount(): number {
+    return this.open.size;
+  }
+
+  count(verb: SourceVerb): number {
+    return this.actions.filter((a) => a.verb === verb).length;
+  }
+
+  clearActions(): void {
+    this.actions.length = 0;
+  }
+
+  private record(verb: SourceVerb, namespace: string, opts: ListOptions | GetOptions, name?: string): void {
+    const action: SourceAction = { verb, namespace, options: strip(opts) };
+    if (name !== undefined) action.name = name;
+    this.actions.push(action);
+  }
+}
+
+function strip<O extends { signal?: AbortSignal }>(opts: O): Omit<O, 'signal'> {
+  const { signal: _signal, ...rest } = opts;
+  return rest;
+}
+
+type Pending<T> = { resolve: (r: IteratorResult<WatchEvent<T>>) => void; reject: (e: unknown) => void };
+
+/**
+ * One open watch of a MemorySource: an async iterable the reflector consumes, and the test's
+ * handle on it.
+ */
+export class MemoryWatch<T> implements AsyncIterable<WatchEvent<T>>, AsyncIterator<WatchEvent<T>> {
+  private readonly queue: WatchEvent<T>[] = [];
+  private pending: Pending<T> | undefined;
+  private state: 'open' | 'ended' | 'failed' = 'open';
+  private failure: unknown;
+  private detach: (() => void) | undefined;
+
+  constructor(
+    readonly namespace: string,
+    readonly options: Omit<WatchOptions, 'signal'>,
+    private readonly onClose: (w: MemoryWatch<T>) => void,
+  ) {}
+
+  get closed(): boolean {
+    return this.state !== 'open';
+  }
+
+  /** Delivers an event (anything: tests also push garbage). Ignored once the watch is closed. */
+  push(event: WatchEvent<T>): void {
+    if (this.state !== 'open') return;
+    if (this.pending) {
+      const p = this.pending;
+      this.pending = undefined;
+      p.resolve({ value: event, done: false });
+    } else this.queue.push(event);
+  }
+
+  /** Ends the stream normally after the queued events, as a server timeout does. */
+  end(): void {
+    this.close('ended');
+  }
+
+  /** Breaks the stream: the consumer's next read rejects with `err`. */
+  fail(err: unknown): void {
+    this.failure = err;
+    this.close('failed');
+  }
+
+  attach(detach: () => void): void {
+    if (this.state === 'open') this.detach = detach;
+    else detach();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<WatchEvent<T>> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<WatchEvent<T>>> {
+    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
+    if (this.state === 'failed') {
+      this.state = 'ended';
+      return Promise.reject(this.failure);
+    }
+    if (this.state === 'ended') return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<WatchEvent<T>>> {
+    this.queue.length = 0;
+    this.close('ended');
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  private close(how: 'ended' | 'failed'): void {
+    if (this.state !== 'open') return;
+    this.state = how;
+    this.detach?.();
+    this.detach = undefined;
+    this.onClose(this);
+    const p = this.pending;
+    this.pending = undefined;
+    if (!p) return;
+    if (how === 'failed') {
+      this.state = 'ended';
+      p.reject(this.failure);
+    } else p.resolve({ value: undefined, done: true });
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Clock is the only way refwatch code reads the time or waits. TTLs, idle recycling, reflector
+ * backoff, watch timeouts and the sync wait all go through one injected Clock, so a test can run
+ * them on `FakeClock` deterministically instead of sleeping.
+ */
+
+/** A scheduled callback; `cancel()` is idempotent and safe after the timer fired. */
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds since an arbitrary epoch; only differences are meaningful. */
+  now(): number;
+  /** Runs `fn` once after `ms` milliseconds unless cancelled first. */
+  setTimeout(fn: () => void, ms: number): Timer;
+  /**
+   * Resolves `true` after `ms` milliseconds, or `false` as soon as `signal` aborts. It never
+   * rejects, so loops can `if (!(await clock.sleep(d, signal))) return;`. An aborted sleep cancels
+   * its timer, so nothing is left scheduled.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** Sleeps on `clock` and resolves early when `signal` aborts; shared by every Clock. */
+export function sleepOn(clock: Pick<Clock, 'setTimeout'>, ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const onAbort = () => {
+      timer.cancel();
+      resolve(false);
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The wall clock: `Date.now()` and the global timers. */
+export class RealClock implements Clock {
+  now(): number {
+    return Date.now();
+  }
+
+  setTimeout(fn: () => void, ms: number): Timer {
+    const handle = setTimeout(fn, Math.max(0, ms));
+    return { cancel: () => clearTimeout(handle) };
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+    return sleepOn(this, ms, signal);
+  }
+}
+
+/** Shared default; stateless, so one instance serves every component. */
+export const realClock: Clock = new RealClock();

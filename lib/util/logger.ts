@@ -1,0 +1,26 @@
+/**
+ * Logger is the one sink for refwatch's diagnostics. Fields are plain values (namespace, name,
+ * resourceVersion, error messages); object contents, and so secret data, are never passed to it.
+ */
+export type LogFields = Record<string, string | number | boolean | undefined>;
+
+export interface Logger {
+  /** Routine detail (klog V(4)): watch restarts, idle stops, immutable stops. */
+  debug(msg: string, fields?: LogFields): void;
+  /** Something a user may act on: a failed watch, a skipped malformed event or pod. */
+  warn(msg: string, fields?: LogFields): void;
+}
+
+export const noopLogger: Logger = { debug() {}, warn() {} };
+
+/** Logs to the console as one JSON line per message; handy for examples and debugging. */
+export const consoleLogger: Logger = {
+  debug: (msg, fields) => console.debug(JSON.stringify({ level: 'debug', msg, ...fields })),
+  warn: (msg, fields) => console.warn(JSON.stringify({ level: 'warn', msg, ...fields })),
+};
+
+/** The message of any thrown value, without its stack; safe to log. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
