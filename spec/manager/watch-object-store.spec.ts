@@ -1,0 +1,455 @@
+// Ports pkg/kubelet/util/manager/watch_based_manager_test.go (B1–B6 of the reference) and
+// covers the store's own contract: the sync wait, idle recycling, immutability, changes(),
+// and a close() that leaves nothing running.
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { V1Secret } from '@kubernetes/client-node';
+import { firstValueFrom } from 'rxjs';
+import { isNotFound } from '../../lib/api/errors.js';
+import { resources } from '../../lib/api/resource.js';
+import { NotRegisteredError, StoreClosedError, SyncTimeoutError } from '../../lib/manager/errors.js';
+import { isImmutableSecretOrConfigMap } from '../../lib/manager/kind-managers.js';
+import { WatchObjectStore, type WatchObjectStoreOptions } from '../../lib/manager/watch-object-store.js';
+import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
+import { MemorySource } from '../../lib/testing/memory-source.js';
+
+const NS = 'ns';
+const NAME = 'name';
+
+function secret(rvOrData: { immutable?: boolean; data?: Record<string, string> } = {}): V1Secret {
+  return { metadata: { namespace: NS, name: NAME }, ...rvOrData };
+}
+
+const stores: WatchObjectStore<V1Secret>[] = [];
+
+function setup(opts: Partial<WatchObjectStoreOptions<V1Secret>> = {}) {
+  const clock = new FakeClock(1_000_000);
+  const source = new MemorySource<V1Secret>(resources.secrets);
+  const store = new WatchObjectStore<V1Secret>({
+    source,
+    clock,
+    isImmutable: isImmutableSecretOrConfigMap,
+    maxIdleTime: 60_000,
+    recycleInterval: 0, // upstream's tests call the recycler by hand
+    random: () => 0,
+    ...opts,
+  });
+  stores.push(store);
+  return { clock, source, store };
+}
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+describe('WatchObjectStore', () => {
+  it('answers NotFound once synced, then sees the object appear and disappear (TestSecretCache)', async () => {
+    const { source, store } = setup();
+    store.addReference(NS, NAME, 'pod');
+    const missing = await store.get(NS, NAME).catch((e) => e);
+    expect(isNotFound(missing)).toBe(true);
+    expect(missing.message).toBe('secret "name" not found');
+
+    source.create(secret());
+    await settle();
+    await expect(store.get(NS, NAME)).resolves.toMatchObject({ metadata: { name: NAME, namespace: NS } });
+
+    source.remove(NS, NAME);
+    await settle();
+    await expect(store.get(NS, NAME)).rejects.toThrow('secret "name" not found');
+
+    store.deleteReference(NS, NAME, 'pod');
+    await expect(store.get(NS, NAME)).rejects.toThrow('object "ns"/"name" not registered');
+  });
+
+  it('starts one list and one watch per object however many pods reference it (TestSecretCacheMultipleRegistrations)', async () => {
+    const { source, store } = setup();
+    store.addReference(NS, NAME, 'pod');
+    await settle();
+    expect(source.actions.map((a) => a.verb)).toEqual(['list', 'watch']);
+    for (let i = 0; i < 20; i++) {
+      store.addReference(NS, NAME, `pod-${i}`);
+      store.deleteReference(NS, NAME, `pod-${i}`);
+    }
+    await settle();
+    expect(source.actions).toHaveLength(2);
+    store.deleteReference(NS, NAME, 'pod');
+    await expect(store.get(NS, NAME)).rejects.toBeInstanceOf(NotRegisteredError);
+    expect(source.actions).toHaveLength(2);
+  });
+
+  it('pins each reflector to its object: metadata.name field selector in its namespace, list at RV "0", 30–60 min watches', async () => {
+    const { source, store } = setup();
+    source.create(secret());
+    store.addReference(NS, NAME, 'pod');
+    await store.get(NS, NAME);
+    const [list, watch] = source.actions;
+    expect(list).toEqual({ verb: 'list', namespace: NS, options: { fieldSelector: 'metadata.name=name', resourceVersion: '0', limit: undefined } });
+    expect(watch.namespace).toBe(NS);
+    expect(watch.options).toMatchObject({ fieldSelector: 'metadata.name=name', resourceVersion: source.storage.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 1800 });
+  });
+
+  describe('immutable objects stop their reflector (TestImmutableSecretStopsTheReflector)', () => {
+    const cases: Array<{ name: string; initial?: V1Secret; eventual?: V1Secret; runningAfterGet: boolean; runningAtEnd?: boolean }> = [
+      { name: "secret doesn't exist, created as mutable", eventual: secret(), runningAfterGet: true, runningAtEnd: true },
+      { name: "secret doesn't exist, created as immutable", eventual: secret({ immutable: true }), runningAfterGet: true, runningAtEnd: false },
+      { name: 'mutable secret modified to mutable', initial: secret(), eventual: secret({ data: { k: 'djI=' } }), runningAfterGet: true, runningAtEnd: true },
+      { name: 'mutable secret modified to immutable', initial: secret(), eventual: secret({ immutable: true }), runningAfterGet: true, runningAtEnd: false },
+      { name: 'immutable secret', initial: secret({ immutable: true }), runningAfterGet: false },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const { source, store } = setup();
+        if (c.initial) source.create(c.initial);
+        store.addReference(NS, NAME, 'pod');
+        const first = await store.get(NS, NAME).catch((e) => e);
+        if (c.initial) expect(first.immutable ?? false).toBe(c.initial.immutable ?? false);
+        else expect(isNotFound(first)).toBe(true);
+        expect(store.inspect(NS, NAME)?.running).toBe(c.runningAfterGet);
+        if (!c.eventual) return;
+
+        source.put(c.eventual);
+        await settle();
+        const eventual = await store.get(NS, NAME);
+        expect([eventual.immutable ?? false, eventual.data]).toEqual([c.eventual.immutable ?? false, c.eventual.data]);
+        expect(store.inspect(NS, NAME)?.running).toBe(c.runningAtEnd);
+      });
+    }
+
+    it('keeps serving an immutable object after it changes or disappears upstream, and never re-watches it', async () => {
+      const { source, store } = setup();
+      source.create(secret({ immutable: true, data: { k: 'djE=' } }));
+      store.addReference(NS, NAME, 'pod');
+      await store.get(NS, NAME);
+      expect(source.openWatchCount).toBe(0);
+      source.remove(NS, NAME);
+      await settle();
+      await expect(store.get(NS, NAME)).resolves.toMatchObject({ data: { k: 'djE=' } });
+      expect(source.count('list')).toBe(1);
+      expect(store.inspect(NS, NAME)).toEqual({ running: false, synced: true, refs: { pod: 1 } });
+    });
+  });
+
+  it('stops a reflector not read for maxIdleTime and restarts it on the next get (TestMaxIdleTimeStopsTheReflector)', async () => {
+    const { clock, source, store } = setup();
+    source.create(secret());
+    store.addReference(NS, NAME, 'pod');
+    await expect(store.get(NS, NAME)).resolves.toBeDefined();
+    expect(store.inspect(NS, NAME)?.running).toBe(true);
+
+    clock.step(90_000);
+    store.recycleIdle();
+    expect(store.inspect(NS, NAME)).toMatchObject({ running: false, synced: false });
+    expect(source.openWatchCount).toBe(0);
+
+    await expect(store.get(NS, NAME)).resolves.toBeDefined();
+    expect(store.inspect(NS, NAME)?.running).toBe(true);
+
+    for (let i = 0; i < 3; i++) {
+      clock.step(20_000);
+      await store.get(NS, NAME);
+    }
+    store.recycleIdle();
+    expect(store.inspect(NS, NAME)?.running).toBe(true);
+  });
+
+  it('relists from the last resourceVersion when a recycled reflector restarts', async () => {
+    const { clock, source, store } = setup();
+    source.create(secret());
+    store.addReference(NS, NAME, 'pod');
+    await store.get(NS, NAME);
+    const rv = source.storage.resourceVersion;
+    clock.step(90_000);
+    store.recycleIdle();
+    source.clearActions();
+    await store.get(NS, NAME);
+    expect(source.actions[0]).toMatchObject({ verb: 'list', options: { resourceVersion: rv } });
+  });
+
+  it('never stops a reflector that has not finished its first list (TestReflectorNotStoppedOnSlowInitialization)', async () => {
+    const { clock, source, store } = setup();
+    source.create(secret());
+    // The list registers its 120 s timer at T0, synchronously with addReference.
+    source.onList(async () => {
+      await clock.sleep(120_000);
+      return undefined;
+    });
+    store.addReference(NS, NAME, 'pod');
+    expect(source.count('list')).toBe(1);
+
+    clock.step(90_000);
+    store.recycleIdle();
+    expect(store.inspect(NS, NAME)).toMatchObject({ running: true, synced: false });
+
+    const get = store.get(NS, NAME); // last access: T0+90s
+    clock.step(1_000);
+    await expect(get).rejects.toThrow('failed to sync secret cache: timed out waiting for the condition');
+
+    clock.step(29_000); // T0+120s releases the list
+    await settle();
+    expect(store.inspect(NS, NAME)?.synced).toBe(true);
+    store.recycleIdle(); // T0+120s is not after T0+90s+60s
+    expect(store.inspect(NS, NAME)?.running).toBe(true);
+    await expect(store.get(NS, NAME)).resolves.toMatchObject({ metadata: { name: NAME } });
+  });
+
+  describe('reference counts per UID (TestRefMapHandlesReferencesCorrectly)', () => {
+    type Step = ['add' | 'delete', string, string, string];
+    const cases: Array<{ name: string; steps: Step[]; expected: number[] }> = [
+      {
+        name: 'adding and deleting should work',
+        steps: [
+          ['add', 'ns1', 'secret1', 'pod1'],
+          ['add', 'ns1', 'secret1', 'pod1'],
+          ['delete', 'ns1', 'secret1', 'pod1'],
+          ['delete', 'ns1', 'secret1', 'pod1'],
+        ],
+        expected: [1, 2, 1, 0],
+      },
+      { name: 'deleting a non-existent reference should have no effect', steps: [['delete', 'ns1', 'secret1', 'pod1']], expected: [0] },
+      {
+        name: 'deleting more than adding should not lead to negative refcount',
+        steps: [
+          ['add', 'ns1', 'secret1', 'pod1'],
+          ['delete', 'ns1', 'secret1', 'pod1'],
+          ['delete', 'ns1', 'secret1', 'pod1'],
+        ],
+        expected: [1, 0, 0],
+      },
+      {
+        name: 'deleting should not affect refcount of other objects or referencedFrom',
+        steps: [
+          ['add', 'ns1', 'secret1', 'pod1'],
+          ['delete', 'ns1', 'secret1', 'pod2'],
+          ['delete', 'ns1', 'secret2', 'pod1'],
+          ['delete', 'ns2', 'secret1', 'pod1'],
+        ],
+        expected: [1, 1, 1, 1],
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const { store } = setup();
+        c.steps.forEach(([action, ns, name, uid], i) => {
+          if (action === 'add') store.addReference(ns, name, uid);
+          else store.deleteReference(ns, name, uid);
+          expect(store.inspect('ns1', 'secret1')?.refs.pod1 ?? 0).toBe(c.expected[i]);
+        });
+      });
+    }
+
+    it('a stray delete from an unknown UID does not keep the object alive (upstream records -1 here)', () => {
+      const { source, store } = setup();
+      store.addReference('ns1', 'secret1', 'pod1');
+      store.deleteReference('ns1', 'secret1', 'pod2');
+      expect(store.inspect('ns1', 'secret1')?.refs).toEqual({ pod1: 1 });
+      store.deleteReference('ns1', 'secret1', 'pod1');
+      expect(store.inspect('ns1', 'secret1')).toBeUndefined();
+      expect(source.openWatchCount).toBe(0);
+    });
+  });
+
+  describe('the sync wait', () => {
+    it('resolves as soon as the first list lands, without polling', async () => {
+      const { source, store } = setup();
+      source.create(secret());
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      source.onList(async () => {
+        await gate;
+        return undefined;
+      });
+      store.addReference(NS, NAME, 'pod');
+      let settled = false;
+      const get = store.get(NS, NAME).finally(() => (settled = true));
+      await settle();
+      expect(settled).toBe(false);
+      release();
+      await expect(get).resolves.toMatchObject({ metadata: { name: NAME } });
+      expect(source.count('list')).toBe(1);
+    });
+
+    it('fails with SyncTimeoutError after syncTimeout and leaves no timer behind', async () => {
+      const { clock, source, store } = setup({ syncTimeout: 2_500 });
+      source.onList(() => new Promise(() => {}));
+      store.addReference(NS, NAME, 'pod');
+      const get = store.get(NS, NAME);
+      clock.step(2_499);
+      await settle();
+      clock.step(1);
+      const err = await get.catch((e) => e);
+      expect(err).toBeInstanceOf(SyncTimeoutError);
+      expect(err.message).toBe('failed to sync secret cache: timed out waiting for the condition');
+      expect(clock.pendingTimers()).toBe(0);
+    });
+
+    it('fails with NotRegisteredError when the last reference goes while a get waits', async () => {
+      const { clock, source, store } = setup();
+      source.onList(() => new Promise(() => {}));
+      store.addReference(NS, NAME, 'pod');
+      const get = store.get(NS, NAME);
+      store.deleteReference(NS, NAME, 'pod');
+      await expect(get).rejects.toBeInstanceOf(NotRegisteredError);
+      expect(clock.pendingTimers()).toBe(0);
+    });
+  });
+
+  it('runs the idle recycler every minute on the injected clock', async () => {
+    const { clock, source, store } = setup({ recycleInterval: 60_000, maxIdleTime: 120_000 });
+    source.create(secret());
+    store.addReference(NS, NAME, 'pod');
+    await store.get(NS, NAME);
+    await clock.advance(120_000); // recycler at +60 s and +120 s: not idle for *more than* 120 s yet
+    expect(store.inspect(NS, NAME)?.running).toBe(true);
+    await clock.advance(60_000);
+    expect(store.inspect(NS, NAME)?.running).toBe(false);
+    expect(source.openWatchCount).toBe(0);
+  });
+
+  it('clamps maxIdleTime to at least one minute', async () => {
+    const { clock, source, store } = setup({ maxIdleTime: 1_000 });
+    source.create(secret());
+    store.addReference(NS, NAME, 'pod');
+    await store.get(NS, NAME);
+    clock.step(30_000);
+    store.recycleIdle();
+    expect(store.inspect(NS, NAME)?.running).toBe(true);
+    clock.step(31_000);
+    store.recycleIdle();
+    expect(store.inspect(NS, NAME)?.running).toBe(false);
+  });
+
+  describe('changes()', () => {
+    it('emits the current object, then every change, and completes when the last reference goes', async () => {
+      const { source, store } = setup();
+      source.create(secret({ data: { v: 'MQ==' } }));
+      store.addReference(NS, NAME, 'pod');
+      await store.get(NS, NAME);
+      const seen: Array<string | undefined> = [];
+      let completed = false;
+      store.changes(NS, NAME).subscribe({ next: (s) => seen.push(s?.data?.v), complete: () => (completed = true) });
+      source.put(secret({ data: { v: 'Mg==' } }));
+      source.remove(NS, NAME);
+      await settle();
+      store.deleteReference(NS, NAME, 'pod');
+      expect(seen).toEqual(['MQ==', 'Mg==', undefined]);
+      expect(completed).toBe(true);
+    });
+
+    it('waits for the first sync before emitting', async () => {
+      const { source, store } = setup();
+      source.create(secret());
+      store.addReference(NS, NAME, 'pod');
+      const first = await firstValueFrom(store.changes(NS, NAME));
+      expect(first?.metadata?.name).toBe(NAME);
+    });
+
+    it('keeps a subscribed object from being recycled, and restarts a stopped one', async () => {
+      const { clock, source, store } = setup();
+      source.create(secret());
+      store.addReference(NS, NAME, 'pod');
+      await store.get(NS, NAME);
+      clock.step(90_000);
+      store.recycleIdle();
+      expect(store.inspect(NS, NAME)?.running).toBe(false);
+
+      const sub = store.changes(NS, NAME).subscribe();
+      expect(store.inspect(NS, NAME)?.running).toBe(true);
+      await settle();
+      clock.step(10 * 60_000);
+      store.recycleIdle();
+      expect(store.inspect(NS, NAME)?.running).toBe(true);
+      sub.unsubscribe();
+      expect(store.stats().subscribers).toBe(0);
+      clock.step(61_000);
+      store.recycleIdle();
+      expect(store.inspect(NS, NAME)?.running).toBe(false);
+    });
+
+    it('does not re-emit an unchanged object when a relist brings it back', async () => {
+      const { clock, source, store } = setup();
+      source.create(secret());
+      store.addReference(NS, NAME, 'pod');
+      const seen: string[] = [];
+      store.changes(NS, NAME).subscribe((s) => seen.push(s?.data?.v ?? 'present'));
+      await settle();
+      source.openWatches()[0].push({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' } });
+      await clock.advance(2_000); // backoff, then a relist that returns the same object
+      expect(source.count('list')).toBe(2);
+      source.put(secret({ data: { v: 'Mw==' } }));
+      await settle();
+      expect(seen).toEqual(['present', 'Mw==']);
+    });
+
+    it('errors with NotRegisteredError for an object no pod references', async () => {
+      const { store } = setup();
+      await expect(firstValueFrom(store.changes(NS, 'nope'))).rejects.toBeInstanceOf(NotRegisteredError);
+    });
+  });
+
+  describe('close()', () => {
+    it('stops every reflector, watch and timer, even with a list blocked forever', async () => {
+      const { clock, source, store } = setup({ recycleInterval: 60_000 });
+      source.create(secret());
+      for (let i = 0; i < 5; i++) store.addReference(NS, NAME, `pod-${i}`);
+      store.addReference(NS, 'other', 'pod-x');
+      await store.get(NS, NAME);
+      source.onList(() => new Promise(() => {}));
+      store.addReference(NS, 'blocked', 'pod-y');
+      expect(store.stats()).toMatchObject({ objects: 3, runningReflectors: 3, activeReflectorLoops: 3 });
+      expect(source.openWatchCount).toBe(2);
+
+      await store.close();
+      expect(store.stats()).toMatchObject({ runningReflectors: 0, activeReflectorLoops: 0 });
+      expect(source.openWatchCount).toBe(0);
+      expect(clock.pendingTimers()).toBe(0);
+    });
+
+    it('wakes gets waiting for a sync with StoreClosedError', async () => {
+      const { clock, source, store } = setup();
+      source.onList(() => new Promise(() => {}));
+      store.addReference(NS, NAME, 'pod');
+      const get = store.get(NS, NAME);
+      await store.close();
+      await expect(get).rejects.toBeInstanceOf(StoreClosedError);
+      expect(clock.pendingTimers()).toBe(0);
+    });
+
+    it('starts nothing afterwards; immutable objects still answer from cache', async () => {
+      const { source, store } = setup();
+      source.create({ metadata: { namespace: NS, name: 'frozen' }, immutable: true });
+      source.create(secret());
+      store.addReference(NS, 'frozen', 'pod');
+      store.addReference(NS, NAME, 'pod');
+      await store.get(NS, 'frozen');
+      await store.get(NS, NAME);
+      await store.close();
+      source.clearActions();
+
+      store.addReference(NS, 'new', 'pod');
+      await expect(store.get(NS, 'new')).rejects.toThrow('failed to sync secret cache: the store is closed');
+      await expect(store.get(NS, NAME)).rejects.toBeInstanceOf(StoreClosedError);
+      await expect(store.get(NS, 'frozen')).resolves.toMatchObject({ immutable: true });
+      await settle();
+      expect(source.actions).toEqual([]);
+      expect(store.inspect(NS, 'new')).toEqual({ running: false, synced: false, refs: { pod: 1 } });
+    });
+
+    it('completes open changes() streams', async () => {
+      const { source, store } = setup();
+      source.create(secret());
+      store.addReference(NS, NAME, 'pod');
+      let completed = false;
+      store.changes(NS, NAME).subscribe({ complete: () => (completed = true) });
+      await store.close();
+      expect(completed).toBe(true);
+      expect(store.stats().subscribers).toBe(0);
+    });
+
+    it('is idempotent', async () => {
+      const { store } = setup();
+      store.addReference(NS, NAME, 'pod');
+      await store.close();
+      await expect(store.close()).resolves.toBeUndefined();
+    });
+  });
+});
