@@ -23,8 +23,12 @@ export function ttlFromNode(getNode: () => Promise<V1Node | undefined | null>): 
       return [0, false];
     }
     const value = node?.metadata?.annotations?.[NODE_TTL_ANNOTATION];
-    // strconv.Atoi: optional sign, decimal digits only.
+    // strconv.Atoi: optional sign, decimal digits only, within int64.
     if (typeof value !== 'string' || !/^[+-]?\d+$/.test(value)) return [0, false];
-    return [Number.parseInt(value, 10) * 1000, true];
+    const seconds = BigInt(value);
+    if (seconds < -(2n ** 63n) || seconds >= 2n ** 63n) return [0, false];
+    // Go would overflow multiplying by a second; a TTL that cannot be held in ms is no TTL.
+    const ms = Number(seconds) * 1000;
+    return Number.isSafeInteger(ms) ? [ms, true] : [0, false];
   };
 }

@@ -57,13 +57,21 @@ describe('ttlFromNode (TestParseNodeAnnotation)', () => {
     expect(await ttlFromNode(async () => nodeWith({ [NODE_TTL_ANNOTATION]: value }))()).toEqual(expected);
   });
 
-  it.each(['', ' 60', '60 ', '60s', '1.5', '1e3', '0x10', '--1', '+', '６０', '99999999999999999999'])(
+  it.each(['', ' 60', '60 ', '60s', '1.5', '1e3', '0x10', '--1', '+', '６０'])(
     'annotation %j is not an integer Atoi accepts: does not exist',
     async (value) => {
       const [, exists] = await ttlFromNode(async () => nodeWith({ [NODE_TTL_ANNOTATION]: value }))();
       expect(exists).toBe(false);
     },
   );
+
+  it('annotation beyond the int64 range does not exist (strconv.Atoi fails with a range error)', async () => {
+    // 2^63 is one past Go's max int: Atoi returns ErrRange, so upstream answers (0, false).
+    for (const value of ['9223372036854775808', '99999999999999999999', '-9223372036854775809']) {
+      const [, exists] = await ttlFromNode(async () => nodeWith({ [NODE_TTL_ANNOTATION]: value }))();
+      expect({ value, exists }).toEqual({ value, exists: false });
+    }
+  });
 
   it('a non-string annotation value (malformed node) does not exist', async () => {
     const node = { metadata: { annotations: { [NODE_TTL_ANNOTATION]: 60 } } } as unknown as V1Node;
@@ -107,9 +115,10 @@ describe('ttlFromNode (TestParseNodeAnnotation)', () => {
     expect(source.count('get')).toBe(4);
 
     annotation = undefined; // no annotation: the default minute applies again
-    await manager.getSecret('ns1', 's1');
-    expect(source.count('get')).toBe(5);
     clock.step(59_999);
+    await manager.getSecret('ns1', 's1');
+    expect(source.count('get')).toBe(4);
+    clock.step(1);
     await manager.getSecret('ns1', 's1');
     expect(source.count('get')).toBe(5);
     await manager.close();

@@ -379,6 +379,7 @@ describe('visitPodSecretNames (TestPodSecrets)', () => {
   it('a false among volumes (including projected sources) stops the walk and returns false', () => {
     const pod: V1Pod = {
       spec: {
+        containers: [],
         volumes: [
           { name: 'v1', projected: { sources: [{ secret: { name: 'p1' } }, { secret: { name: 'p2' } }] } },
           { name: 'v2', secret: { secretName: 'vol' } },
@@ -493,6 +494,7 @@ describe('visitPodConfigMapNames (TestPodConfigmaps)', () => {
   it('a false among volumes stops the walk and returns false', () => {
     const pod: V1Pod = {
       spec: {
+        containers: [],
         volumes: [
           { name: 'v1', configMap: { name: 'vol-1' } },
           { name: 'v2', projected: { sources: [{ configMap: { name: 'p1' } }, { configMap: { name: 'p2' } }] } },
