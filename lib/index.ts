@@ -3,7 +3,10 @@
  * (reflector, stores) → manager (the kubelet's object manager and its strategies).
  * Test helpers (FakeClock, in-memory source) are in `refwatch/testing`.
  */
+export * from './api/connection-pool.js';
 export * from './api/errors.js';
+export * from './api/kube-client.js';
+export * from './api/kube-source.js';
 export * from './api/object.js';
 export * from './api/resource.js';
 export type * from './api/source.js';

@@ -12,8 +12,12 @@ export interface Timer {
 export interface Clock {
   /** Milliseconds since an arbitrary epoch; only differences are meaningful. */
   now(): number;
-  /** Runs `fn` once after `ms` milliseconds unless cancelled first. */
-  setTimeout(fn: () => void, ms: number): Timer;
+  /**
+   * Runs `fn` once after `ms` milliseconds unless cancelled first. `background: true` marks
+   * housekeeping (connection pings, idle-connection closing) that should not by itself keep
+   * the process alive; the wall clock unrefs such timers.
+   */
+  setTimeout(fn: () => void, ms: number, opts?: { background?: boolean }): Timer;
   /**
    * Resolves `true` after `ms` milliseconds, or `false` as soon as `signal` aborts. It never
    * rejects, so loops can `if (!(await clock.sleep(d, signal))) return;`. An aborted sleep cancels
@@ -44,8 +48,9 @@ export class RealClock implements Clock {
     return Date.now();
   }
 
-  setTimeout(fn: () => void, ms: number): Timer {
+  setTimeout(fn: () => void, ms: number, opts?: { background?: boolean }): Timer {
     const handle = setTimeout(fn, Math.max(0, ms));
+    if (opts?.background) handle.unref();
     return { cancel: () => clearTimeout(handle) };
   }
 

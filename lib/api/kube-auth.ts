@@ -1,0 +1,93 @@
+/**
+ * KubeAuth turns a client-node KubeConfig into what each request needs: the server URL, TLS
+ * material and auth headers. client-node does the hard part (CA/cert files, bearer tokens,
+ * token files, exec plugins, OIDC, in-cluster config); we ask it again when our short cache
+ * expires or the server answers 401, so rotated tokens and re-run exec plugins are picked up
+ * without asking it once per request when a thousand watches start together.
+ */
+import { createHash } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../util/clock.js';
+
+/** TLS settings for one connection; `identity` changes whenever any of them does. */
+export interface TlsMaterial {
+  ca?: Buffer | string;
+  cert?: Buffer | string;
+  key?: Buffer | string;
+  servername?: string;
+  /** false only when the kubeconfig says insecure-skip-tls-verify. */
+  rejectUnauthorized: boolean;
+  /** A digest of the fields above: connections are pooled per identity. */
+  identity: string;
+}
+
+export interface ResolvedAuth {
+  headers: Record<string, string>;
+  tls: TlsMaterial;
+}
+
+export class KubeAuth {
+  readonly server: URL;
+  private cached: { at: number; value: Promise<ResolvedAuth> } | undefined;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly clock: Clock,
+    /** How long one answer from client-node is reused, in ms. */
+    private readonly cacheFor = 1_000,
+  ) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster?.server) throw new Error('the kubeconfig has no current cluster with a server address');
+    this.server = new URL(cluster.server);
+    if (this.server.protocol !== 'https:' && this.server.protocol !== 'http:') {
+      throw new Error(`unsupported server address ${JSON.stringify(cluster.server)}: expected https:// or http://`);
+    }
+  }
+
+  /** Headers and TLS material for the next request. */
+  resolve(): Promise<ResolvedAuth> {
+    const now = this.clock.now();
+    if (!this.cached || now - this.cached.at >= this.cacheFor) {
+      const value = this.load();
+      this.cached = { at: now, value };
+      // A failed load (an exec plugin that exited non-zero) is not reused.
+      value.catch(() => {
+        if (this.cached?.value === value) this.cached = undefined;
+      });
+    }
+    return this.cached.value;
+  }
+
+  /** Forget the cached answer, e.g. after a 401: the next request asks client-node again. */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  private async load(): Promise<ResolvedAuth> {
+    const opts: {
+      headers?: Record<string, string>;
+      ca?: Buffer | string;
+      cert?: Buffer | string;
+      key?: Buffer | string;
+      servername?: string;
+      rejectUnauthorized?: boolean;
+      auth?: string;
+    } = { headers: {} };
+    await this.kc.applyToHTTPSOptions(opts as never);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k.toLowerCase()] = v;
+    if (opts.auth && !headers.authorization) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const tls = {
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      servername: opts.servername,
+      rejectUnauthorized: opts.rejectUnauthorized !== false,
+    };
+    const digest = createHash('sha256');
+    for (const part of [tls.ca, tls.cert, tls.key, tls.servername, String(tls.rejectUnauthorized)]) {
+      digest.update(part === undefined ? '-' : part).update('\0');
+    }
+    return { headers, tls: { ...tls, identity: digest.digest('hex').slice(0, 16) } };
+  }
+}

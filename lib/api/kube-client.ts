@@ -1,0 +1,321 @@
+/**
+ * KubeClient is one cluster's client: KubeConfig auth (via KubeAuth) over one shared
+ * ConnectionPool, with the request rules client-go's rest client applies (429 Retry-After,
+ * re-auth on 401, Status bodies turned into StatusError). Every ObjectSource made from one
+ * client shares its connections, which is the point: a thousand per-object watches become a
+ * handful of HTTP/2 connections.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Readable } from 'node:stream';
+import { realClock, type Clock } from '../util/clock.js';
+import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { ConnectionPool, describeTransportError, type ConnectionPoolOptions, type PoolResponse, type PoolStats } from './connection-pool.js';
+import { StatusError, reasonForCode, type Status } from './errors.js';
+import { KubeAuth } from './kube-auth.js';
+import { collectionPath, objectPath, withQuery } from './paths.js';
+import type { ResourceType } from './resource.js';
+import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchOptions } from './source.js';
+import type { ObjectList } from './object.js';
+import { readWatchEvents } from './watch-stream.js';
+
+export interface KubeClientOptions extends ConnectionPoolOptions {
+  /**
+   * How many times a request answered 429 is retried after the server's Retry-After before the
+   * 429 is returned. Default 10, client-go's. Watches are not retried here: their 429 goes to
+   * the reflector, which waits at least Retry-After before watching again.
+   */
+  maxRetries?: number;
+  /** Budget for one get/list/create/update/delete, in ms. Default 60 s. */
+  requestTimeout?: number;
+  /**
+   * An HTTP/1.1 watch with no byte for this long is ended and re-established (HTTP/2 watches
+   * rely on PINGs). Must exceed the server's bookmark interval (kube-apiserver: 1 minute).
+   * Default 5 minutes.
+   */
+  watchQuietTimeout?: number;
+  /** Extra time a watch is given past its timeoutSeconds before we end it ourselves. Default 30 s. */
+  watchDeadlineGrace?: number;
+  /** Sent as User-Agent. */
+  userAgent?: string;
+}
+
+/** Requests by verb, for tests, dashboards and benchmarks. */
+export interface KubeClientStats extends PoolStats {
+  requests: Record<'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete', number>;
+  /** Watch lines that were not events and were skipped. */
+  malformedWatchLines: number;
+  /** Requests answered 429. */
+  throttled: number;
+}
+
+type Verb = keyof KubeClientStats['requests'];
+
+interface RequestSpec {
+  verb: Verb;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+const shared = new Map<string, KubeClient>();
+
+export class KubeClient {
+  readonly server: URL;
+  private readonly auth: KubeAuth;
+  private readonly pool: ConnectionPool;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly maxRetries: number;
+  private readonly requestTimeout: number;
+  private readonly watchQuietTimeout: number;
+  private readonly watchDeadlineGrace: number;
+  private readonly userAgent: string;
+  private readonly counters: KubeClientStats['requests'] = { get: 0, list: 0, watch: 0, create: 0, update: 0, patch: 0, delete: 0 };
+  private malformed = 0;
+  private throttled = 0;
+
+  constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
+    this.clock = opts.clock ?? realClock;
+    this.logger = opts.logger ?? noopLogger;
+    this.auth = new KubeAuth(kc, this.clock);
+    this.server = this.auth.server;
+    this.pool = new ConnectionPool(this.server, opts);
+    this.maxRetries = opts.maxRetries ?? 10;
+    this.requestTimeout = opts.requestTimeout ?? 60_000;
+    this.watchQuietTimeout = opts.watchQuietTimeout ?? 5 * 60_000;
+    this.watchDeadlineGrace = opts.watchDeadlineGrace ?? 30_000;
+    this.userAgent = opts.userAgent ?? 'refwatch';
+  }
+
+  /**
+   * The client `kubeSource` uses when none is given: one per cluster, server and user, shared
+   * process-wide. Its idle connections close by themselves; `closeSharedClients()` closes all.
+   */
+  static shared(kc: KubeConfig): KubeClient {
+    const cluster = kc.getCurrentCluster();
+    const user = kc.getCurrentUser();
+    const key = JSON.stringify([cluster?.name, cluster?.server, user?.name]);
+    let client = shared.get(key);
+    if (!client) shared.set(key, (client = new KubeClient(kc)));
+    return client;
+  }
+
+  /** An ObjectSource for one resource type over this client's connections. */
+  source<T>(resource: ResourceType): ObjectSource<T> {
+    return new KubeObjectSource<T>(this, resource);
+  }
+
+  stats(): KubeClientStats {
+    return { ...this.pool.stats(), requests: { ...this.counters }, malformedWatchLines: this.malformed, throttled: this.throttled };
+  }
+
+  /** Closes every connection; requests and watches in flight end. */
+  async close(): Promise<void> {
+    for (const [key, client] of shared) if (client === this) shared.delete(key);
+    await this.pool.close();
+  }
+
+  /** Sends one request and parses the JSON answer; failures reject with StatusError or TransportError. */
+  async request<R>(spec: RequestSpec): Promise<R> {
+    this.counters[spec.verb]++;
+    const deadline = new AbortController();
+    const timer = this.clock.setTimeout(() => deadline.abort(), this.requestTimeout);
+    const signal = spec.signal ? AbortSignal.any([spec.signal, deadline.signal]) : deadline.signal;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const res = await this.send(spec, signal);
+        const body = await readAll(res.body, signal);
+        if (res.status >= 200 && res.status < 300) return parseJson<R>(body, res.status);
+        const err = statusErrorFrom(res, body);
+        if (res.status === 401 && attempt === 0) {
+          this.auth.invalidate(); // a rotated token or an expired exec credential: ask again once
+          continue;
+        }
+        if (res.status === 429) {
+          this.throttled++;
+          if (attempt < this.maxRetries) {
+            const wait = (err.retryAfterSeconds ?? 1) * 1000;
+            if (!(await this.clock.sleep(wait, signal))) throw err;
+            continue;
+          }
+        }
+        throw err;
+      }
+    } catch (err) {
+      if (deadline.signal.aborted && !spec.signal?.aborted) {
+        throw new StatusError(504, 'Timeout', `${spec.method} ${spec.path.split('?')[0]} did not complete within ${this.requestTimeout} ms`);
+      }
+      throw err;
+    } finally {
+      timer.cancel();
+    }
+  }
+
+  /** Opens a watch and yields its events; see readWatchEvents for how it ends. */
+  async *watch<T>(path: string, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): AsyncGenerator<WatchEvent<T>> {
+    this.counters.watch++;
+    const res = await this.send({ method: 'GET', path }, signal);
+    if (res.status !== 200) {
+      const err = statusErrorFrom(res, await readAll(res.body, signal));
+      if (res.status === 429) this.throttled++;
+      if (res.status === 401) this.auth.invalidate();
+      throw err;
+    }
+    yield* readWatchEvents<T>(res.body, {
+      clock: this.clock,
+      logger: this.logger,
+      signal,
+      deadlineMs: (timeoutSeconds ?? 3600) * 1000 + this.watchDeadlineGrace,
+      quietMs: res.protocol === 'h2' ? 0 : this.watchQuietTimeout,
+      onMalformed: (reason) => {
+        this.malformed++;
+        this.logger.warn('skipping a malformed watch line', { path: path.split('?')[0], reason });
+      },
+    });
+  }
+
+  private async send(spec: Pick<RequestSpec, 'method' | 'path' | 'body' | 'contentType'>, signal: AbortSignal | undefined): Promise<PoolResponse> {
+    const auth = await this.auth.resolve().catch((err) => {
+      throw new Error(`cannot authenticate to ${this.server.origin}: ${errorMessage(err)}`, { cause: err });
+    });
+    const headers: Record<string, string> = { ...auth.headers, accept: 'application/json', 'user-agent': this.userAgent };
+    let body: Buffer | undefined;
+    if (spec.body !== undefined) {
+      body = Buffer.from(JSON.stringify(spec.body));
+      headers['content-type'] = spec.contentType ?? 'application/json';
+    }
+    try {
+      return await this.pool.request({ method: spec.method, path: spec.path, headers, body, tls: auth.tls, signal });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw describeTransportError(this.server, err);
+    }
+  }
+}
+
+/** Closes every client made by `kubeSource` without an explicit client. */
+export async function closeSharedClients(): Promise<void> {
+  await Promise.all([...shared.values()].map((c) => c.close()));
+}
+
+class KubeObjectSource<T> implements ObjectSource<T> {
+  constructor(
+    private readonly client: KubeClient,
+    readonly resource: ResourceType,
+  ) {}
+
+  get(namespace: string, name: string, opts: GetOptions = {}): Promise<T> {
+    const path = withQuery(objectPath(this.resource, namespace, name), { resourceVersion: opts.resourceVersion });
+    return this.client.request<T>({ verb: 'get', method: 'GET', path, signal: opts.signal });
+  }
+
+  list(namespace: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
+    const path = withQuery(collectionPath(this.resource, namespace), {
+      fieldSelector: opts.fieldSelector,
+      labelSelector: opts.labelSelector,
+      resourceVersion: opts.resourceVersion,
+      resourceVersionMatch: opts.resourceVersionMatch,
+      limit: opts.limit,
+      continue: opts.continue,
+    });
+    return this.client.request<ObjectList<T>>({ verb: 'list', method: 'GET', path, signal: opts.signal });
+  }
+
+  watch(namespace: string, opts: WatchOptions = {}): AsyncIterable<WatchEvent<T>> {
+    const path = withQuery(collectionPath(this.resource, namespace), {
+      watch: true,
+      fieldSelector: opts.fieldSelector,
+      labelSelector: opts.labelSelector,
+      resourceVersion: opts.resourceVersion,
+      resourceVersionMatch: opts.resourceVersionMatch,
+      allowWatchBookmarks: opts.allowWatchBookmarks,
+      timeoutSeconds: opts.timeoutSeconds,
+      sendInitialEvents: opts.sendInitialEvents,
+    });
+    return { [Symbol.asyncIterator]: () => this.client.watch<T>(path, opts.timeoutSeconds, opts.signal) };
+  }
+}
+
+/** Create, replace, merge-patch and delete: what tests, examples and the demo need to drive a cluster. */
+export class ObjectWriter<T> {
+  constructor(
+    private readonly client: KubeClient,
+    readonly resource: ResourceType,
+  ) {}
+
+  create(namespace: string, obj: T): Promise<T> {
+    return this.client.request<T>({ verb: 'create', method: 'POST', path: collectionPath(this.resource, namespace), body: obj });
+  }
+
+  update(namespace: string, name: string, obj: T): Promise<T> {
+    return this.client.request<T>({ verb: 'update', method: 'PUT', path: objectPath(this.resource, namespace, name), body: obj });
+  }
+
+  patch(namespace: string, name: string, patch: unknown): Promise<T> {
+    return this.client.request<T>({
+      verb: 'patch',
+      method: 'PATCH',
+      path: objectPath(this.resource, namespace, name),
+      body: patch,
+      contentType: 'application/merge-patch+json',
+    });
+  }
+
+  delete(namespace: string, name: string): Promise<Status> {
+    return this.client.request<Status>({ verb: 'delete', method: 'DELETE', path: objectPath(this.resource, namespace, name) });
+  }
+}
+
+async function readAll(body: Readable, signal: AbortSignal | undefined): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const onAbort = () => body.destroy();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+  } catch (err) {
+    if (signal?.aborted) {
+      const abort = new Error('request aborted');
+      abort.name = 'AbortError';
+      throw abort;
+    }
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseJson<R>(body: Buffer, status: number): R {
+  try {
+    return JSON.parse(body.toString('utf8')) as R;
+  } catch {
+    // The body may be anything, secret data included: describe it, never quote it.
+    throw new StatusError(500, 'InternalError', `the server answered ${status} with a body that is not JSON (${body.length} bytes)`);
+  }
+}
+
+/** The StatusError for a failed response; the message is the server's Status message or a fixed text. */
+function statusErrorFrom(res: PoolResponse, body: Buffer): StatusError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const err =
+    parsed && typeof parsed === 'object' && (parsed as Status).kind === 'Status'
+      ? StatusError.fromStatus(parsed, res.status)
+      : new StatusError(res.status, reasonForCode(res.status), `the server responded with status ${res.status}`);
+  const retryAfter = Number(firstHeader(res.headers['retry-after']));
+  if (Number.isFinite(retryAfter) && retryAfter > 0 && err.details?.retryAfterSeconds === undefined) {
+    return new StatusError(err.code, err.reason, err.message, { ...err.details, retryAfterSeconds: retryAfter });
+  }
+  return err;
+}
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+

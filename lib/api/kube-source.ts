@@ -1,0 +1,22 @@
+/**
+ * kubeSource: the ObjectSource for a real cluster, from a client-node KubeConfig. It exists so
+ * the common case is one line; sources that should share connections (all of them, usually)
+ * get the same KubeClient, given explicitly or the shared one for that cluster and user.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from './kube-client.js';
+import type { ResourceType } from './resource.js';
+import type { ObjectSource } from './source.js';
+
+export interface KubeSourceOptions {
+  /**
+   * The client whose connections to use. Default: `KubeClient.shared(kc)`, one per cluster and
+   * user in this process. Pass your own to choose pool settings or to close its connections
+   * deterministically with `client.close()`.
+   */
+  client?: KubeClient;
+}
+
+export function kubeSource<T>(kc: KubeConfig, resource: ResourceType, opts: KubeSourceOptions = {}): ObjectSource<T> {
+  return (opts.client ?? KubeClient.shared(kc)).source<T>(resource);
+}
