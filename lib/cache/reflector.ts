@@ -97,6 +97,8 @@ export class Reflector<T> {
   private running = false;
   /** How long the current failure asks us to wait at least (a 429's Retry-After). */
   private retryAfterMs = 0;
+  /** The failure since the last successful list, if any: why a reader waiting for a sync waits. */
+  private failure: unknown;
 
   constructor(opts: ReflectorOptions<T>) {
     this.name = opts.name;
@@ -117,6 +119,11 @@ export class Reflector<T> {
 
   get isRunning(): boolean {
     return this.running;
+  }
+
+  /** The last list/watch failure since the last successful list; undefined when healthy. */
+  get lastError(): unknown {
+    return this.failure;
   }
 
   /**
@@ -152,6 +159,7 @@ export class Reflector<T> {
 
   private recordFailure(err: unknown): void {
     this.stats.failures++;
+    this.failure = err;
     if (isTooManyRequests(err) && err instanceof StatusError && err.retryAfterSeconds) {
       this.retryAfterMs = err.retryAfterSeconds * 1000;
     }
@@ -187,6 +195,7 @@ export class Reflector<T> {
     this.sink.replace(result.items, result.resourceVersion);
     this.lastSyncRV = result.resourceVersion;
     this.rvUnavailable = false;
+    this.failure = undefined;
   }
 
   private async listAt(resourceVersion: string, signal: AbortSignal): Promise<{ items: T[]; resourceVersion: string }> {

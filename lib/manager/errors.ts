@@ -14,10 +14,16 @@ export class NotRegisteredError extends Error {
   }
 }
 
-/** `failed to sync secret cache: timed out waiting for the condition`. */
+/**
+ * `failed to sync secret cache: timed out waiting for the condition`. When the reflector was
+ * failing meanwhile (403 Forbidden, connection refused...), that failure is the `cause`.
+ */
 export class SyncTimeoutError extends Error {
-  constructor(readonly resource: string) {
-    super(`failed to sync ${resource} cache: timed out waiting for the condition`);
+  constructor(
+    readonly resource: string,
+    cause?: unknown,
+  ) {
+    super(`failed to sync ${resource} cache: timed out waiting for the condition`, cause === undefined ? undefined : { cause });
     this.name = 'SyncTimeoutError';
   }
 }

@@ -339,7 +339,7 @@ export class WatchObjectStore<T> implements Store<T> {
       };
       const timer = this.clock.setTimeout(() => {
         cleanup();
-        reject(new SyncTimeoutError(this.resourceName));
+        reject(new SyncTimeoutError(this.resourceName, item.reflector.lastError));
       }, this.syncTimeout);
       const onClose = () => {
         cleanup();

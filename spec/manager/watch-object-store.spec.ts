@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { V1Secret } from '@kubernetes/client-node';
 import { firstValueFrom } from 'rxjs';
-import { isNotFound } from '../../lib/api/errors.js';
+import { StatusError, isForbidden, isNotFound } from '../../lib/api/errors.js';
 import { resources } from '../../lib/api/resource.js';
 import { NotRegisteredError, StoreClosedError, SyncTimeoutError } from '../../lib/manager/errors.js';
 import { isImmutableSecretOrConfigMap } from '../../lib/manager/kind-managers.js';
@@ -280,6 +280,20 @@ describe('WatchObjectStore', () => {
       expect(err).toBeInstanceOf(SyncTimeoutError);
       expect(err.message).toBe('failed to sync secret cache: timed out waiting for the condition');
       expect(clock.pendingTimers()).toBe(0);
+    });
+
+    it('carries the reflector\'s failure as the cause of a sync timeout (e.g. 403 Forbidden)', async () => {
+      const { clock, source, store } = setup();
+      source.onList(() => {
+        throw new StatusError(403, 'Forbidden', 'secrets is forbidden: User "reader" cannot list resource "secrets" in the namespace "ns"');
+      });
+      store.addReference(NS, NAME, 'pod');
+      await settle();
+      const get = store.get(NS, NAME);
+      clock.step(1_000);
+      const err = await get.catch((e) => e);
+      expect(err).toBeInstanceOf(SyncTimeoutError);
+      expect(isForbidden(err.cause)).toBe(true);
     });
 
     it('fails with NotRegisteredError when the last reference goes while a get waits', async () => {
