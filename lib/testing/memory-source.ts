@@ -62,17 +62,20 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSo
 
   watch(namespace: string, opts: WatchOptions = {}): AsyncIterable<WatchEvent<T>> {
     this.record('watch', namespace, opts);
-    const handle = new MemoryWatch<T>(namespace, strip(opts), (w) => this.open.delete(w));
+    const signal = opts.signal;
+    const onAbort = () => handle.end();
+    const handle = new MemoryWatch<T>(namespace, strip(opts), (w) => {
+      this.open.delete(w);
+      signal?.removeEventListener('abort', onAbort);
+    });
     this.open.add(handle);
+    if (signal?.aborted) handle.end();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const takenOver = this.watchReactors.some((reactor) => reactor(handle) === true);
       if (!takenOver) handle.attach(this.storage.watch(this.resource, namespace, opts, (event) => handle.push(event as WatchEvent<T>)));
     } catch (err) {
       handle.fail(err);
-    }
-    if (opts.signal) {
-      if (opts.signal.aborted) handle.end();
-      else opts.signal.addEventListener('abort', () => handle.end(), { once: true });
     }
     return handle;
   }

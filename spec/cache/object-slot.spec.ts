@@ -91,7 +91,7 @@ describe('ObjectSlot', () => {
     const seen: (KubeObject | undefined)[] = [];
     slot.subscribe((v) => seen.push(v));
     slot.replace([], '1');
-    expect(seen).toEqual([undefined]);
+    expect(seen).toStrictEqual([undefined]);
   });
 
   it('notifies subscribers of changes after the sync: add, update, delete', () => {
@@ -102,7 +102,7 @@ describe('ObjectSlot', () => {
     slot.update(obj('a', '2'));
     slot.delete(obj('a', '3'));
     slot.add(obj('a', '4'));
-    expect(seen).toEqual(['1', '2', undefined, '4']);
+    expect(seen).toStrictEqual(['1', '2', undefined, '4']);
   });
 
   it('does not notify on a replace or update with the same resourceVersion', () => {

@@ -1,11 +1,12 @@
 // The client-go Reflector rules (reference §5) that refwatch's per-object watches rely on, one
 // `it` per rule. Everything runs on FakeClock over an in-memory source: no test sleeps for real.
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { getEventListeners } from 'node:events';
 import { StatusError, newExpired } from '../../lib/api/errors.js';
 import type { KubeObject } from '../../lib/api/object.js';
 import { resources } from '../../lib/api/resource.js';
 import type { ListOptions, WatchOptions } from '../../lib/api/source.js';
-import { listWatchFor } from '../../lib/cache/list-watch.js';
+import { listWatchFor, type ListerWatcher } from '../../lib/cache/list-watch.js';
 import { ObjectSlot } from '../../lib/cache/object-slot.js';
 import { Reflector, type ReflectorOptions } from '../../lib/cache/reflector.js';
 import type { ReflectorSink } from '../../lib/cache/sink.js';
@@ -58,19 +59,33 @@ interface Setup {
   start(): Promise<void>;
   /** Aborts the current run and waits for it to end. */
   stop(): Promise<void>;
+  /** The current run's signal. */
+  signal(): AbortSignal;
   lists(): ListOptions[];
   watches(): WatchOptions[];
   /** The one open watch (fails the test if there is not exactly one). */
   watch(): MemoryWatch<KubeObject>;
 }
 
-function setup(opts: Partial<ReflectorOptions<KubeObject>> = {}, sink: ReflectorSink<KubeObject> = new RecordingSink()): Setup {
+/** A transport that does not pass the abort signal on: only the reflector can end its calls. */
+function deaf(lw: ListerWatcher<KubeObject>): ListerWatcher<KubeObject> {
+  return {
+    list: ({ signal: _signal, ...opts }) => lw.list(opts),
+    watch: ({ signal: _signal, ...opts }) => lw.watch(opts),
+  };
+}
+
+function setup(
+  opts: Partial<ReflectorOptions<KubeObject>> = {},
+  sink: ReflectorSink<KubeObject> = new RecordingSink(),
+  wrap: (lw: ListerWatcher<KubeObject>) => ListerWatcher<KubeObject> = (lw) => lw,
+): Setup {
   const clock = new FakeClock();
   const storage = new ObjectStorage();
   const source = new MemorySource<KubeObject>(resources.secrets, storage);
   const reflector = new Reflector<KubeObject>({
     name: 'test',
-    listerWatcher: listWatchFor(source, NS),
+    listerWatcher: wrap(listWatchFor(source, NS)),
     sink,
     clock,
     random: () => 0,
@@ -93,6 +108,7 @@ function setup(opts: Partial<ReflectorOptions<KubeObject>> = {}, sink: Reflector
       ctrl?.abort();
       await done;
     },
+    signal: () => ctrl!.signal,
     lists: () => source.actions.filter((a) => a.verb === 'list').map((a) => a.options),
     watches: () => source.actions.filter((a) => a.verb === 'watch').map((a) => a.options),
     watch() {
@@ -125,11 +141,11 @@ describe('Reflector', () => {
   });
 
   it.each([
-    { minWatchTimeout: undefined, random: 0, expected: 300 },
-    { minWatchTimeout: undefined, random: 0.999, expected: 599 },
-    { minWatchTimeout: 30 * 60_000, random: 0, expected: 1800 },
-    { minWatchTimeout: 30 * 60_000, random: 0.999, expected: 3598 },
-  ])('asks the server to end each watch after a time in [min, 2×min) (min $minWatchTimeout ms, random $random)', async ({ minWatchTimeout, random, expected }) => {
+    { label: 'default 5 min', minWatchTimeout: undefined, random: 0, expected: 300 },
+    { label: 'default 5 min', minWatchTimeout: undefined, random: 0.999, expected: 599 },
+    { label: 'kubelet 30 min', minWatchTimeout: 30 * 60_000, random: 0, expected: 1800 },
+    { label: 'kubelet 30 min', minWatchTimeout: 30 * 60_000, random: 0.999, expected: 3598 },
+  ])('asks the server to end each watch after a time in [min, 2×min) (min $label, random $random)', async ({ minWatchTimeout, random, expected }) => {
     const s = setup({ minWatchTimeout, random: () => random });
     s.start();
     await settle();
@@ -287,6 +303,7 @@ describe('Reflector', () => {
     expect(nextDelay(s.clock)).toBe(800);
     await s.clock.advance(800);
     expect(s.lists().map((l) => l.resourceVersion)).toEqual(['0', '1001']);
+    expect(s.lists()[1].limit).toBeUndefined(); // served whole by the watch cache, no paging
     expect(s.sink.replaces).toHaveLength(2);
     expect(s.source.openWatchCount).toBe(1);
   });
@@ -315,6 +332,14 @@ describe('Reflector', () => {
     expect(s.sink.replaces).toEqual([{ op: 'replace', names: ['a'], resourceVersion: '1001' }]);
     expect(s.watches()).toHaveLength(1);
     expect(s.watches()[0].resourceVersion).toBe('1001');
+
+    // Once a list succeeded, later relists go back to "not older than" the last RV.
+    s.source.create(secret('b'));
+    await settle();
+    s.watch().push({ type: 'ERROR', object: newExpired('too old resource version').toStatus() });
+    await settle();
+    await s.clock.advance(800);
+    expect(s.lists().map((l) => l.resourceVersion)).toEqual(['0', '', '1002']);
   });
 
   it('backs off 800 ms doubling to a 30 s cap between failed lists', async () => {
@@ -431,8 +456,11 @@ describe('Reflector', () => {
     expect(s.watches()).toHaveLength(1);
   });
 
-  it('ends run() promptly on abort while a list is blocked forever', async () => {
-    const s = setup();
+  it.each([
+    { transport: 'that honours the signal', wrap: undefined },
+    { transport: 'that ignores the signal', wrap: deaf },
+  ])('ends run() promptly on abort while a list is blocked forever (transport $transport)', async ({ wrap }) => {
+    const s = setup({}, undefined, wrap);
     s.source.onList(() => new Promise<undefined>(() => {}));
     const done = s.start();
     await settle();
@@ -446,8 +474,11 @@ describe('Reflector', () => {
     expect(s.sink.calls).toHaveLength(0);
   });
 
-  it('ends run() promptly on abort while a watch is open, closing the watch', async () => {
-    const s = setup();
+  it.each([
+    { transport: 'that honours the signal', wrap: undefined },
+    { transport: 'that ignores the signal', wrap: deaf },
+  ])('ends run() promptly on abort while a watch is open, closing the watch (transport $transport)', async ({ wrap }) => {
+    const s = setup({}, undefined, wrap);
     const done = s.start();
     await settle();
     expect(s.source.openWatchCount).toBe(1);
@@ -459,18 +490,53 @@ describe('Reflector', () => {
     expect(s.clock.pendingTimers()).toBe(0);
   });
 
-  it('ends run() on abort during a backoff, leaving no timer behind', async () => {
+  it.each([
+    { after: 'a failed list', fail: (s: Setup) => s.source.onList(() => Promise.reject(new StatusError(500, 'InternalError', 'boom'))) },
+    {
+      after: 'a refused watch',
+      fail: (s: Setup) =>
+        s.source.onWatch(() => {
+          throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        }),
+    },
+  ])('ends run() on abort during the backoff after $after, leaving no timer behind', async ({ fail }) => {
     const s = setup();
-    s.source.onList(() => {
-      throw new StatusError(500, 'InternalError', 'boom');
-    });
+    fail(s);
     s.start();
     await settle();
     expect(s.clock.pendingTimers()).toBe(1);
     await s.stop();
     expect(s.clock.pendingTimers()).toBe(0);
+    const calls = s.source.actions.length;
     await s.clock.advance(60_000);
+    expect(s.source.actions).toHaveLength(calls);
+    expect(s.source.openWatchCount).toBe(0);
+  });
+
+  it('does not pile up abort listeners over many re-watches and backoffs', async () => {
+    const s = setup({}, undefined, deaf);
+    let refuse = false;
+    s.source.onWatch(() => {
+      if (refuse) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    });
+    s.start();
+    await settle();
+    for (let i = 0; i < 15; i++) {
+      s.source.create(secret(`s${i}`));
+      await settle();
+      s.watch().end();
+      await settle();
+    }
+    refuse = true;
+    s.watch().fail(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    for (let i = 0; i < 15; i++) await s.clock.advance(60_000);
+    refuse = false;
+    await s.clock.advance(60_000);
+    expect(s.watches().length).toBeGreaterThan(30);
     expect(s.lists()).toHaveLength(1);
+    expect(s.source.openWatchCount).toBe(1);
+    // Only the read of the open watch listens to the signal.
+    expect(getEventListeners(s.signal(), 'abort')).toHaveLength(1);
   });
 
   it('lists from the last resourceVersion, not "0", when run again after a stop', async () => {
@@ -516,5 +582,29 @@ describe('Reflector', () => {
     expect(s.watches()[0].resourceVersion).toBe('1005');
     await settle();
     expect(s.sink.calls.at(-1)).toEqual({ op: 'add', name: 'late', resourceVersion: '1006' });
+  });
+
+  it('falls back to one unpaged quorum list when the continue token expires mid-way', async () => {
+    const s = setup({ pageSize: 2 });
+    for (const n of ['a', 'b', 'c', 'd', 'e']) s.source.create(secret(n));
+    let compacted = false;
+    s.source.onList((_ns, opts) => {
+      if (opts.resourceVersion === '0') throw newExpired('too old');
+      if (opts.continue && !compacted) {
+        compacted = true;
+        s.source.remove(NS, 'a');
+        s.storage.compact();
+      }
+      return undefined;
+    });
+    s.start();
+    await settle();
+    const lists = s.lists();
+    expect(lists).toHaveLength(4);
+    expect(lists[2].continue).toEqual(expect.any(String));
+    expect(lists[3]).toEqual({ resourceVersion: '' });
+    expect(s.sink.replaces).toEqual([{ op: 'replace', names: ['b', 'c', 'd', 'e'], resourceVersion: '1006' }]);
+    expect(s.watches()[0].resourceVersion).toBe('1006');
+    expect(s.clock.pendingTimers()).toBe(0);
   });
 });

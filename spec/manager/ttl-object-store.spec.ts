@@ -151,7 +151,7 @@ describe('TtlObjectStore', () => {
     await store.get('ns', 's');
     clock.step(1_000);
     await store.get('ns', 's');
-    expect(source.actions.map((a) => a.options.resourceVersion)).toEqual([undefined, '0']);
+    expect(source.actions.map((a) => a.options.resourceVersion)).toStrictEqual([undefined, '0']);
   });
 
   it('a refetch after an error is a quorum read again', async () => {
@@ -161,7 +161,7 @@ describe('TtlObjectStore', () => {
     await expect(store.get('ns', 's')).rejects.toThrow('secrets "s" not found'); // NotFound is cached...
     source.create({ metadata: { namespace: 'ns', name: 's' } });
     await expect(store.get('ns', 's')).resolves.toMatchObject({ metadata: { name: 's' } }); // ...and re-checked on every get
-    expect(source.actions.map((a) => a.options.resourceVersion)).toEqual([undefined, undefined]);
+    expect(source.actions.map((a) => a.options.resourceVersion)).toStrictEqual([undefined, undefined]);
   });
 
   it('never replaces a cached object with an older one fetched later', async () => {

@@ -345,7 +345,7 @@ describe('WatchObjectStore', () => {
       source.remove(NS, NAME);
       await settle();
       store.deleteReference(NS, NAME, 'pod');
-      expect(seen).toEqual(['MQ==', 'Mg==', undefined]);
+      expect(seen).toStrictEqual(['MQ==', 'Mg==', undefined]);
       expect(completed).toBe(true);
     });
 
