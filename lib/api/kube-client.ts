@@ -13,7 +13,7 @@ import { ConnectionPool, describeTransportError, type ConnectionPoolOptions, typ
 import { StatusError, reasonForCode, type Status } from './errors.js';
 import { KubeAuth } from './kube-auth.js';
 import { collectionPath, objectPath, withQuery } from './paths.js';
-import type { ResourceType } from './resource.js';
+import { apiVersionOf, type ResourceType } from './resource.js';
 import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchOptions } from './source.js';
 import type { ObjectList } from './object.js';
 import { readWatchEvents } from './watch-stream.js';
@@ -120,15 +120,21 @@ export class KubeClient {
   /** Sends one request and parses the JSON answer; failures reject with StatusError or TransportError. */
   async request<R>(spec: RequestSpec): Promise<R> {
     this.counters[spec.verb]++;
+    // One signal for "the caller gave up or the time is up". Linked by hand and unlinked in
+    // `finally`: a reflector reuses its signal for every list, and AbortSignal.any would leave a
+    // listener on it per request.
     const deadline = new AbortController();
+    const signal = deadline.signal;
     const timer = this.clock.setTimeout(() => deadline.abort(), this.requestTimeout);
-    const signal = spec.signal ? AbortSignal.any([spec.signal, deadline.signal]) : deadline.signal;
+    const onCallerAbort = () => deadline.abort();
+    if (spec.signal?.aborted) deadline.abort();
+    else spec.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
       for (let attempt = 0; ; attempt++) {
         const res = await this.send(spec, signal);
         const body = await readAll(res.body, signal);
         if (res.status >= 200 && res.status < 300) return parseJson<R>(body, res.status);
-        const err = statusErrorFrom(res, body);
+        const err = statusErrorFrom(res, body, spec.body !== undefined);
         if (res.status === 401 && attempt === 0) {
           this.auth.invalidate(); // a rotated token or an expired exec credential: ask again once
           continue;
@@ -144,12 +150,13 @@ export class KubeClient {
         throw err;
       }
     } catch (err) {
-      if (deadline.signal.aborted && !spec.signal?.aborted) {
+      if (signal.aborted && !spec.signal?.aborted) {
         throw new StatusError(504, 'Timeout', `${spec.method} ${spec.path.split('?')[0]} did not complete within ${this.requestTimeout} ms`);
       }
       throw err;
     } finally {
       timer.cancel();
+      spec.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 
@@ -246,11 +253,16 @@ export class ObjectWriter<T> {
   ) {}
 
   create(namespace: string, obj: T): Promise<T> {
-    return this.client.request<T>({ verb: 'create', method: 'POST', path: collectionPath(this.resource, namespace), body: obj });
+    return this.client.request<T>({ verb: 'create', method: 'POST', path: collectionPath(this.resource, namespace), body: this.typed(obj) });
   }
 
   update(namespace: string, name: string, obj: T): Promise<T> {
-    return this.client.request<T>({ verb: 'update', method: 'PUT', path: objectPath(this.resource, namespace, name), body: obj });
+    return this.client.request<T>({ verb: 'update', method: 'PUT', path: objectPath(this.resource, namespace, name), body: this.typed(obj) });
+  }
+
+  /** The server decodes custom resources by apiVersion and kind, so both are always sent. */
+  private typed(obj: T): T {
+    return { apiVersion: apiVersionOf(this.resource), kind: this.resource.kind, ...obj };
   }
 
   patch(namespace: string, name: string, patch: unknown): Promise<T> {
@@ -296,18 +308,24 @@ function parseJson<R>(body: Buffer, status: number): R {
   }
 }
 
-/** The StatusError for a failed response; the message is the server's Status message or a fixed text. */
-function statusErrorFrom(res: PoolResponse, body: Buffer): StatusError {
+/**
+ * The StatusError for a failed response; the message is the server's Status message or a fixed
+ * text. Decoding errors quote the request body back ("Object 'Kind' is missing in '{...}'"), and
+ * a Secret's body is its data, so for requests that sent a body the quote is cut off.
+ */
+function statusErrorFrom(res: PoolResponse, body: Buffer, sentBody = false): StatusError {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch {
     parsed = undefined;
   }
-  const err =
+  let err =
     parsed && typeof parsed === 'object' && (parsed as Status).kind === 'Status'
       ? StatusError.fromStatus(parsed, res.status)
       : new StatusError(res.status, reasonForCode(res.status), `the server responded with status ${res.status}`);
+  const quote = sentBody ? err.message.search(/['"(]?\{"/) : -1;
+  if (quote >= 0) err = new StatusError(err.code, err.reason, `${err.message.slice(0, quote).trimEnd()} <request body omitted>`, err.details);
   const retryAfter = Number(firstHeader(res.headers['retry-after']));
   if (Number.isFinite(retryAfter) && retryAfter > 0 && err.details?.retryAfterSeconds === undefined) {
     return new StatusError(err.code, err.reason, err.message, { ...err.details, retryAfterSeconds: retryAfter });

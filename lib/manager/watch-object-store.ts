@@ -103,8 +103,21 @@ class Item<T> {
   /** -Infinity: a synced item that was never read counts as idle, as upstream's zero time does. */
   lastAccessTime = -Infinity;
   subscribers = 0;
-  /** Fires when the item leaves the store (last reference gone, or close). */
-  readonly removed = new AbortController();
+  /** Set when the item leaves the store (last reference gone, or close). */
+  ended = false;
+  /**
+   * Called once when the item ends: waiting gets and change streams. A Set rather than an
+   * AbortSignal because hundreds of concurrent gets may wait on one item, and an EventTarget
+   * warns about more than ten listeners.
+   */
+  readonly onEnd = new Set<() => void>();
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const listener of [...this.onEnd]) listener();
+    this.onEnd.clear();
+  }
 
   constructor(slot: ObjectSlot<T>, reflector: Reflector<T>) {
     this.slot = slot;
@@ -127,8 +140,9 @@ export class WatchObjectStore<T> implements Store<T> {
   private readonly random: (() => number) | undefined;
   /** Every reflector loop not yet finished, including those of items already removed. */
   private readonly loops = new Set<Promise<void>>();
-  /** Aborted by close(): wakes every waiting get. */
-  private readonly closing = new AbortController();
+  private isClosed = false;
+  /** Woken by close(): every get waiting for a sync (a Set, for the same reason as Item.onEnd). */
+  private readonly closeListeners = new Set<() => void>();
   private recycleTimer: Timer | undefined;
 
   constructor(opts: WatchObjectStoreOptions<T>) {
@@ -147,7 +161,7 @@ export class WatchObjectStore<T> implements Store<T> {
   }
 
   private get closed(): boolean {
-    return this.closing.signal.aborted;
+    return this.isClosed;
   }
 
   addReference(namespace: string, name: string, referencedFrom: string): void {
@@ -176,7 +190,7 @@ export class WatchObjectStore<T> implements Store<T> {
     if (item.refs.size > 0) return;
     this.stop(item);
     this.items.delete(key);
-    item.removed.abort();
+    item.end();
   }
 
   async get(namespace: string, name: string): Promise<T> {
@@ -212,7 +226,7 @@ export class WatchObjectStore<T> implements Store<T> {
         subscriber.error(new NotRegisteredError(namespace, name));
         return;
       }
-      if (item.removed.signal.aborted) {
+      if (item.ended) {
         subscriber.complete();
         return;
       }
@@ -220,12 +234,12 @@ export class WatchObjectStore<T> implements Store<T> {
       item.lastAccessTime = this.clock.now();
       if (!this.closed) this.restartIfNeeded(item);
       const onRemoved = () => subscriber.complete();
-      item.removed.signal.addEventListener('abort', onRemoved, { once: true });
+      item.onEnd.add(onRemoved);
       const unsubscribe = item.slot.subscribe((value) => subscriber.next(value));
       if (item.slot.hasSynced) subscriber.next(item.slot.value);
       return () => {
         unsubscribe();
-        item.removed.signal.removeEventListener('abort', onRemoved);
+        item.onEnd.delete(onRemoved);
         item.subscribers--;
         item.lastAccessTime = this.clock.now();
       };
@@ -271,12 +285,14 @@ export class WatchObjectStore<T> implements Store<T> {
    */
   async close(): Promise<void> {
     if (!this.closed) {
-      this.closing.abort();
+      this.isClosed = true;
+      for (const wake of [...this.closeListeners]) wake();
+      this.closeListeners.clear();
       this.recycleTimer?.cancel();
       this.recycleTimer = undefined;
       for (const item of this.items.values()) {
         this.stop(item);
-        item.removed.abort();
+        item.end();
       }
     }
     await Promise.all([...this.loops]);
@@ -334,8 +350,8 @@ export class WatchObjectStore<T> implements Store<T> {
       const cleanup = () => {
         timer.cancel();
         cancelWait();
-        this.closing.signal.removeEventListener('abort', onClose);
-        item.removed.signal.removeEventListener('abort', onRemoved);
+        this.closeListeners.delete(onClose);
+        item.onEnd.delete(onRemoved);
       };
       const timer = this.clock.setTimeout(() => {
         cleanup();
@@ -349,8 +365,8 @@ export class WatchObjectStore<T> implements Store<T> {
         cleanup();
         reject(new NotRegisteredError(namespace, name));
       };
-      this.closing.signal.addEventListener('abort', onClose, { once: true });
-      item.removed.signal.addEventListener('abort', onRemoved, { once: true });
+      this.closeListeners.add(onClose);
+      item.onEnd.add(onRemoved);
       const cancelWait = item.slot.onceSynced(() => {
         cleanup();
         resolve();
