@@ -32,9 +32,10 @@ function material(ca = certs.caPem): TlsMaterial {
 async function startServer(kind: 'h2' | 'h1-tls' | 'h1-plain', maxStreams = 100) {
   const sockets = new Set<net.Socket>();
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    if ((req.url ?? '').startsWith('/watch')) res.write('{"type":"BOOKMARK"}\n');
-    else res.end(JSON.stringify({ httpVersion: req.httpVersion }));
+    const out = res as http.ServerResponse;
+    out.writeHead(200, { 'content-type': 'application/json' });
+    if ((req.url ?? '').startsWith('/watch')) out.write('{"type":"BOOKMARK"}\n');
+    else out.end(JSON.stringify({ httpVersion: req.httpVersion }));
   };
   const tlsOpts = { key: certs.keyPem, cert: certs.certPem };
   const server =
