@@ -1,6 +1,7 @@
 /**
- * refwatch's public surface. The layers, bottom up: api (resources, sources, errors) → cache
- * (reflector, stores) → manager (the kubelet's object manager and its strategies).
+ * refwatch's public surface. The layers, bottom up: api (resources, sources, errors, the
+ * cluster client) → cache (reflector, stores) → manager (the kubelet's object manager and its
+ * strategies) → profiles (node-agent's container-profile cache, on the manager's stores).
  * Test helpers (FakeClock, in-memory source) are in `refwatch/testing`.
  */
 export * from './api/connection-pool.js';
@@ -25,6 +26,8 @@ export * from './manager/pod-references.js';
 export * from './manager/strategy.js';
 export * from './manager/ttl-object-store.js';
 export * from './manager/watch-object-store.js';
+
+export * from './profiles/index.js';
 
 export * from './util/backoff.js';
 export * from './util/clock.js';

@@ -1,0 +1,75 @@
+/**
+ * The three refwatch stores the profile cache reads every profile object through, one per kind,
+ * referenced by container ID. Upstream GETs each object a container depends on once per
+ * container per tick; behind a store the same object is fetched (or watched) once for every
+ * container that references it, and a watch store also says when it changed.
+ */
+import type { Observable } from 'rxjs';
+import type { ObjectSource } from '../api/source.js';
+import type { Store } from '../manager/interfaces.js';
+import { TtlObjectStore } from '../manager/ttl-object-store.js';
+import { WatchObjectStore, type WatchObjectStoreOptions } from '../manager/watch-object-store.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from './types.js';
+
+export interface ProfileStores {
+  containerProfiles: Store<ContainerProfile>;
+  applicationProfiles: Store<ApplicationProfile>;
+  networkNeighborhoods: Store<NetworkNeighborhood>;
+}
+
+export interface ProfileSources {
+  containerProfiles: ObjectSource<ContainerProfile>;
+  applicationProfiles: ObjectSource<ApplicationProfile>;
+  networkNeighborhoods: ObjectSource<NetworkNeighborhood>;
+}
+
+/**
+ * `watch`: one list+watch per referenced object; changes reach entries as events, nothing is
+ * polled. `ttl`: objects are GET on demand and reused for a TTL, and the reconciler refreshes
+ * every entry on each tick, as upstream does.
+ */
+export type ProfileStrategy = 'watch' | 'ttl';
+
+/**
+ * The optional capability that makes a store event-driven: a stream of the object's current value
+ * and every change (WatchObjectStore has it). The cache subscribes per dependency when all three
+ * stores have it, and falls back to periodic refreshes when any lacks it.
+ */
+export interface ObservableStore<T> extends Store<T> {
+  changes(namespace: string, name: string): Observable<T | undefined>;
+}
+
+export function isObservableStore<T>(store: Store<T>): store is ObservableStore<T> {
+  return typeof (store as Partial<ObservableStore<T>>).changes === 'function';
+}
+
+export interface CreateProfileStoresOptions {
+  strategy: ProfileStrategy;
+  clock: Clock;
+  logger: Logger;
+  /** `ttl` only: how long a fetched object is reused, in ms. */
+  ttl: number;
+  /** `watch` only: further tuning of each WatchObjectStore. */
+  watch?: Omit<WatchObjectStoreOptions<unknown>, 'source' | 'clock' | 'logger' | 'isImmutable'>;
+}
+
+/** Builds the three stores over the sources; the caller owns them and must close them. */
+export function createProfileStores(sources: ProfileSources, opts: CreateProfileStoresOptions): ProfileStores & { close(): Promise<void> } {
+  const make = <T,>(source: ObjectSource<T>): Store<T> & { close(): Promise<void> } =>
+    opts.strategy === 'watch'
+      ? new WatchObjectStore<T>({ ...opts.watch, source, clock: opts.clock, logger: opts.logger })
+      : new TtlObjectStore<T>({ getObject: (ns, name, o) => source.get(ns, name, o), ttl: opts.ttl, clock: opts.clock });
+  const stores = {
+    containerProfiles: make(sources.containerProfiles),
+    applicationProfiles: make(sources.applicationProfiles),
+    networkNeighborhoods: make(sources.networkNeighborhoods),
+  };
+  return {
+    ...stores,
+    close: async () => {
+      await Promise.all(Object.values(stores).map((s) => s.close()));
+    },
+  };
+}
