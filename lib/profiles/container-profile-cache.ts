@@ -11,7 +11,7 @@
  * evicts containers whose remove event was missed and retries those still waiting for a profile.
  * With TTL stores the tick also refreshes every entry, as upstream does.
  *
- * Differences from upstream are listed, with reasons, in DIFFERENCES.md next to this file.
+ * Differences from upstream are listed, with reasons, in docs/profile-cache-differences.md.
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
