@@ -6,3 +6,4 @@ export * from './fake-clock.js';
 export * from './memory-source.js';
 export * from './object-storage.js';
 export * from './selectors.js';
+export * from './api-server/index.js';

@@ -12,7 +12,7 @@ import forge from 'node-forge';
 export interface ServingCertificates {
   /** The CA to trust (kubeconfig `certificate-authority-data`). */
   caPem: string;
-  /** The serving certificate, then the CA: the chain the server presents. */
+  /** The serving certificate the server presents (without the CA, which clients already hold). */
   certPem: string;
   keyPem: string;
 }
@@ -91,8 +91,7 @@ export async function generateServingCertificates(opts: CertificateOptions = {})
   ]);
   signWithNode(cert, caKeys.privateKeyPem);
 
-  const caPem = forge.pki.certificateToPem(ca);
-  return { caPem, certPem: forge.pki.certificateToPem(cert) + caPem, keyPem: serverKeys.privateKeyPem };
+  return { caPem: forge.pki.certificateToPem(ca), certPem: forge.pki.certificateToPem(cert), keyPem: serverKeys.privateKeyPem };
 }
 
 async function rsaKeyPair(): Promise<{ publicKey: forge.pki.rsa.PublicKey; privateKeyPem: string }> {

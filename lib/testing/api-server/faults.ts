@@ -1,0 +1,190 @@
+/**
+ * Fault injection for the embedded API server: the failures a client of a real cluster meets
+ * (watches cut mid-stream, 429 throttling with Retry-After, 5xx, slow lists, a corrupt watch
+ * line, compaction, an apiserver restart, a small HTTP/2 stream limit), each switched on by one
+ * call, so a test can prove how refwatch recovers. Timed faults run on the server's Clock.
+ */
+import { StatusError } from '../../api/errors.js';
+import type { Clock, Timer } from '../../util/clock.js';
+import type { Verb } from './accounting.js';
+
+export type InjectedCode = 429 | 500 | 503;
+
+export interface FailureOptions {
+  /** The status to answer with. */
+  code: InjectedCode;
+  /**
+   * Sent as the Retry-After header and details.retryAfterSeconds. Default 1 for 429 (what
+   * kube-apiserver's max-in-flight filter sends); none for 500 and 503 unless given.
+   */
+  retryAfterSeconds?: number;
+  /** Only requests with these verbs fail (and count against k). Default: every verb. */
+  verbs?: Verb[];
+  /** Only requests for this resource (plural, e.g. "secrets") fail. Default: every resource. */
+  resource?: string;
+}
+
+/** What the server does for the faults; the server implements it, tests never see it. */
+export interface FaultHost {
+  readonly clock: Clock;
+  /** Breaks every open watch stream; returns how many. */
+  dropWatches(): number;
+  /** Writes a non-JSON line into every open watch stream; returns how many. */
+  garbageOnWatches(): number;
+  compact(): void;
+  restart(downMs: number): Promise<void>;
+  setMaxConcurrentStreams(n: number): void;
+}
+
+interface FailureRule extends FailureOptions {
+  remaining: number;
+}
+
+/**
+ * The faults armed for upcoming requests, read by the request handler: kept apart from the
+ * `Faults` API so that tests see only the switches and the handler only the state.
+ */
+export class FaultPlan {
+  private readonly failures: FailureRule[] = [];
+  /** Milliseconds every list waits before it is answered; 0 = off. */
+  listDelayMs = 0;
+  private garbageNext = false;
+
+  addFailures(k: number, opts: FailureOptions): void {
+    if (!Number.isInteger(k) || k < 0) throw new RangeError(`failNext: k must be a non-negative integer, got ${k}`);
+    if (k > 0) this.failures.push({ ...opts, remaining: k });
+  }
+
+  /** The injected error for this request, if a rule matches it; consumes one of that rule's k. */
+  takeFailure(verb: Verb, resource: string): StatusError | undefined {
+    const rule = this.failures.find((r) => (!r.verbs || r.verbs.includes(verb)) && (r.resource === undefined || r.resource === resource));
+    if (!rule) return undefined;
+    if (--rule.remaining === 0) this.failures.splice(this.failures.indexOf(rule), 1);
+    return injectedError(rule);
+  }
+
+  armGarbage(): void {
+    this.garbageNext = true;
+  }
+
+  /** True once after `garbageOnNextWatch`. */
+  takeGarbage(): boolean {
+    const armed = this.garbageNext;
+    this.garbageNext = false;
+    return armed;
+  }
+
+  clear(): void {
+    this.failures.length = 0;
+    this.listDelayMs = 0;
+    this.garbageNext = false;
+  }
+}
+
+export class Faults {
+  private readonly periodic = new Set<Timer>();
+
+  constructor(
+    private readonly host: FaultHost,
+    private readonly plan: FaultPlan,
+  ) {}
+
+  /**
+   * Ends every open watch stream abruptly: a connection reset for HTTP/1.1 (which also drops
+   * that connection), RST_STREAM for HTTP/2. Returns how many streams were dropped.
+   */
+  dropWatches(): number {
+    return this.host.dropWatches();
+  }
+
+  /** `dropWatches()` every `ms` on the server's clock, until the returned function is called or the server stops. */
+  dropWatchesEvery(ms: number): () => void {
+    if (!(ms > 0)) throw new RangeError(`dropWatchesEvery: ms must be positive, got ${ms}`);
+    let timer: Timer;
+    const schedule = () => {
+      timer = this.host.clock.setTimeout(() => {
+        this.periodic.delete(timer);
+        this.host.dropWatches();
+        schedule();
+      }, ms);
+      this.periodic.add(timer);
+    };
+    schedule();
+    return () => {
+      timer.cancel();
+      this.periodic.delete(timer);
+    };
+  }
+
+  /**
+   * Answers the next `k` requests that match with a Status of `opts.code` (429 with a
+   * Retry-After header). Rules queue up: a request consumes from the first rule it matches.
+   */
+  failNext(k: number, opts: FailureOptions): void {
+    this.plan.addFailures(k, opts);
+  }
+
+  /** Every list waits `ms` on the server's clock before it is answered; 0 turns it off. */
+  delayLists(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`delayLists: ms must be >= 0, got ${ms}`);
+    this.plan.listDelayMs = ms;
+  }
+
+  /** Writes one non-JSON line into every open watch stream; returns how many streams got it. */
+  garbageOnWatch(): number {
+    return this.host.garbageOnWatches();
+  }
+
+  /** The next watch to start gets a non-JSON line before its first event. */
+  garbageOnNextWatch(): void {
+    this.plan.armGarbage();
+  }
+
+  /** Compacts the storage: watches and continue tokens from older resourceVersions get 410. */
+  compact(): void {
+    this.host.compact();
+  }
+
+  /**
+   * Stops listening and destroys every connection at once (clients get ECONNREFUSED, not a
+   * slow answer), stays down for `downMs` on the server's clock, then listens again on the same
+   * port with the same storage and resourceVersion counter. Resolves when listening again (or
+   * at once when the server stops meanwhile).
+   */
+  restart(downMs: number): Promise<void> {
+    return this.host.restart(downMs);
+  }
+
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS for HTTP/2 connections opened from now on (existing ones
+   * keep theirs). Same as the `maxConcurrentStreams` start option.
+   */
+  maxStreamsPerConnection(n: number): void {
+    this.host.setMaxConcurrentStreams(n);
+  }
+
+  /** Disarms every fault: pending failures, list delay, next-watch garbage, periodic drops. */
+  reset(): void {
+    this.plan.clear();
+    this.cancelTimers();
+  }
+
+  /** Cancels the periodic faults' timers; the server calls it on stop. */
+  cancelTimers(): void {
+    for (const timer of this.periodic) timer.cancel();
+    this.periodic.clear();
+  }
+}
+
+function injectedError(rule: FailureRule): StatusError {
+  const retryAfterSeconds = rule.retryAfterSeconds ?? (rule.code === 429 ? 1 : undefined);
+  const details = retryAfterSeconds === undefined ? undefined : { retryAfterSeconds };
+  switch (rule.code) {
+    case 429:
+      return new StatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', details);
+    case 503:
+      return new StatusError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request (injected fault)', details);
+    default:
+      return new StatusError(500, 'InternalError', 'Internal error occurred: injected fault', details);
+  }
+}
