@@ -411,6 +411,7 @@ export class ConnectionPool {
 
   private h1Request(req: PoolRequest): Promise<PoolResponse> {
     const secure = this.server.protocol === 'https:';
+    this.protocol.set(req.tls.identity, 'http/1.1');
     const agent = this.agentFor(req.tls, secure);
     const host = this.server.hostname.replace(/^\[|\]$/g, '');
     return new Promise<PoolResponse>((resolve, reject) => {
