@@ -38,11 +38,13 @@ export interface ObjectManagerOptions<T> {
   logger?: Logger;
 }
 
-/** A manager plus, for Watch, its store (for `changes()`, `inspect()` and stats). */
+/** A manager plus its store, for inspection: `changes()`, `inspect()`, stats, reference counts. */
 export interface StrategyManager<T> extends Manager<T> {
   readonly strategy: ChangeDetectionStrategy;
   /** Set for the Watch strategy. */
   readonly watchStore?: WatchObjectStore<T>;
+  /** Set for the Cache strategy. */
+  readonly ttlStore?: TtlObjectStore<T>;
 }
 
 export function createObjectManager<T>(opts: ObjectManagerOptions<T>): StrategyManager<T> {
@@ -57,7 +59,7 @@ export function createObjectManager<T>(opts: ObjectManagerOptions<T>): StrategyM
         getTtl: opts.getTtl,
         clock: opts.clock,
       });
-      return withStrategy(new CacheBasedManager(store, opts.getReferencedObjects, { logger: opts.logger }), 'Cache');
+      return withStrategy(new CacheBasedManager(store, opts.getReferencedObjects, { logger: opts.logger }), 'Cache', { ttlStore: store });
     }
     case 'Watch': {
       const store = new WatchObjectStore<T>({
@@ -68,15 +70,19 @@ export function createObjectManager<T>(opts: ObjectManagerOptions<T>): StrategyM
         clock: opts.clock,
         logger: opts.logger,
       });
-      return withStrategy(new CacheBasedManager(store, opts.getReferencedObjects, { logger: opts.logger }), 'Watch', store);
+      return withStrategy(new CacheBasedManager(store, opts.getReferencedObjects, { logger: opts.logger }), 'Watch', { watchStore: store });
     }
     default:
       throw new Error(`unknown configmap and secret manager mode: ${String(strategy)}`);
   }
 }
 
-function withStrategy<T>(manager: CacheBasedManager<T>, strategy: ChangeDetectionStrategy, watchStore?: WatchObjectStore<T>): StrategyManager<T> {
-  return Object.assign(manager, { strategy, watchStore });
+function withStrategy<T>(
+  manager: CacheBasedManager<T>,
+  strategy: ChangeDetectionStrategy,
+  stores: { watchStore?: WatchObjectStore<T>; ttlStore?: TtlObjectStore<T> },
+): StrategyManager<T> {
+  return Object.assign(manager, { strategy, ...stores });
 }
 
 /**

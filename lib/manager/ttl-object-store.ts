@@ -101,6 +101,13 @@ export class TtlObjectStore<T> implements Store<T> {
     return this.items.size;
   }
 
+  /** Referenced objects and the references to them. */
+  stats(): { objects: number; references: number } {
+    let references = 0;
+    for (const item of this.items.values()) references += item.refCount;
+    return { objects: this.items.size, references };
+  }
+
   /** The reference count of one object (0 when unknown). */
   referenceCount(namespace: string, name: string): number {
     return this.items.get(objectKey(namespace, name))?.refCount ?? 0;

@@ -82,6 +82,8 @@ export interface ItemState {
 export interface WatchStoreStats {
   /** Referenced objects. */
   objects: number;
+  /** References to them, summed over referencing UIDs. */
+  references: number;
   /** Reflectors meant to be running. */
   runningReflectors: number;
   /** Reflector loops that have not finished yet (stopping ones included); 0 after close(). */
@@ -271,11 +273,13 @@ export class WatchObjectStore<T> implements Store<T> {
   stats(): WatchStoreStats {
     let running = 0;
     let subscribers = 0;
+    let references = 0;
     for (const item of this.items.values()) {
       if (!item.stopped) running++;
       subscribers += item.subscribers;
+      for (const count of item.refs.values()) references += count;
     }
-    return { objects: this.items.size, runningReflectors: running, activeReflectorLoops: this.loops.size, subscribers };
+    return { objects: this.items.size, references, runningReflectors: running, activeReflectorLoops: this.loops.size, subscribers };
   }
 
   /**
