@@ -1,0 +1,50 @@
+/**
+ * The secret manager on a real cluster, the way a node agent uses it: register the pods it
+ * runs, read the secrets they reference, see changes without polling, release them when the
+ * pods go. Prints secret keys and versions, never values.
+ *
+ *   npm run build && KUBECONFIG=~/.kube/config node dist/examples/secret-manager.js <namespace> <pod-name>
+ *
+ * Without arguments it lists the pods of the current namespace and takes the first one.
+ */
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { KubeClient, SecretManager, errorMessage, podSecretNames, resources } from '../lib/index.js';
+
+async function main(): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  const namespace = process.argv[2] ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  const core = kc.makeApiClient(CoreV1Api);
+  const pods = await core.listNamespacedPod({ namespace });
+  const pod: V1Pod | undefined = process.argv[3] ? pods.items.find((p) => p.metadata?.name === process.argv[3]) : pods.items[0];
+  if (!pod) throw new Error(`no pod found in namespace ${namespace}`);
+
+  const client = new KubeClient(kc);
+  const secrets = new SecretManager({ source: client.source(resources.secrets), strategy: 'Watch' });
+  secrets.registerPod(pod);
+  const names = [...podSecretNames(pod)];
+  console.log(`pod ${namespace}/${pod.metadata?.name} references ${names.length} secret(s): ${names.join(', ') || '(none)'}`);
+
+  const subscriptions = names.map((name) =>
+    secrets.manager.watchStore!.changes(namespace, name).subscribe((secret) => {
+      const keys = Object.keys(secret?.data ?? {});
+      console.log(secret ? `${name}: resourceVersion ${secret.metadata?.resourceVersion}, keys [${keys.join(', ')}]` : `${name}: does not exist`);
+    }),
+  );
+  for (const name of names) {
+    await secrets.getSecret(namespace, name).catch((err) => console.log(`${name}: ${errorMessage(err)}`));
+  }
+
+  const seconds = Number(process.env.WATCH_SECONDS ?? 30);
+  console.log(`watching for ${seconds} s; change one of these secrets to see it here...`);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  for (const s of subscriptions) s.unsubscribe();
+  secrets.unregisterPod(pod);
+  await secrets.close();
+  await client.close();
+}
+
+main().catch((err) => {
+  console.error(errorMessage(err));
+  process.exitCode = 1;
+});
