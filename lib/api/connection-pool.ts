@@ -403,6 +403,9 @@ export class ConnectionPool {
       stream.on('close', release);
       stream.once('error', (err) => reject(describeTransportError(this.server, err)));
       stream.once('response', (headers) => {
+        // A reset after the headers surfaces to whoever reads the body; until someone does,
+        // it must not become an uncaught 'error' event.
+        stream.on('error', () => {});
         resolve({ status: Number(headers[':status']), headers: headers as PoolResponse['headers'], body: stream, protocol: 'h2' });
       });
       if (req.body !== undefined) stream.end(req.body);
@@ -448,6 +451,7 @@ export class ConnectionPool {
       });
       request.once('close', finish);
       request.once('response', (res) => {
+        res.on('error', () => {}); // as for HTTP/2: readers of the body see the failure
         res.once('close', finish);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, protocol: 'http/1.1' });
       });
