@@ -16,7 +16,7 @@ import { collectionPath, objectPath, withQuery } from './paths.js';
 import { apiVersionOf, type ResourceType } from './resource.js';
 import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchOptions } from './source.js';
 import type { ObjectList } from './object.js';
-import { readWatchEvents } from './watch-stream.js';
+import { WatchStream } from './watch-stream.js';
 
 export interface KubeClientOptions extends ConnectionPoolOptions {
   /**
@@ -160,22 +160,22 @@ export class KubeClient {
     }
   }
 
-  /** Opens a watch and yields its events; see readWatchEvents for how it ends. */
-  async *watch<T>(path: string, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): AsyncGenerator<WatchEvent<T>> {
+  /** A watch: the request is sent on the first read; see WatchStream for how it ends. */
+  watch<T>(path: string, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): AsyncIterableIterator<WatchEvent<T>> {
     this.counters.watch++;
-    const res = await this.send({ method: 'GET', path }, signal);
-    if (res.status !== 200) {
+    const open = async () => {
+      const res = await this.send({ method: 'GET', path }, signal);
+      if (res.status === 200) return res;
       const err = statusErrorFrom(res, await readAll(res.body, signal));
       if (res.status === 429) this.throttled++;
       if (res.status === 401) this.auth.invalidate();
       throw err;
-    }
-    yield* readWatchEvents<T>(res.body, {
+    };
+    return new WatchStream<T>(open, {
       clock: this.clock,
       logger: this.logger,
-      signal,
       deadlineMs: (timeoutSeconds ?? 3600) * 1000 + this.watchDeadlineGrace,
-      quietMs: res.protocol === 'h2' ? 0 : this.watchQuietTimeout,
+      http1QuietMs: this.watchQuietTimeout,
       onMalformed: (reason) => {
         this.malformed++;
         this.logger.warn('skipping a malformed watch line', { path: path.split('?')[0], reason });

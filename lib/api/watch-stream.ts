@@ -1,15 +1,20 @@
 /**
- * Reads a watch response body as newline-delimited JSON events. A watch stream is the one
- * place untrusted bytes arrive continuously, so this is where garbage is contained: a line
+ * WatchStream reads one watch response as newline-delimited JSON events. A watch stream is the
+ * one place untrusted bytes arrive continuously, so this is where garbage is contained: a line
  * that is not an event is counted and skipped, never thrown. A stream that breaks (reset,
  * GOAWAY, premature close) or goes silent ends like a server-side close, as client-go's
  * StreamWatcher treats probable-EOF and timeout errors; the reflector then re-watches from
  * its last resourceVersion.
+ *
+ * It is a hand-written iterator fed by 'data' events rather than async generators over the
+ * body's async iterator: a node may hold thousands of these open, and the generator layers
+ * (with their promises and contexts) cost several KiB per watch.
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Clock, Timer } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import type { PoolResponse } from './connection-pool.js';
 import type { WatchEvent } from './source.js';
 
 export interface WatchStreamOptions {
@@ -17,65 +22,158 @@ export interface WatchStreamOptions {
   logger: Logger;
   /** End the watch if the server has not by then (its timeoutSeconds plus a grace). */
   deadlineMs: number;
-  /** End the watch after this long without a byte; 0 disables (HTTP/2 uses PINGs instead). */
-  quietMs: number;
+  /** Over HTTP/1.1, end the watch after this long without a byte (HTTP/2 uses PINGs instead); 0 disables. */
+  http1QuietMs: number;
   /** Called with the reason for each skipped line; never with the line itself (it may hold secret data). */
   onMalformed: (reason: string) => void;
-  signal?: AbortSignal;
-  /** Longest line accepted, in bytes; a runaway line is dropped, not buffered forever. Default 64 MiB. */
-  maxLineBytes?: number;
+  /** Longest line accepted, in characters; a runaway line is dropped, not buffered for ever. Default 64 Mi. */
+  maxLineLength?: number;
 }
 
-export async function* readWatchEvents<T>(body: Readable, opts: WatchStreamOptions): AsyncGenerator<WatchEvent<T>> {
-  const maxLine = opts.maxLineBytes ?? 64 * 1024 * 1024;
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  let skippingOversized = false;
-  const end = (why: string) => {
-    opts.logger.debug('ending watch stream', { reason: why });
-    body.destroy();
-  };
-  const deadline: Timer = opts.clock.setTimeout(() => end('deadline passed'), opts.deadlineMs);
-  let quiet: Timer | undefined;
-  const armQuiet = () => {
-    if (opts.quietMs <= 0) return;
-    quiet?.cancel();
-    quiet = opts.clock.setTimeout(() => end(`no data for ${opts.quietMs} ms`), opts.quietMs);
-  };
-  const onAbort = () => body.destroy();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  armQuiet();
-  try {
-    for await (const chunk of body) {
-      armQuiet();
-      pending += decoder.write(chunk as Buffer);
-      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (skippingOversized) {
-          skippingOversized = false;
-          continue;
+/**
+ * Events queued beyond this pause the body until the reader catches up, so a slow consumer
+ * applies backpressure to the server instead of growing the heap.
+ */
+const HIGH_WATER = 256;
+
+type Pending<T> = { resolve: (r: IteratorResult<WatchEvent<T>>) => void; reject: (e: unknown) => void };
+
+export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
+  private state: 'idle' | 'opening' | 'open' | 'ended' = 'idle';
+  private failure: unknown;
+  private body: Readable | undefined;
+  private readonly queue: WatchEvent<T>[] = [];
+  private pending: Pending<T> | undefined;
+  private decoder: StringDecoder | undefined;
+  private partial = '';
+  private skippingOversized = false;
+  private deadline: Timer | undefined;
+  private quiet: Timer | undefined;
+  private quietMs = 0;
+
+  /** @param open sends the watch request; rejects (StatusError, TransportError) when it cannot be established. */
+  constructor(
+    private readonly open: () => Promise<PoolResponse>,
+    private readonly opts: WatchStreamOptions,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<WatchEvent<T>>> {
+    if (this.queue.length > 0) {
+      const value = this.queue.shift()!;
+      if (this.queue.length === 0 && this.body?.isPaused()) this.body.resume();
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.failure !== undefined) {
+      const err = this.failure;
+      this.failure = undefined;
+      return Promise.reject(err);
+    }
+    if (this.state === 'ended') return Promise.resolve({ value: undefined, done: true });
+    if (this.state === 'idle') this.start();
+    return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
+  }
+
+  /** Abandons the watch: the request is cancelled and nothing more is delivered. */
+  return(): Promise<IteratorResult<WatchEvent<T>>> {
+    this.queue.length = 0;
+    this.finish();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  private start(): void {
+    this.state = 'opening';
+    this.open().then(
+      (res) => {
+        if (this.state === 'ended') {
+          res.body.destroy();
+          return;
         }
-        const event = parseEvent<T>(line, opts.onMalformed);
-        if (event) yield event;
-      }
-      if (pending.length > maxLine) {
-        opts.onMalformed(`line longer than ${maxLine} bytes`);
-        pending = '';
-        skippingOversized = true;
-      }
+        this.attach(res);
+      },
+      (err) => {
+        if (this.state === 'ended') return;
+        this.state = 'ended';
+        this.settle(undefined, err);
+      },
+    );
+  }
+
+  private attach(res: PoolResponse): void {
+    this.state = 'open';
+    this.body = res.body;
+    this.decoder = new StringDecoder('utf8');
+    this.quietMs = res.protocol === 'h2' ? 0 : this.opts.http1QuietMs;
+    this.deadline = this.opts.clock.setTimeout(() => this.finish('deadline passed'), this.opts.deadlineMs);
+    this.armQuiet();
+    const body = res.body;
+    body.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Whatever ends the body (end, reset, destroy) ends the watch normally; see the file comment.
+    body.once('end', () => this.finish());
+    body.once('close', () => this.finish());
+    body.on('error', () => this.finish());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state !== 'open') return;
+    this.armQuiet();
+    this.partial += this.decoder!.write(chunk);
+    let nl = this.partial.indexOf('\n');
+    while (nl >= 0) {
+      const line = this.partial.slice(0, nl);
+      this.partial = this.partial.slice(nl + 1);
+      if (this.skippingOversized) this.skippingOversized = false;
+      else this.deliver(line);
+      nl = this.partial.indexOf('\n');
     }
-    if (pending.trim() !== '' && !skippingOversized) {
-      const event = parseEvent<T>(pending, opts.onMalformed);
-      if (event) yield event;
+    const max = this.opts.maxLineLength ?? 64 * 1024 * 1024;
+    if (this.partial.length > max) {
+      this.opts.onMalformed(`line longer than ${max} characters`);
+      this.partial = '';
+      this.skippingOversized = true;
     }
-  } catch {
-    // A broken or deliberately destroyed stream ends the watch; see the file comment.
-  } finally {
-    deadline.cancel();
-    quiet?.cancel();
-    opts.signal?.removeEventListener('abort', onAbort);
-    body.destroy();
+  }
+
+  private deliver(line: string): void {
+    const event = parseEvent<T>(line, this.opts.onMalformed);
+    if (!event) return;
+    if (this.pending) this.settle({ value: event, done: false });
+    else {
+      this.queue.push(event);
+      if (this.queue.length >= HIGH_WATER) this.body?.pause();
+    }
+  }
+
+  private armQuiet(): void {
+    if (this.quietMs <= 0) return;
+    this.quiet?.cancel();
+    this.quiet = this.opts.clock.setTimeout(() => this.finish(`no data for ${this.quietMs} ms`), this.quietMs);
+  }
+
+  private finish(why?: string): void {
+    if (this.state === 'ended') return;
+    if (why) this.opts.logger.debug('ending watch stream', { reason: why });
+    if (this.state === 'open' && this.partial.trim() !== '' && !this.skippingOversized) this.deliver(this.partial);
+    this.state = 'ended';
+    this.partial = '';
+    this.deadline?.cancel();
+    this.quiet?.cancel();
+    this.body?.destroy();
+    if (this.queue.length === 0) this.settle({ value: undefined, done: true });
+  }
+
+  private settle(result: IteratorResult<WatchEvent<T>> | undefined, err?: unknown): void {
+    const p = this.pending;
+    if (!p) {
+      if (err !== undefined) this.failure = err;
+      return;
+    }
+    this.pending = undefined;
+    if (err !== undefined) p.reject(err);
+    else p.resolve(result!);
   }
 }
 
