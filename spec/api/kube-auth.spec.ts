@@ -1,0 +1,127 @@
+// Auth from client-node's KubeConfig, end to end against the embedded API server: in-cluster
+// config (service-account token file and CA), an exec plugin whose credential rotates (picked
+// up after a 401), and client certificates reaching the TLS layer.
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { KubeConfig } from '@kubernetes/client-node';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { KubeAuth } from '../../lib/api/kube-auth.js';
+import { KubeClient } from '../../lib/api/kube-client.js';
+import { resources } from '../../lib/api/resource.js';
+import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
+import { FakeClock } from '../../lib/testing/fake-clock.js';
+
+let certificates: ServingCertificates;
+let dir: string;
+const cleanups: Array<() => Promise<void> | void> = [];
+
+beforeAll(async () => {
+  certificates = await generateServingCertificates();
+});
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function tempDir(): string {
+  dir = mkdtempSync(path.join(tmpdir(), 'refwatch-auth-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function serve(tokens: Record<string, string>): Promise<ApiServer> {
+  const server = await ApiServer.start({ certificates, tokens });
+  cleanups.push(() => server.stop());
+  server.storage.create(resources.secrets, { metadata: { namespace: 'ns', name: 's' } });
+  return server;
+}
+
+describe('KubeConfig auth through KubeClient', () => {
+  it('works with in-cluster config: the service-account token file and CA', async () => {
+    const server = await serve({ 'sa-token': 'system:serviceaccount:ns:agent' });
+    const root = tempDir();
+    const sa = path.join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(path.join(sa, 'token'), 'sa-token');
+    writeFileSync(path.join(sa, 'ca.crt'), server.caPem!);
+    writeFileSync(path.join(sa, 'namespace'), 'ns');
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+    process.env.KUBERNETES_SERVICE_PORT = String(new URL(server.url).port);
+    cleanups.push(() => {
+      for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+    const kc = new KubeConfig();
+    kc.loadFromCluster(root);
+    const client = new KubeClient(kc);
+    cleanups.push(() => client.close());
+    await expect(client.source(resources.secrets).get('ns', 's')).resolves.toMatchObject({ metadata: { name: 's' } });
+    expect(client.stats().protocols).toEqual(['h2']);
+  });
+
+  it('runs an exec plugin, and runs it again after a 401 to pick up a rotated credential', async () => {
+    const server = await serve({ 'token-2': 'agent' });
+    const root = tempDir();
+    const counter = path.join(root, 'count');
+    const plugin = path.join(root, 'plugin.cjs');
+    // Each run hands out the next token, already expired, as a rotating credential does.
+    writeFileSync(
+      plugin,
+      `const fs = require('fs');
+const n = (fs.existsSync(process.argv[2]) ? Number(fs.readFileSync(process.argv[2], 'utf8')) : 0) + 1;
+fs.writeFileSync(process.argv[2], String(n));
+console.log(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential',
+  status: { token: 'token-' + n, expirationTimestamp: new Date(Date.now() - 1000).toISOString() } }));`,
+    );
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: server.url, caData: Buffer.from(server.caPem!).toString('base64') }],
+      users: [{ name: 'u', exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [plugin, counter], interactiveMode: 'Never' } }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const client = new KubeClient(kc);
+    cleanups.push(() => client.close());
+    await expect(client.source(resources.secrets).get('ns', 's')).resolves.toMatchObject({ metadata: { name: 's' } });
+    expect(server.requests.map((r) => r.code)).toEqual([401, 200]);
+  });
+
+  it('passes client certificates to TLS, and pools connections per TLS identity', async () => {
+    const other = await generateServingCertificates();
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caData: Buffer.from(certificates.caPem).toString('base64') }],
+      users: [{ name: 'u', certData: Buffer.from(other.certPem).toString('base64'), keyData: Buffer.from(other.keyPem).toString('base64') }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const clock = new FakeClock();
+    const auth = new KubeAuth(kc, clock);
+    const first = await auth.resolve();
+    expect(String(first.tls.cert)).toContain('BEGIN CERTIFICATE');
+    expect(String(first.tls.key)).toContain('PRIVATE KEY');
+    expect(first.tls.rejectUnauthorized).toBe(true);
+    expect(first.headers.authorization).toBeUndefined();
+
+    const plain = new KubeConfig();
+    plain.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caData: Buffer.from(certificates.caPem).toString('base64') }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const second = await new KubeAuth(plain, clock).resolve();
+    expect(second.headers.authorization).toBe('Bearer t');
+    expect(second.tls.identity).not.toBe(first.tls.identity);
+  });
+
+  it('refuses a kubeconfig without a usable server, with a clear message', () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({ clusters: [], users: [], contexts: [], currentContext: '' });
+    expect(() => new KubeClient(kc)).toThrow('the kubeconfig has no current cluster with a server address');
+  });
+});
