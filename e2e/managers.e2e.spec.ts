@@ -12,7 +12,7 @@ import { SyncTimeoutError } from '../lib/manager/errors.js';
 import { ConfigMapManager, SecretManager } from '../lib/manager/kind-managers.js';
 import type { ChangeDetectionStrategy } from '../lib/manager/strategy.js';
 import { WatchObjectStore } from '../lib/manager/watch-object-store.js';
-import { generateServingCertificates } from '../lib/testing/api-server/certificates.js';
+import { generateClientCertificates, generateServingCertificates } from '../lib/testing/api-server/certificates.js';
 import { READER_NAMESPACE, type RealCluster } from './harness/cluster.js';
 import { describeWithCluster, eventually, extraResources, prepareNamespaces, startCluster, writer } from './harness/fixtures.js';
 
@@ -176,6 +176,27 @@ describeWithCluster('refwatch against a real kube-apiserver', () => {
       await watching.close();
       await getting.close();
       await client.close();
+    }
+  });
+
+  it('authenticates with a client certificate, and a certificate from another CA gets 401', async () => {
+    await writer<V1Secret>(admin, resources.secrets).create(NS, { metadata: { name: 'for-cert-user' } });
+    const client = new KubeClient(cluster.certAdmin.kubeconfig);
+    const stranger = await generateClientCertificates({ name: 'cert-admin', groups: ['system:masters'] });
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'e2e', server: cluster.url, caData: Buffer.from(cluster.caPem).toString('base64') }],
+      users: [{ name: 'stranger', certData: Buffer.from(stranger.certPem).toString('base64'), keyData: Buffer.from(stranger.keyPem).toString('base64') }],
+      contexts: [{ name: 'e2e', cluster: 'e2e', user: 'stranger' }],
+      currentContext: 'e2e',
+    });
+    const strangerClient = new KubeClient(kc);
+    try {
+      await expect(client.source(resources.secrets).get(NS, 'for-cert-user')).resolves.toMatchObject({ metadata: { name: 'for-cert-user' } });
+      await expect(strangerClient.source(resources.secrets).get(NS, 'for-cert-user')).rejects.toMatchObject({ code: 401, reason: 'Unauthorized' });
+    } finally {
+      await client.close();
+      await strangerClient.close();
     }
   });
 

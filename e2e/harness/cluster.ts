@@ -14,6 +14,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { generateClientCertificates } from '../../lib/testing/api-server/certificates.js';
 
 export interface ClusterUser {
   name: string;
@@ -34,18 +35,21 @@ export class RealCluster {
   private apiserverArgs: string[] = [];
   readonly admin: ClusterUser;
   readonly reader: ClusterUser;
+  /** An admin (system:masters) that authenticates with an x509 client certificate instead of a token. */
+  readonly certAdmin: ClusterUser;
   readonly url: string;
   readonly caPem: string;
 
   private constructor(
     readonly binDir: string,
     readonly dir: string,
-    init: { url: string; caPem: string; admin: ClusterUser; reader: ClusterUser; etcd: ChildProcess; apiserver: ChildProcess; apiserverArgs: string[] },
+    init: { url: string; caPem: string; admin: ClusterUser; reader: ClusterUser; certAdmin: ClusterUser; etcd: ChildProcess; apiserver: ChildProcess; apiserverArgs: string[] },
   ) {
     this.url = init.url;
     this.caPem = init.caPem;
     this.admin = init.admin;
     this.reader = init.reader;
+    this.certAdmin = init.certAdmin;
     this.etcd = init.etcd;
     this.apiserver = init.apiserver;
     this.apiserverArgs = init.apiserverArgs;
@@ -65,6 +69,8 @@ export class RealCluster {
     writeFileSync(path.join(dir, 'tokens.csv'), `${adminToken},admin,admin-uid,system:masters\n${readerToken},reader,reader-uid\n`);
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
     writeFileSync(path.join(dir, 'sa.key'), privateKey);
+    const clientCerts = await generateClientCertificates({ name: 'cert-admin', groups: ['system:masters'] });
+    writeFileSync(path.join(dir, 'client-ca.crt'), clientCerts.caPem);
 
     const etcd = launch(path.join(binDir, 'etcd'), [
       '--name=e2e',
@@ -91,6 +97,7 @@ export class RealCluster {
         `--service-account-key-file=${path.join(dir, 'sa.key')}`,
         `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
         `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
+        `--client-ca-file=${path.join(dir, 'client-ca.crt')}`,
         '--authorization-mode=RBAC',
         '--disable-admission-plugins=ServiceAccount',
         '--allow-privileged=true',
@@ -103,9 +110,13 @@ export class RealCluster {
       // apiserver.crt holds the serving certificate followed by its self-signed CA.
       const caPem = readFileSync(certFile, 'utf8');
       await waitFor('the default namespace', async () => (await httpsStatus(`${url}/api/v1/namespaces/default`, caPem, adminToken)) === 200, apiserver, path.join(dir, 'apiserver.log'));
-      const admin = writeUser(dir, url, caPem, 'admin', adminToken);
-      const reader = writeUser(dir, url, caPem, 'reader', readerToken);
-      const cluster = new RealCluster(binDir, dir, { url, caPem, admin, reader, etcd, apiserver, apiserverArgs });
+      const admin = writeUser(dir, url, caPem, 'admin', { token: adminToken });
+      const reader = writeUser(dir, url, caPem, 'reader', { token: readerToken });
+      const certAdmin = writeUser(dir, url, caPem, 'cert-admin', {
+        'client-certificate-data': Buffer.from(clientCerts.certPem).toString('base64'),
+        'client-key-data': Buffer.from(clientCerts.keyPem).toString('base64'),
+      });
+      const cluster = new RealCluster(binDir, dir, { url, caPem, admin, reader, certAdmin, etcd, apiserver, apiserverArgs });
       return cluster;
     } catch (err) {
       await stopProcess(apiserver);
@@ -158,12 +169,12 @@ process.once('exit', () => {
   for (const child of children) if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
 });
 
-function writeUser(dir: string, server: string, caPem: string, name: string, token: string): ClusterUser {
+function writeUser(dir: string, server: string, caPem: string, name: string, credentials: Record<string, string>): ClusterUser {
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-    users: [{ name, user: { token } }],
+    users: [{ name, user: credentials }],
     contexts: [{ name: `${name}@e2e`, context: { cluster: 'e2e', user: name } }],
     'current-context': `${name}@e2e`,
   };
@@ -171,7 +182,7 @@ function writeUser(dir: string, server: string, caPem: string, name: string, tok
   writeFileSync(kubeconfigPath, JSON.stringify(config, null, 2));
   const kubeconfig = new KubeConfig();
   kubeconfig.loadFromFile(kubeconfigPath);
-  return { name, token, kubeconfig, kubeconfigPath };
+  return { name, token: credentials.token ?? '', kubeconfig, kubeconfigPath };
 }
 
 function launch(binary: string, args: string[], logFile: string): ChildProcess {

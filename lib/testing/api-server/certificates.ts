@@ -94,6 +94,56 @@ export async function generateServingCertificates(opts: CertificateOptions = {})
   return { caPem: forge.pki.certificateToPem(ca), certPem: forge.pki.certificateToPem(cert), keyPem: serverKeys.privateKeyPem };
 }
 
+/** A client certificate and the CA that signed it (for an API server's --client-ca-file). */
+export interface ClientCertificates {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/**
+ * Issues a fresh client CA and a client certificate for a Kubernetes user: the common name is
+ * the user name and each organization a group, as kube-apiserver reads x509 client certs.
+ */
+export async function generateClientCertificates(user: { name: string; groups?: string[]; validForMs?: number }): Promise<ClientCertificates> {
+  const [caKeys, clientKeys] = await Promise.all([rsaKeyPair(), rsaKeyPair()]);
+  const notBefore = new Date(Date.now() - BACKDATE_MS);
+  const notAfter = new Date(Date.now() + (user.validForMs ?? DEFAULT_VALIDITY_MS));
+  const caName = [{ name: 'commonName', value: 'refwatch-client-ca' }];
+  const ca = forge.pki.createCertificate();
+  ca.publicKey = caKeys.publicKey;
+  ca.serialNumber = serialNumber();
+  ca.validity.notBefore = notBefore;
+  ca.validity.notAfter = notAfter;
+  ca.setSubject(caName);
+  ca.setIssuer(caName);
+  ca.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  signWithNode(ca, caKeys.privateKeyPem);
+
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = clientKeys.publicKey;
+  cert.serialNumber = serialNumber();
+  cert.validity.notBefore = notBefore;
+  cert.validity.notAfter = notAfter;
+  cert.setSubject([
+    { name: 'commonName', value: user.name },
+    ...(user.groups ?? []).map((value) => ({ name: 'organizationName', value })),
+  ]);
+  cert.setIssuer(caName);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+    { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  signWithNode(cert, caKeys.privateKeyPem);
+  return { caPem: forge.pki.certificateToPem(ca), certPem: forge.pki.certificateToPem(cert), keyPem: clientKeys.privateKeyPem };
+}
+
 async function rsaKeyPair(): Promise<{ publicKey: forge.pki.rsa.PublicKey; privateKeyPem: string }> {
   const { publicKey, privateKey } = await generateRsa('rsa', {
     modulusLength: RSA_BITS,

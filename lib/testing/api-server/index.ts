@@ -6,7 +6,7 @@ export { ApiServer, type ApiServerOptions } from './server.js';
 export { RequestLog, type RequestRecord, type Verb } from './accounting.js';
 export { Faults, type FailureOptions, type InjectedCode } from './faults.js';
 export { builtinResources, namespacesResource } from './catalog.js';
-export { generateServingCertificates, type CertificateOptions, type ServingCertificates } from './certificates.js';
+export { generateClientCertificates, generateServingCertificates, type CertificateOptions, type ClientCertificates, type ServingCertificates } from './certificates.js';
 export type { Kubeconfig } from './kubeconfig.js';
 export { GARBAGE_LINE, MIN_REQUEST_TIMEOUT_SECONDS } from './watch-stream.js';
 export { MAX_BODY_BYTES } from './request-handler.js';
