@@ -400,9 +400,16 @@ export class ConnectionPool {
         reject(abortError());
       };
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      stream.on('close', release);
+      let answered = false;
+      stream.on('close', () => {
+        release();
+        // A stream can end with neither an answer nor an 'error' (the connection went away with
+        // a GOAWAY, or the server reset it cleanly); the caller must hear of it, not wait forever.
+        if (!answered) reject(new TransportError(`the stream to ${this.server.origin} closed before the server answered (HTTP/2 code ${stream.rstCode ?? 'none'})`));
+      });
       stream.once('error', (err) => reject(describeTransportError(this.server, err)));
       stream.once('response', (headers) => {
+        answered = true;
         // A reset after the headers surfaces to whoever reads the body; until someone does,
         // it must not become an uncaught 'error' event.
         stream.on('error', () => {});
@@ -449,8 +456,13 @@ export class ConnectionPool {
         finish();
         reject(req.signal?.aborted ? abortError() : describeTransportError(this.server, err));
       });
-      request.once('close', finish);
+      let answered = false;
+      request.once('close', () => {
+        finish();
+        if (!answered) reject(new TransportError(`the connection to ${this.server.origin} closed before the server answered`));
+      });
       request.once('response', (res) => {
+        answered = true;
         res.on('error', () => {}); // as for HTTP/2: readers of the body see the failure
         res.once('close', finish);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, protocol: 'http/1.1' });

@@ -164,7 +164,27 @@ export class KubeClient {
   watch<T>(path: string, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): AsyncIterableIterator<WatchEvent<T>> {
     this.counters.watch++;
     const open = async () => {
-      const res = await this.send({ method: 'GET', path }, signal);
+      // Until the response headers arrive the watch is an ordinary request, with its budget.
+      const opened = new AbortController();
+      const timer = this.clock.setTimeout(() => opened.abort(), this.requestTimeout);
+      const onCallerAbort = () => opened.abort();
+      if (signal?.aborted) opened.abort();
+      else signal?.addEventListener('abort', onCallerAbort, { once: true });
+      let res: PoolResponse;
+      try {
+        res = await this.send({ method: 'GET', path }, opened.signal);
+      } catch (err) {
+        signal?.removeEventListener('abort', onCallerAbort);
+        if (opened.signal.aborted && !signal?.aborted) {
+          throw new StatusError(504, 'Timeout', `watch ${path.split('?')[0]} was not answered within ${this.requestTimeout} ms`);
+        }
+        throw err;
+      } finally {
+        timer.cancel();
+      }
+      // From here only the caller's signal ends it (the stream is long-lived by design); the
+      // link goes with the stream, so a reflector's signal does not collect one per watch.
+      res.body.once('close', () => signal?.removeEventListener('abort', onCallerAbort));
       if (res.status === 200) return res;
       const err = statusErrorFrom(res, await readAll(res.body, signal));
       if (res.status === 429) this.throttled++;
