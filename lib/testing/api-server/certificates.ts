@@ -53,44 +53,16 @@ const generateRsa = promisify(generateKeyPair);
  */
 export async function generateServingCertificates(opts: CertificateOptions = {}): Promise<ServingCertificates> {
   const [caKeys, serverKeys] = await Promise.all([rsaKeyPair(), rsaKeyPair()]);
-  const notBefore = new Date(Date.now() - BACKDATE_MS);
-  const notAfter = new Date(Date.now() + (opts.validForMs ?? DEFAULT_VALIDITY_MS));
-
-  const caName = [{ name: 'commonName', value: 'refwatch-embedded-ca' }];
-  const ca = forge.pki.createCertificate();
-  ca.publicKey = caKeys.publicKey;
-  ca.serialNumber = serialNumber();
-  ca.validity.notBefore = notBefore;
-  ca.validity.notAfter = notAfter;
-  ca.setSubject(caName);
-  ca.setIssuer(caName);
-  ca.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  signWithNode(ca, caKeys.privateKeyPem);
-
+  const validity = validityFor(opts.validForMs);
+  const ca = selfSignedCa('refwatch-embedded-ca', caKeys, validity);
   const altNames = [
     ...(opts.dnsNames ?? ['localhost']).map((value) => ({ type: 2, value })),
     ...(opts.ipAddresses ?? ['127.0.0.1', '::1']).map((ip) => ({ type: 7, ip })),
   ];
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = serverKeys.publicKey;
-  cert.serialNumber = serialNumber();
-  cert.validity.notBefore = notBefore;
-  cert.validity.notAfter = notAfter;
-  cert.setSubject([{ name: 'commonName', value: 'refwatch-embedded-apiserver' }]);
-  cert.setIssuer(caName);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+  const cert = issuedBy(ca, caKeys.privateKeyPem, serverKeys.publicKey, validity, [{ name: 'commonName', value: 'refwatch-embedded-apiserver' }], [
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', altNames },
-    { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  signWithNode(cert, caKeys.privateKeyPem);
-
   return { caPem: forge.pki.certificateToPem(ca), certPem: forge.pki.certificateToPem(cert), keyPem: serverKeys.privateKeyPem };
 }
 
@@ -107,41 +79,64 @@ export interface ClientCertificates {
  */
 export async function generateClientCertificates(user: { name: string; groups?: string[]; validForMs?: number }): Promise<ClientCertificates> {
   const [caKeys, clientKeys] = await Promise.all([rsaKeyPair(), rsaKeyPair()]);
-  const notBefore = new Date(Date.now() - BACKDATE_MS);
-  const notAfter = new Date(Date.now() + (user.validForMs ?? DEFAULT_VALIDITY_MS));
-  const caName = [{ name: 'commonName', value: 'refwatch-client-ca' }];
+  const validity = validityFor(user.validForMs);
+  const ca = selfSignedCa('refwatch-client-ca', caKeys, validity);
+  const subject = [{ name: 'commonName', value: user.name }, ...(user.groups ?? []).map((value) => ({ name: 'organizationName', value }))];
+  const cert = issuedBy(ca, caKeys.privateKeyPem, clientKeys.publicKey, validity, subject, [{ name: 'extKeyUsage', clientAuth: true }]);
+  return { caPem: forge.pki.certificateToPem(ca), certPem: forge.pki.certificateToPem(cert), keyPem: clientKeys.privateKeyPem };
+}
+
+interface Validity {
+  notBefore: Date;
+  notAfter: Date;
+}
+
+function validityFor(validForMs = DEFAULT_VALIDITY_MS): Validity {
+  return { notBefore: new Date(Date.now() - BACKDATE_MS), notAfter: new Date(Date.now() + validForMs) };
+}
+
+function selfSignedCa(commonName: string, keys: { publicKey: forge.pki.rsa.PublicKey; privateKeyPem: string }, validity: Validity): forge.pki.Certificate {
+  const name = [{ name: 'commonName', value: commonName }];
   const ca = forge.pki.createCertificate();
-  ca.publicKey = caKeys.publicKey;
+  ca.publicKey = keys.publicKey;
   ca.serialNumber = serialNumber();
-  ca.validity.notBefore = notBefore;
-  ca.validity.notAfter = notAfter;
-  ca.setSubject(caName);
-  ca.setIssuer(caName);
+  ca.validity.notBefore = validity.notBefore;
+  ca.validity.notAfter = validity.notAfter;
+  ca.setSubject(name);
+  ca.setIssuer(name);
   ca.setExtensions([
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  signWithNode(ca, caKeys.privateKeyPem);
+  signWithNode(ca, keys.privateKeyPem);
+  return ca;
+}
 
+/** A leaf certificate signed by `ca`, with the extensions every leaf has plus `extra`. */
+function issuedBy(
+  ca: forge.pki.Certificate,
+  caKeyPem: string,
+  publicKey: forge.pki.rsa.PublicKey,
+  validity: Validity,
+  subject: forge.pki.CertificateField[],
+  extra: object[],
+): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
-  cert.publicKey = clientKeys.publicKey;
+  cert.publicKey = publicKey;
   cert.serialNumber = serialNumber();
-  cert.validity.notBefore = notBefore;
-  cert.validity.notAfter = notAfter;
-  cert.setSubject([
-    { name: 'commonName', value: user.name },
-    ...(user.groups ?? []).map((value) => ({ name: 'organizationName', value })),
-  ]);
-  cert.setIssuer(caName);
+  cert.validity.notBefore = validity.notBefore;
+  cert.validity.notAfter = validity.notAfter;
+  cert.setSubject(subject);
+  cert.setIssuer(ca.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', clientAuth: true },
+    ...extra,
     { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  signWithNode(cert, caKeys.privateKeyPem);
-  return { caPem: forge.pki.certificateToPem(ca), certPem: forge.pki.certificateToPem(cert), keyPem: clientKeys.privateKeyPem };
+  signWithNode(cert, caKeyPem);
+  return cert;
 }
 
 async function rsaKeyPair(): Promise<{ publicKey: forge.pki.rsa.PublicKey; privateKeyPem: string }> {
