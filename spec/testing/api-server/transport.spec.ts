@@ -107,18 +107,11 @@ describe('ApiServer transport', () => {
     const s2 = await h2connect(server);
     expect(maxStreams(s2)).toBe(1);
     expect(s1.remoteSettings.maxConcurrentStreams).toBe(5);
-
-    // With one stream allowed, a second request waits for the watch holding the slot.
+    // (What a client does beyond the limit is the client's business: node:http2 queues the
+    // stream on Node 20 and sends it to be refused on Node 22; refwatch's pool never exceeds it.)
     const watch = await watchH2(s2, `${SECRETS}?watch=1`);
-    let answered = false;
-    const list = h2(s2, SECRETS).then((r) => {
-      answered = true;
-      return r;
-    });
-    expect((await h1(server, '/readyz')).status).toBe(200);
-    expect(answered).toBe(false);
+    expect(server.openWatches).toBe(1);
     watch.close();
-    expect((await list).status).toBe(200);
     await closeSession(s1);
     await closeSession(s2);
   });
