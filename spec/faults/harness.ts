@@ -4,11 +4,12 @@
 // event-loop turns go until the network is idle (`quiesce`), then step the clock. Backoff,
 // Retry-After, downtime and list delays play out in fake time; no test sleeps for real beyond
 // an occasional millisecond while a connect or a response is still in flight.
-import { expect } from '@jest/globals';
+import { afterEach, beforeAll, expect } from '@jest/globals';
 import { KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { KubeClient, type KubeClientOptions } from '../../lib/api/kube-client.js';
 import type { KubeObject } from '../../lib/api/object.js';
 import { resources } from '../../lib/api/resource.js';
+import { generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
 import { SecretManager } from '../../lib/manager/kind-managers.js';
 import { WatchObjectStore, type WatchObjectStoreOptions } from '../../lib/manager/watch-object-store.js';
 import { ApiServer, type ApiServerOptions } from '../../lib/testing/api-server/index.js';
@@ -353,4 +354,21 @@ export function podMounting(name: string, secrets: string[]): V1Pod {
       volumes: secrets.map((s, i) => ({ name: `v${i}`, secret: { secretName: s } })),
     },
   };
+}
+
+/**
+ * Call once per test file: one CA for every rig of the file (generating one takes a few
+ * hundred ms), and whatever rig a test started disposed after it.
+ */
+export function rigPerTest(): (opts?: RigOptions) => Promise<Rig> {
+  let certificates: ServingCertificates;
+  let current: Rig | undefined;
+  beforeAll(async () => {
+    certificates = await generateServingCertificates();
+  });
+  afterEach(async () => {
+    await current?.dispose();
+    current = undefined;
+  });
+  return async (opts = {}) => (current = await Rig.start({ ...opts, server: { certificates, ...opts.server } }));
 }

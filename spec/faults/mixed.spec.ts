@@ -3,21 +3,12 @@
 // garbage lines, compaction and restarts, while secrets keep changing. When the faults stop,
 // every watched secret must reach its last written value within a bounded fake time, garbage
 // must have been counted and skipped, and nothing may be left open.
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateServingCertificates, type ServingCertificates, type InjectedCode } from '../../lib/testing/api-server/index.js';
-import { NS, Rig, seeded, value } from './harness.js';
+import { describe, expect, it } from '@jest/globals';
+import type { InjectedCode } from '../../lib/testing/api-server/index.js';
+import { NS, Rig, rigPerTest, seeded, value } from './harness.js';
 
-let certificates: ServingCertificates;
+const startRig = rigPerTest();
 let rig: Rig | undefined;
-
-beforeAll(async () => {
-  certificates = await generateServingCertificates();
-});
-
-afterEach(async () => {
-  await rig?.dispose();
-  rig = undefined;
-});
 
 interface Tally {
   drops: number;
@@ -105,7 +96,7 @@ describe('all faults mixed at random', () => {
     { seed: 3, http2: false, streams: 100, objects: 20 },
   ])('seed $seed (http2: $http2, $streams streams per connection, $objects secrets)', ({ seed, http2, streams, objects }) => {
     it('reaches every last written value within 3 fake minutes after 90 fake seconds of chaos', async () => {
-      rig = await Rig.start({ objects, seed, server: { certificates, maxConcurrentStreams: streams }, client: { http2 } });
+      rig = await startRig({ objects, seed, server: { maxConcurrentStreams: streams }, client: { http2 } });
       const r = rig;
       await r.converged('initial sync');
       const last = new Map<string, number>();
@@ -126,7 +117,7 @@ describe('all faults mixed at random', () => {
   });
 
   it('keeps a SecretManager (Watch strategy) with 20 pods over 40 secrets in step through a minute of chaos', async () => {
-    rig = await Rig.start({ objects: 40, pods: 20, seed: 5, server: { certificates } });
+    rig = await startRig({ objects: 40, pods: 20, seed: 5 });
     const r = rig;
     await r.converged('initial sync through the manager');
     expect(r.store.stats().objects).toBe(40);

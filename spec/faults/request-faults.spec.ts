@@ -3,34 +3,24 @@
 // reflector), 500 and 503 (backoff, relist), and slow lists (held on the server's clock, also
 // past the client's request timeout). Every test ends with each cached secret equal to the
 // server's copy within a bounded fake time, and nothing left open.
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { isInternalError } from '../../lib/api/errors.js';
 import { SyncTimeoutError } from '../../lib/manager/errors.js';
-import { generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
-import { NS, Rig, untilIo } from './harness.js';
+import { NS, Rig, rigPerTest, untilIo } from './harness.js';
 
-let certificates: ServingCertificates;
+const startRig = rigPerTest();
 let rig: Rig | undefined;
-
-beforeAll(async () => {
-  certificates = await generateServingCertificates();
-});
-
-afterEach(async () => {
-  await rig?.dispose();
-  rig = undefined;
-});
 
 const N = 30;
 
 /** A rig whose store is not started yet, so faults can be armed for the very first requests. */
 async function unstarted(): Promise<Rig> {
-  rig = await Rig.start({ objects: N, server: { certificates }, startStore: false });
+  rig = await startRig({ objects: N, startStore: false });
   return rig;
 }
 
 async function synced(): Promise<Rig> {
-  rig = await Rig.start({ objects: N, server: { certificates } });
+  rig = await startRig({ objects: N });
   await rig.converged('initial sync');
   // Past the one-second very-short-watch threshold, so a cut watch is a normal close.
   await rig.run(5_000);
@@ -150,7 +140,7 @@ describe('delayed lists', () => {
   });
 
   it('converges when watches are cut while lists are slow and secrets keep changing', async () => {
-    rig = await Rig.start({ objects: N, server: { certificates } });
+    rig = await startRig({ objects: N });
     const r = rig;
     await r.converged('initial sync');
     r.server.faults.delayLists(7_000);

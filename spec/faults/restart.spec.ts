@@ -3,23 +3,13 @@
 // storage and resourceVersion counter served again. Reflectors must back off (not hammer the
 // refused port), resume their watches from where they were, and catch up with every write
 // made while the server was away.
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { resources } from '../../lib/api/resource.js';
-import { generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
 import { settle } from '../../lib/testing/fake-clock.js';
-import { NS, Rig, seeded, until, untilIo } from './harness.js';
+import { NS, Rig, rigPerTest, seeded, until, untilIo } from './harness.js';
 
-let certificates: ServingCertificates;
+const startRig = rigPerTest();
 let rig: Rig | undefined;
-
-beforeAll(async () => {
-  certificates = await generateServingCertificates();
-});
-
-afterEach(async () => {
-  await rig?.dispose();
-  rig = undefined;
-});
 
 function totalRequests(r: Rig): number {
   return Object.values(r.client.stats().requests).reduce((a, b) => a + b, 0);
@@ -31,7 +21,7 @@ describe.each([
   { protocol: 'HTTP/1.1', http2: false, N: 20 },
 ])('restart over $protocol ($N secrets)', ({ http2, N }) => {
   async function synced(seed = 1): Promise<Rig> {
-    rig = await Rig.start({ objects: N, seed, server: { certificates }, client: { http2 } });
+    rig = await startRig({ objects: N, seed, client: { http2 } });
     await rig.converged('initial sync');
     // Watches older than a second end normally when cut: the reflector re-watches at once.
     await rig.run(5_000);
@@ -100,7 +90,7 @@ describe('requests in flight when the server goes away (HTTP/2)', () => {
   type Secret = { metadata?: { name?: string } };
 
   async function connected() {
-    rig = await Rig.start({ objects: 1, server: { certificates }, startStore: false });
+    rig = await startRig({ objects: 1, startStore: false });
     const r = rig;
     const secrets = r.client.source<Secret>(resources.secrets);
     // An HTTP/2 connection is up.

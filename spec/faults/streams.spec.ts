@@ -3,21 +3,11 @@
 // silently behind a full connection (each one is open on the server), the client spreads them
 // over at least ceil(50/7) connections, and drops and restarts re-spread them without leaking
 // connections.
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
-import { Rig, seeded } from './harness.js';
+import { describe, expect, it } from '@jest/globals';
+import { Rig, rigPerTest, seeded } from './harness.js';
 
-let certificates: ServingCertificates;
+const startRig = rigPerTest();
 let rig: Rig | undefined;
-
-beforeAll(async () => {
-  certificates = await generateServingCertificates();
-});
-
-afterEach(async () => {
-  await rig?.dispose();
-  rig = undefined;
-});
 
 const N = 50;
 const LIMIT = 7;
@@ -34,7 +24,7 @@ function expectSpread(r: Rig): void {
 
 describe('HTTP/2 streams capped per connection', () => {
   it(`opens all ${N} watches over at least ${MIN_CONNECTIONS} connections when the server allows ${LIMIT} streams each`, async () => {
-    rig = await Rig.start({ objects: N, server: { certificates, maxConcurrentStreams: LIMIT } });
+    rig = await startRig({ objects: N, server: { maxConcurrentStreams: LIMIT } });
     const r = rig;
     await r.converged('sync under a stream limit', 30_000);
     expectSpread(r);
@@ -45,7 +35,7 @@ describe('HTTP/2 streams capped per connection', () => {
   });
 
   it(`honours the client's own cap of ${LIMIT} streams per connection against a server that allows 100`, async () => {
-    rig = await Rig.start({ objects: N, server: { certificates }, client: { maxStreamsPerConnection: LIMIT } });
+    rig = await startRig({ objects: N, client: { maxStreamsPerConnection: LIMIT } });
     const r = rig;
     await r.converged('sync under a client-side stream limit', 30_000);
     expectSpread(r);
@@ -53,7 +43,7 @@ describe('HTTP/2 streams capped per connection', () => {
   });
 
   it('re-spreads the watches over new connections when a restart brings a lower limit', async () => {
-    rig = await Rig.start({ objects: N, server: { certificates } });
+    rig = await startRig({ objects: N });
     const r = rig;
     await r.converged('initial sync');
     expect(r.client.stats().http2Connections).toBe(1);
@@ -68,7 +58,7 @@ describe('HTTP/2 streams capped per connection', () => {
   });
 
   it('keeps every watch open through periodic drops under the limit, and closes connections left idle', async () => {
-    rig = await Rig.start({ objects: N, server: { certificates, maxConcurrentStreams: LIMIT } });
+    rig = await startRig({ objects: N, server: { maxConcurrentStreams: LIMIT } });
     const r = rig;
     await r.converged('initial sync', 30_000);
     const random = seeded(3);

@@ -3,21 +3,11 @@
 // live and new watches, and compaction that turns re-watches into 410s. Each test writes
 // updates while the fault plays out, then requires every cached secret to equal the server's
 // copy within a bounded fake time, and leaves no socket, watch, loop or timer behind.
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
-import { Rig, seeded, untilIo } from './harness.js';
+import { describe, expect, it } from '@jest/globals';
+import { Rig, rigPerTest, seeded, untilIo } from './harness.js';
 
-let certificates: ServingCertificates;
+const startRig = rigPerTest();
 let rig: Rig | undefined;
-
-beforeAll(async () => {
-  certificates = await generateServingCertificates();
-});
-
-afterEach(async () => {
-  await rig?.dispose();
-  rig = undefined;
-});
 
 // HTTP/1.1 costs a TLS connection per watch (and a new one per cut), so it watches fewer.
 describe.each([
@@ -25,7 +15,7 @@ describe.each([
   { protocol: 'HTTP/1.1', http2: false, N: 20 },
 ])('watch faults over $protocol ($N secrets)', ({ http2, N }) => {
   async function start(seed = 1): Promise<Rig> {
-    rig = await Rig.start({ objects: N, seed, server: { certificates }, client: { http2 } });
+    rig = await startRig({ objects: N, seed, client: { http2 } });
     await rig.converged('initial sync');
     expect(rig.client.stats().protocols).toEqual([http2 ? 'h2' : 'http/1.1']);
     return rig;
@@ -102,7 +92,7 @@ describe.each([
     });
 
     it('counts a garbage line that opens the next watch, which then streams normally', async () => {
-      rig = await Rig.start({ objects: N, server: { certificates }, client: { http2 }, startStore: false });
+      rig = await startRig({ objects: N, client: { http2 }, startStore: false });
       const r = rig;
       r.server.faults.garbageOnNextWatch();
       r.startStore();
