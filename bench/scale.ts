@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   const samples: Sample[] = [];
   try {
     const admin = new KubeClient(cluster.admin.kubeconfig);
-    await new ObjectWriter(admin, { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false }).create('', { metadata: { name: NS } });
+    await new ObjectWriter(admin, resources.namespaces).create('', { metadata: { name: NS } });
     const secrets = new ObjectWriter<V1Secret>(admin, resources.secrets);
     for (let i = 0; i < names.length; i += 50) {
       await Promise.all(names.slice(i, i + 50).map((name) => secrets.create(NS, { metadata: { name }, data: { key: Buffer.from(name).toString('base64') } })));

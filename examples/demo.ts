@@ -20,7 +20,6 @@ import {
   errorMessage,
   resources,
   type ChangeDetectionStrategy,
-  type ResourceType,
 } from '../lib/index.js';
 import { ApiServer } from '../lib/testing/index.js';
 
@@ -35,7 +34,6 @@ const WRITE_EVERY_MS = 300;
 const READ_EVERY_MS = 100;
 const REDRAW_EVERY_MS = 500;
 
-const namespacesResource: ResourceType = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString();
 
@@ -88,7 +86,7 @@ async function main(): Promise<void> {
   const lanes: Lane[] = [];
   const timers: NodeJS.Timeout[] = [];
   try {
-    await new ObjectWriter(admin, namespacesResource).create('', { metadata: { name: ns } });
+    await new ObjectWriter(admin, resources.namespaces).create('', { metadata: { name: ns } });
     const secretWriter = new ObjectWriter<V1Secret>(admin, resources.secrets);
     const configMapWriter = new ObjectWriter<V1ConfigMap>(admin, resources.configMaps);
     for (let s = 0; s < SECRETS; s++) await secretWriter.create(ns, { metadata: { name: `secret-${s}` }, data: { version: b64('0') } });
@@ -189,7 +187,7 @@ async function main(): Promise<void> {
       await lane.configMaps.close();
       await lane.client.close();
     }
-    await new ObjectWriter(admin, namespacesResource).delete('', ns).catch(() => {});
+    await new ObjectWriter(admin, resources.namespaces).delete('', ns).catch(() => {});
     await admin.close();
     const left = lanes.reduce((n, l) => n + l.client.stats().connections, 0);
     if (server) {

@@ -5,11 +5,10 @@
  */
 import { describe } from '@jest/globals';
 import { KubeClient, ObjectWriter } from '../../lib/api/kube-client.js';
-import type { ResourceType } from '../../lib/api/resource.js';
+import { resources, type ResourceType } from '../../lib/api/resource.js';
 import { READER_NAMESPACE, RealCluster } from './cluster.js';
 
 export const extraResources = {
-  namespaces: { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false },
   roles: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'roles', kind: 'Role', namespaced: true },
   roleBindings: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', kind: 'RoleBinding', namespaced: true },
   crds: { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false },
@@ -38,7 +37,7 @@ export function writer<T>(client: KubeClient, rt: ResourceType): ObjectWriter<T>
 
 /** Namespaces for a test file, and the reader's Role and RoleBinding in READER_NAMESPACE. */
 export async function prepareNamespaces(admin: KubeClient, namespaces: string[]): Promise<void> {
-  const ns = writer(admin, extraResources.namespaces);
+  const ns = writer(admin, resources.namespaces);
   for (const name of new Set([...namespaces, READER_NAMESPACE])) await ns.create('', { metadata: { name } });
   await writer(admin, extraResources.roles).create(READER_NAMESPACE, {
     metadata: { name: 'read-secrets-and-configmaps' },

@@ -20,6 +20,7 @@ export const resources = {
   configMaps: { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true },
   pods: { group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true },
   nodes: { group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false },
+  namespaces: { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false },
 } as const satisfies Record<string, ResourceType>;
 
 /** "v1" for the core group, "group/version" otherwise: the apiVersion of its objects. */

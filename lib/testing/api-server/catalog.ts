@@ -6,9 +6,8 @@
 import { resources, type ResourceType } from '../../api/resource.js';
 
 /** Namespaces are served so `kubectl get ns` and namespace-scoped tooling work; not in `resources`. */
-export const namespacesResource: ResourceType = { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false };
 
-export const builtinResources: readonly ResourceType[] = [resources.secrets, resources.configMaps, resources.pods, resources.nodes, namespacesResource];
+export const builtinResources: readonly ResourceType[] = [resources.secrets, resources.configMaps, resources.pods, resources.nodes, resources.namespaces];
 
 export class ResourceCatalog {
   private readonly byPath = new Map<string, ResourceType>();

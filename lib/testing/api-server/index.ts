@@ -5,7 +5,7 @@
 export { ApiServer, type ApiServerOptions } from './server.js';
 export { RequestLog, type RequestRecord, type Verb } from './accounting.js';
 export { Faults, type FailureOptions, type InjectedCode } from './faults.js';
-export { builtinResources, namespacesResource } from './catalog.js';
+export { builtinResources } from './catalog.js';
 export { generateClientCertificates, generateServingCertificates, type CertificateOptions, type ClientCertificates, type ServingCertificates } from './certificates.js';
 export type { Kubeconfig } from './kubeconfig.js';
 export { GARBAGE_LINE, MIN_REQUEST_TIMEOUT_SECONDS } from './watch-stream.js';
