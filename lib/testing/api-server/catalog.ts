@@ -1,11 +1,9 @@
 /**
- * The resources the embedded API server serves: the built-ins refwatch watches (Secrets,
- * ConfigMaps, Pods, Nodes) plus Namespaces, and any custom resources a test declares. Routing
+ * The resources the embedded API server serves: refwatch's built-ins (Secrets, ConfigMaps,
+ * Pods, Nodes, Namespaces) and any custom resources a test declares. Routing
  * and discovery both read it, so a resource is served exactly when it is advertised.
  */
 import { resources, type ResourceType } from '../../api/resource.js';
-
-/** Namespaces are served so `kubectl get ns` and namespace-scoped tooling work; not in `resources`. */
 
 export const builtinResources: readonly ResourceType[] = [resources.secrets, resources.configMaps, resources.pods, resources.nodes, resources.namespaces];
 
