@@ -82,9 +82,8 @@ export interface NetworkNeighbor {
   ipAddress?: string;
 }
 
-/** What one container did: the ApplicationProfileContainer fields plus the network ones. */
-export interface ContainerProfileSpec extends LabelSelector {
-  architectures?: string[];
+/** The behaviour a profile records for one container; shared by CPs and AP containers. */
+export interface ContainerBehaviour {
   capabilities?: string[];
   execs?: ExecCalls[];
   opens?: OpenCalls[];
@@ -95,6 +94,11 @@ export interface ContainerProfileSpec extends LabelSelector {
   imageTag?: string;
   rulePolicies?: Record<string, RulePolicy> | null;
   identifiedCallStacks?: IdentifiedCallStack[];
+}
+
+/** What one container did: the ApplicationProfileContainer fields plus the network ones. */
+export interface ContainerProfileSpec extends LabelSelector, ContainerBehaviour {
+  architectures?: string[];
   ingress?: NetworkNeighbor[] | null;
   egress?: NetworkNeighbor[] | null;
 }
@@ -104,18 +108,8 @@ export interface ContainerProfile extends KubeObject {
   status?: Record<string, never>;
 }
 
-export interface ApplicationProfileContainer {
+export interface ApplicationProfileContainer extends ContainerBehaviour {
   name?: string;
-  capabilities?: string[];
-  execs?: ExecCalls[];
-  opens?: OpenCalls[];
-  syscalls?: string[];
-  seccompProfile?: unknown;
-  endpoints?: HTTPEndpoint[];
-  imageID?: string;
-  imageTag?: string;
-  rulePolicies?: Record<string, RulePolicy> | null;
-  identifiedCallStacks?: IdentifiedCallStack[];
 }
 
 export interface ApplicationProfile extends KubeObject {
