@@ -3,6 +3,11 @@
  * branch on `code`/`reason` through predicates, as apimachinery's IsNotFound/IsGone do, and
  * people read `message`. Messages are the server's or a fixed template naming only the
  * resource and object name, never object contents.
+ *
+ * The predicates also read @kubernetes/client-node's ApiException, so code that mixes
+ * client-node's generated APIs with refwatch branches one way on both. They recognise it by
+ * its shape, not by class: refwatch never loads client-node at run time, and the user's copy
+ * of client-node is not necessarily the one refwatch was built against.
  */
 
 export interface StatusCause {
@@ -106,23 +111,78 @@ export function newExpired(message: string): StatusError {
   return new StatusError(410, 'Expired', message);
 }
 
+/**
+ * client-node's ApiException (1.x and 2.x): an Error with the HTTP `code` as a number, the
+ * response `body` and its `headers`. Node's system errors have a string `code` and no body.
+ */
+interface ApiExceptionShape extends Error {
+  code: number;
+  body: unknown;
+  headers: unknown;
+}
+
+function isApiExceptionShape(err: unknown): err is ApiExceptionShape {
+  return err instanceof Error && Number.isInteger((err as { code?: unknown }).code) && 'body' in err && 'headers' in err;
+}
+
+/**
+ * An ApiException's body is the Status as text (the generated APIs hand over the response
+ * text for codes they do not declare), an already parsed Status (log, metrics), or nothing
+ * (401). Without a Status it reads as refwatch's transport reads a bare code.
+ */
+function statusFromApiException(err: ApiExceptionShape): StatusError {
+  let body = err.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      body = undefined;
+    }
+  }
+  if (body !== null && typeof body === 'object' && (body as Status).kind === 'Status') return StatusError.fromStatus(body, err.code);
+  return new StatusError(err.code, reasonForCode(err.code), `the server responded with status ${err.code}`);
+}
+
+/** Parsed once per error: the reflector asks several predicates about the same failure. */
+const apiExceptionStatus = new WeakMap<ApiExceptionShape, StatusError>();
+
+/** The Status behind a StatusError or a client-node ApiException; undefined for anything else. */
+function statusOf(err: unknown): StatusError | undefined {
+  if (err instanceof StatusError) return err;
+  if (!isApiExceptionShape(err)) return undefined;
+  let status = apiExceptionStatus.get(err);
+  if (status === undefined) {
+    status = statusFromApiException(err);
+    apiExceptionStatus.set(err, status);
+  }
+  return status;
+}
+
 function reasonOf(err: unknown): string | undefined {
-  return err instanceof StatusError ? err.reason : undefined;
+  return statusOf(err)?.reason;
 }
 
 function codeOf(err: unknown): number | undefined {
-  return err instanceof StatusError ? err.code : undefined;
+  return statusOf(err)?.code;
 }
 
+/**
+ * 404 NotFound (or a 404 whose reason the server left unknown), from a StatusError or a
+ * client-node ApiException; false for anything else.
+ */
 export function isNotFound(err: unknown): boolean {
   return reasonOf(err) === 'NotFound' || (codeOf(err) === 404 && reasonOf(err) === 'Unknown');
 }
 
-/** 410: the resourceVersion asked for is older than the server keeps (Gone or Expired). */
+/**
+ * 410: the resourceVersion asked for is older than the server keeps (Gone or Expired), from a
+ * StatusError or a client-node ApiException.
+ */
 export function isGone(err: unknown): boolean {
   return codeOf(err) === 410 || reasonOf(err) === 'Gone' || reasonOf(err) === 'Expired';
 }
 
+/** 410 with reason Expired: a watch or list from a compacted resourceVersion. */
 export function isResourceExpired(err: unknown): boolean {
   return reasonOf(err) === 'Expired';
 }
@@ -132,19 +192,23 @@ export function isResourceExpired(err: unknown): boolean {
  * different, newer apiserver or etcd). client-go treats it like 410 and relists with RV "".
  */
 export function isTooLargeResourceVersion(err: unknown): boolean {
-  if (!(err instanceof StatusError)) return false;
-  if (err.details?.causes?.some((c) => c.reason === 'ResourceVersionTooLarge')) return true;
-  return err.message.includes('Too large resource version');
+  const status = statusOf(err);
+  if (status === undefined) return false;
+  if (status.details?.causes?.some((c) => c.reason === 'ResourceVersionTooLarge')) return true;
+  return status.message.includes('Too large resource version');
 }
 
+/** 429 TooManyRequests: the server asks to retry later (see `StatusError.retryAfterSeconds`). */
 export function isTooManyRequests(err: unknown): boolean {
   return codeOf(err) === 429 || reasonOf(err) === 'TooManyRequests';
 }
 
+/** 403 Forbidden: authenticated, but RBAC does not allow the request. */
 export function isForbidden(err: unknown): boolean {
   return codeOf(err) === 403 || reasonOf(err) === 'Forbidden';
 }
 
+/** Reason InternalError: the server failed, or answered with something that is not a Status. */
 export function isInternalError(err: unknown): boolean {
   return reasonOf(err) === 'InternalError';
 }
