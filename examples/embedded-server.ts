@@ -1,17 +1,21 @@
 /**
- * The embedded API server in a dozen lines: start it, write a kubeconfig any client can use,
- * create a Secret and list it back with a raw HTTPS request, then stop. Point kubectl at the
- * printed kubeconfig while it runs (set EMBEDDED_SERVER_HOLD_MS to keep it up a while).
+ * The embedded API server on its own: start it, write a kubeconfig any client can use, create
+ * a Secret and list it back with a raw HTTPS request, then keep serving until Ctrl-C (SIGINT)
+ * or SIGTERM, so that kubectl can be pointed at it with the printed command.
  *
  *   npm run build && node dist/examples/embedded-server.js
+ *
+ * What kubectl needs: the server serves discovery but no OpenAPI schema, so `kubectl apply -f`
+ * and `kubectl create -f` take `--validate=false` (without it they fail with "failed to
+ * download openapi"), and `kubectl explain` does not work; it accepts only JSON merge patches,
+ * so an existing object is changed with `kubectl patch --type=merge` (apply's strategic merge
+ * patch gets 415). get, watch (-w), delete, and `create configmap|secret` work as on a cluster.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from '../lib/testing/index.js';
-
-const HOLD_MS = Number(process.env.EMBEDDED_SERVER_HOLD_MS ?? 0);
 
 /** One JSON request to the server, trusting its CA. */
 function call(server: ApiServer, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -32,26 +36,47 @@ function call(server: ApiServer, method: string, path: string, body?: unknown): 
   });
 }
 
+/** Resolves with the first of SIGINT or SIGTERM; the process keeps running until then. */
+function untilStopped(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
 async function main(): Promise<void> {
+  const stopped = untilStopped();
   const server = await ApiServer.start({ tokens: { 'demo-token': 'demo' } });
   const dir = await mkdtemp(join(tmpdir(), 'refwatch-embedded-'));
   try {
     const kubeconfig = join(dir, 'kubeconfig');
     await server.writeKubeconfig(kubeconfig, { namespace: 'demo' });
     console.log(`API server at ${server.url}`);
-    console.log(`kubeconfig:  ${kubeconfig}   (kubectl --kubeconfig ${kubeconfig} get secrets)`);
+    console.log(`kubeconfig:  ${kubeconfig}`);
 
     const created = await call(server, 'POST', '/api/v1/namespaces/demo/secrets', {
       metadata: { name: 'db-credentials' },
       data: { password: Buffer.from('not-a-real-password').toString('base64') },
     });
     console.log(`created ${created.body.metadata.name} (HTTP ${created.status}, resourceVersion ${created.body.metadata.resourceVersion})`);
-
     const listed = await call(server, 'GET', '/api/v1/namespaces/demo/secrets');
     console.log(`listed ${listed.body.items.length} secret(s) at resourceVersion ${listed.body.metadata.resourceVersion}:`, listed.body.items.map((s: any) => s.metadata.name));
-    console.log('requests:', server.requests.map((r) => `${r.verb} ${r.resource} -> ${r.code} (HTTP/${r.httpVersion})`));
 
-    if (HOLD_MS > 0) await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+    console.log('\ntry, in another shell:');
+    console.log(`  kubectl --kubeconfig ${kubeconfig} get secrets`);
+    console.log(`  kubectl --kubeconfig ${kubeconfig} create configmap app --from-literal=mode=blue`);
+    console.log(`  kubectl --kubeconfig ${kubeconfig} patch configmap app --type=merge -p '{"data":{"mode":"green"}}'`);
+    console.log(`  kubectl --kubeconfig ${kubeconfig} apply --validate=false -f app.yaml`);
+    console.log('kubectl needs --validate=false with -f (this server serves no OpenAPI schema) and');
+    console.log('--type=merge to patch (it takes JSON merge patches only, so apply cannot update).');
+    console.log('\nserving until Ctrl-C');
+    const signal = await stopped;
+    console.log(`\n${signal}: ${server.requests.length} requests served; stopping`);
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
