@@ -5,14 +5,43 @@
  *
  *   npm run build && KUBECONFIG=~/.kube/config node dist/examples/secret-manager.js <namespace> <pod-name>
  *
- * Without arguments it lists the pods of the current namespace and takes the first one.
+ * Without arguments it lists the pods of the current namespace and takes the first one. The
+ * kubeconfig is found as kubectl finds it: KUBECONFIG, then ~/.kube/config, then the pod's
+ * service account when run in a cluster; with none of them it says so and exits.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { KubeClient, SecretManager, errorMessage, podSecretNames, resources } from '../lib/index.js';
 
-async function main(): Promise<void> {
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * client-node's loadFromDefault, minus its last resort: with no kubeconfig anywhere it points at
+ * http://localhost:8080, and the first request fails with a connection error about that address.
+ */
+function loadKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
-  kc.loadFromDefault();
+  const fromEnv = process.env.KUBECONFIG;
+  const home = join(process.env.HOME || homedir(), '.kube', 'config');
+  const inCluster = process.env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN);
+  if (!fromEnv && !existsSync(home) && !inCluster) {
+    throw new Error(
+      `no kubeconfig found: KUBECONFIG is not set, ${home} does not exist, and this is not a pod ` +
+        `(no KUBERNETES_SERVICE_HOST and ${SERVICE_ACCOUNT_TOKEN}). Set KUBECONFIG=/path/to/kubeconfig.`,
+    );
+  }
+  try {
+    kc.loadFromDefault();
+  } catch (err) {
+    throw new Error(`cannot load the kubeconfig${fromEnv ? ` from KUBECONFIG=${fromEnv}` : ` ${home}`}: ${errorMessage(err)}`);
+  }
+  return kc;
+}
+
+async function main(): Promise<void> {
+  const kc = loadKubeConfig();
   const namespace = process.argv[2] ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   const core = kc.makeApiClient(CoreV1Api);
   const pods = await core.listNamespacedPod({ namespace });
