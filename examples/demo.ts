@@ -477,13 +477,14 @@ class DemoRun {
   }
 
   private frame(final: boolean, stoppedBy?: string): string[] {
-    const title = final ? `refwatch demo: summary after ${this.elapsedS()} s${stoppedBy ? ` (stopped by ${stoppedBy})` : ''}` : 'refwatch demo';
     const errors = this.writeErrors > 0 ? `; ${this.writeErrors} writes failed` : '';
     return [
-      `${title} on ${this.target.where}`,
+      `refwatch demo on ${this.target.where}`,
       `${PODS} pods -> ${SECRETS} secrets + ${CONFIGMAPS} configmaps; a secret patched every ${WRITE_EVERY_MS} ms; ` +
         `reads every ${READ_EVERY_MS} ms${errors}`,
-      final ? '' : `${this.elapsedS()} s of ${this.durationMs / 1000} s`,
+      final
+        ? `summary after ${this.elapsedS()} s${stoppedBy ? `, stopped by ${stoppedBy}` : ''}`
+        : `${this.elapsedS()} s of ${this.durationMs / 1000} s`,
       ...table(this.lanes.map((lane) => laneRow(lane, this.writes))),
     ];
   }
@@ -543,12 +544,8 @@ class DemoRun {
     if (this.target.server) await this.target.server.stop();
     for (const f of failures) this.view.line(`cleanup failed: ${f}`);
     const remaining = this.leftBehind();
-    this.view.line(
-      remaining
-        ? `left behind: ${remaining}`
-        : `cleaned up: deleted ${this.ns} and its objects; ${open} connections open` +
-            (this.target.server ? '; server stopped' : ''),
-    );
+    const what = left ? `deleted ${this.ns} and its objects` : 'nothing had been created';
+    this.view.line(remaining ? `left behind: ${remaining}` : `cleaned up: ${what}; ${open} connections open${this.target.server ? '; server stopped' : ''}`);
   }
 }
 

@@ -57,7 +57,9 @@ describe('npm run demo', () => {
     const lines = demo.stdout.split('\n');
     expect(demo.stdout).not.toContain(ESC);
     expect(lines.filter((l) => l.length > WIDTH)).toEqual([]);
-    expect(lines.filter((l) => l.startsWith('refwatch demo: summary after'))).toHaveLength(1);
+    // Nothing had to be cut to fit.
+    expect(lines.filter((l) => l.endsWith('…'))).toEqual([]);
+    expect(lines.filter((l) => l.startsWith('summary after'))).toHaveLength(1);
     // The periodic rows (every 5 s), under their header.
     expect(lines).toContain(statusHeader());
     expect(lines.some((l) => /^\s+5 s {2}Watch\s+20\s+90\s+20\s/.test(l))).toBe(true);
@@ -84,7 +86,8 @@ describe('npm run demo', () => {
     const announce = demo.stdout.indexOf(`refwatch demo will write to context "refwatch" at ${cluster.url}:`);
     expect(announce).toBeGreaterThanOrEqual(0);
     expect(announce).toBeLessThan(demo.stdout.indexOf('creating namespace'));
-    expect(demo.stdout).toMatch(/summary after \d+ s \(stopped by SIGINT\)/);
+    expect(demo.stdout).toMatch(/^summary after \d+ s, stopped by SIGINT$/m);
+    expect(demo.stdout.split('\n').filter((l) => l.length > WIDTH || l.endsWith('…'))).toEqual([]);
     expect(demo.stdout).toContain(`cleaned up: deleted ${ns} and its objects; 0 connections open\n`);
     expect(leftOnCluster()).toEqual({ namespaces: [], secrets: [], configMaps: [] });
     expect(cluster.requests.filter((r) => r.verb === 'delete' && r.code >= 300)).toEqual([]);
