@@ -23,7 +23,7 @@ import { SandboxProvider } from '../examples/sandbox-provider/provider.js';
 import { patchStatus } from '../examples/sandbox-provider/status-writer.js';
 import { pauseSatisfied } from '../examples/sandbox-provider/tasks.js';
 import { ANNOTATION_OWNER, API_VERSION, LABEL_SANDBOX_CLAIMED, LABEL_SANDBOX_TEMPLATE, sandboxResources, type Sandbox } from '../examples/sandbox-provider/types.js';
-import { median, report, round } from './report.js';
+import { median, report, round, runBenchmark } from './report.js';
 
 const COUNT = Number(process.env.BENCH_INFORMER_COUNT ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -250,20 +250,4 @@ function round0(v: number): number {
   return Math.round(v);
 }
 
-if (process.argv[2] === '--worker') {
-  worker(process.argv[3]).then(
-    (sample) => {
-      console.log(JSON.stringify(sample));
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-} else {
-  main().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBenchmark((args) => worker(args[0]), main);
