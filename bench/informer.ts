@@ -194,6 +194,8 @@ async function worker(kubeconfigPath: string): Promise<Sample> {
 }
 
 async function main(): Promise<void> {
+  const touched = 2 * (EVENT_SAMPLES + POLL_SAMPLES) + 2;
+  if (COUNT < touched) throw new RangeError(`BENCH_INFORMER_COUNT must be at least ${touched}: each round pauses that many distinct sandboxes`);
   const server = await ApiServer.start({ crds: sandboxCrds() });
   const dir = mkdtempSync(path.join(tmpdir(), 'refwatch-bench-'));
   const samples: Sample[] = [];
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
     await server.writeKubeconfig(kubeconfig);
     for (let r = 0; r < ROUNDS; r++) {
       // Every round starts from unpaused sandboxes: put back the ones the last round paused.
-      for (let i = 0; i < 2 * (EVENT_SAMPLES + POLL_SAMPLES) + 2; i++) server.storage.update(sandboxResources.sandboxes, sandboxObject(i) as KubeObject, ns(i));
+      for (let i = 0; i < touched; i++) server.storage.update(sandboxResources.sandboxes, sandboxObject(i) as KubeObject, ns(i));
       // Not spawnSync: the server runs in this process and must keep answering the worker.
       const child = await run(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--worker', kubeconfig]);
       const line = child.stdout.trim().split('\n').pop() ?? '';
