@@ -14,7 +14,7 @@ import { KubeClient, ObjectWriter } from '../lib/api/kube-client.js';
 import { resources } from '../lib/api/resource.js';
 import { SecretManager } from '../lib/manager/kind-managers.js';
 import { RealCluster } from '../e2e/harness/cluster.js';
-import { establishedTo, median, report, round } from './report.js';
+import { establishedTo, median, report, round, runBenchmark } from './report.js';
 
 const COUNT = Number(process.env.BENCH_SCALE_COUNT ?? 1_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -140,20 +140,4 @@ function buildBinaries(): string {
   return out.trim().split('\n').pop()!;
 }
 
-if (process.argv[2] === '--worker') {
-  worker(process.argv[3] as Variant, process.argv[4], Number(process.argv[5])).then(
-    (sample) => {
-      console.log(JSON.stringify(sample));
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-} else {
-  main().catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBenchmark((args) => worker(args[0] as Variant, args[1], Number(args[2])), main);

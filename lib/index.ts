@@ -1,7 +1,8 @@
 /**
  * refwatch's public surface. The layers, bottom up: api (resources, sources, errors, the
  * cluster client) → cache (reflector, stores) → manager (the kubelet's object manager and its
- * strategies) → profiles (node-agent's container-profile cache, on the manager's stores).
+ * strategies) → profiles (node-agent's container-profile cache, on the manager's stores);
+ * the Informer (cache) and wait tasks (wait) serve controllers.
  * Test helpers (FakeClock, in-memory source) are in `refwatch/testing`.
  */
 export * from './api/connection-pool.js';
@@ -12,6 +13,8 @@ export * from './api/object.js';
 export * from './api/resource.js';
 export type * from './api/source.js';
 
+export * from './cache/indexer.js';
+export * from './cache/informer.js';
 export * from './cache/list-watch.js';
 export * from './cache/object-slot.js';
 export * from './cache/reflector.js';
@@ -29,6 +32,15 @@ export * from './manager/watch-object-store.js';
 
 export * from './profiles/index.js';
 
+// Controllers: wait tasks on top of the Informer (openkruise agents' pkg/cache).
+export * from './wait/connect.js';
+export * from './wait/errors.js';
+export * from './wait/reconcile-handlers.js';
+export * from './wait/single-flight.js';
+export * from './wait/wait-hooks.js';
+export * from './wait/wait-task.js';
+
 export * from './util/backoff.js';
 export * from './util/clock.js';
+export * from './util/freeze.js';
 export * from './util/logger.js';

@@ -1,8 +1,9 @@
 /**
  * A real control plane for the e2e suite: etcd and kube-apiserver, built from the Go module
  * proxy by scripts/kube/build.sh, started on 127.0.0.1 with random ports and envtest-style
- * flags. Two users: an admin (system:masters) and a reader whose RBAC allows only get, list
- * and watch of secrets and configmaps in one namespace. Processes are ended by their pid.
+ * flags. Users: an admin (system:masters), a reader whose RBAC allows only get, list and watch
+ * of secrets and configmaps in one namespace, and a sandbox reader with no RBAC of its own (its
+ * e2e file grants it list and watch of sandboxes in one namespace). Processes are ended by their pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -35,6 +36,8 @@ export class RealCluster {
   private apiserverArgs: string[] = [];
   readonly admin: ClusterUser;
   readonly reader: ClusterUser;
+  /** A token user with no permissions until a test binds a Role to "sandbox-reader". */
+  readonly sandboxReader: ClusterUser;
   /** An admin (system:masters) that authenticates with an x509 client certificate instead of a token. */
   readonly certAdmin: ClusterUser;
   readonly url: string;
@@ -43,12 +46,13 @@ export class RealCluster {
   private constructor(
     readonly binDir: string,
     readonly dir: string,
-    init: { url: string; caPem: string; admin: ClusterUser; reader: ClusterUser; certAdmin: ClusterUser; etcd: ChildProcess; apiserver: ChildProcess; apiserverArgs: string[] },
+    init: { url: string; caPem: string; admin: ClusterUser; reader: ClusterUser; sandboxReader: ClusterUser; certAdmin: ClusterUser; etcd: ChildProcess; apiserver: ChildProcess; apiserverArgs: string[] },
   ) {
     this.url = init.url;
     this.caPem = init.caPem;
     this.admin = init.admin;
     this.reader = init.reader;
+    this.sandboxReader = init.sandboxReader;
     this.certAdmin = init.certAdmin;
     this.etcd = init.etcd;
     this.apiserver = init.apiserver;
@@ -66,7 +70,11 @@ export class RealCluster {
     const [etcdClient, etcdPeer, apiPort] = await freePorts(3);
     const adminToken = randomBytes(16).toString('hex');
     const readerToken = randomBytes(16).toString('hex');
-    writeFileSync(path.join(dir, 'tokens.csv'), `${adminToken},admin,admin-uid,system:masters\n${readerToken},reader,reader-uid\n`);
+    const sandboxReaderToken = randomBytes(16).toString('hex');
+    writeFileSync(
+      path.join(dir, 'tokens.csv'),
+      `${adminToken},admin,admin-uid,system:masters\n${readerToken},reader,reader-uid\n${sandboxReaderToken},sandbox-reader,sandbox-reader-uid\n`,
+    );
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
     writeFileSync(path.join(dir, 'sa.key'), privateKey);
     const clientCerts = await generateClientCertificates({ name: 'cert-admin', groups: ['system:masters'] });
@@ -112,11 +120,12 @@ export class RealCluster {
       await waitFor('the default namespace', async () => (await httpsStatus(`${url}/api/v1/namespaces/default`, caPem, adminToken)) === 200, apiserver, path.join(dir, 'apiserver.log'));
       const admin = writeUser(dir, url, caPem, 'admin', { token: adminToken });
       const reader = writeUser(dir, url, caPem, 'reader', { token: readerToken });
+      const sandboxReader = writeUser(dir, url, caPem, 'sandbox-reader', { token: sandboxReaderToken });
       const certAdmin = writeUser(dir, url, caPem, 'cert-admin', {
         'client-certificate-data': Buffer.from(clientCerts.certPem).toString('base64'),
         'client-key-data': Buffer.from(clientCerts.keyPem).toString('base64'),
       });
-      const cluster = new RealCluster(binDir, dir, { url, caPem, admin, reader, certAdmin, etcd, apiserver, apiserverArgs });
+      const cluster = new RealCluster(binDir, dir, { url, caPem, admin, reader, sandboxReader, certAdmin, etcd, apiserver, apiserverArgs });
       return cluster;
     } catch (err) {
       await stopProcess(apiserver);

@@ -62,3 +62,17 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 30_
     }
   }
 }
+
+/** Creates CustomResourceDefinitions as the admin and waits until each one is Established. */
+export async function installCrds(admin: KubeClient, crds: object[]): Promise<void> {
+  const definitions = writer<{ metadata?: { name?: string }; status?: { conditions?: Array<{ type: string; status: string }> } }>(admin, extraResources.crds);
+  for (const crd of crds) await definitions.create('', crd);
+  const source = admin.source<{ metadata?: { name?: string }; status?: { conditions?: Array<{ type: string; status: string }> } }>(extraResources.crds);
+  for (const crd of crds) {
+    const name = (crd as { metadata: { name: string } }).metadata.name;
+    await eventually(async () => {
+      const got = await source.get('', name);
+      if (!got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) throw new Error(`CRD ${name} is not established yet`);
+    });
+  }
+}

@@ -20,7 +20,7 @@ import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
 import type { ListerWatcher } from './list-watch.js';
-import { isResourceVersionSink, type ReflectorSink } from './sink.js';
+import { isFailureSink, isResourceVersionSink, type ReflectorSink } from './sink.js';
 
 /**
  * client-go's default minimum watch timeout. Each watch asks the server to end it after a
@@ -160,6 +160,7 @@ export class Reflector<T> {
   private recordFailure(err: unknown): void {
     this.stats.failures++;
     this.failure = err;
+    if (isFailureSink(this.sink)) this.sink.onFailure(err);
     if (isTooManyRequests(err) && err instanceof StatusError && err.retryAfterSeconds) {
       this.retryAfterMs = err.retryAfterSeconds * 1000;
     }

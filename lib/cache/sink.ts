@@ -18,3 +18,16 @@ export interface ResourceVersionSink {
 export function isResourceVersionSink(sink: object): sink is ResourceVersionSink {
   return typeof (sink as Partial<ResourceVersionSink>).updateResourceVersion === 'function';
 }
+
+/**
+ * Optional capability: sinks that want to hear of every failed list or watch attempt (client-go's
+ * WatchErrorHandler), e.g. to report an informer unhealthy for a while after one. Called before
+ * the reflector backs off; the reflector keeps going whatever the sink does.
+ */
+export interface FailureSink {
+  onFailure(err: unknown): void;
+}
+
+export function isFailureSink(sink: object): sink is FailureSink {
+  return typeof (sink as Partial<FailureSink>).onFailure === 'function';
+}

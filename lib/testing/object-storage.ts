@@ -327,7 +327,8 @@ function checkImmutable(rt: ResourceType, old: KubeObject, updated: KubeObject):
   if (JSON.stringify(before.binaryData ?? {}) !== JSON.stringify(after.binaryData ?? {})) throw invalid('binaryData');
 }
 
-function mergePatch(target: unknown, patch: unknown): unknown {
+/** JSON merge patch (RFC 7386) of `patch` onto `target`; `target` is not changed. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
   const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as object) } : {};
   for (const [k, v] of Object.entries(patch)) {

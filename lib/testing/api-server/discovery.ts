@@ -57,8 +57,13 @@ export function resourceList(catalog: ResourceCatalog, groupName: string, versio
     kind: 'APIResourceList',
     apiVersion: 'v1',
     groupVersion: groupName === '' ? version : `${groupName}/${version}`,
-    resources: served.map(apiResource),
+    resources: served.flatMap((rt) => (catalog.hasStatus(rt) ? [apiResource(rt), statusResource(rt)] : [apiResource(rt)])),
   };
+}
+
+/** The `<plural>/status` entry kube-apiserver lists for a resource with the status subresource. */
+function statusResource(rt: ResourceType): object {
+  return { name: `${rt.resource}/status`, singularName: '', namespaced: rt.namespaced, kind: rt.kind, verbs: ['get', 'patch', 'update'] };
 }
 
 function apiGroup(name: string, versions: string[]): object {

@@ -9,9 +9,10 @@ import { StatusError } from '../../api/errors.js';
 import type { KubeObject } from '../../api/object.js';
 import { apiVersionOf, type ResourceType } from '../../api/resource.js';
 import type { Clock } from '../../util/clock.js';
-import type { ObjectStorage } from '../object-storage.js';
+import { mergePatch, type ObjectStorage } from '../object-storage.js';
 import type { RequestLog, RequestRecord, Verb } from './accounting.js';
 import type { ResourceCatalog } from './catalog.js';
+import { admitDefinition, customResourceDefinitions, prepareCreate, prepareStatusUpdate, prepareUpdate } from './custom-resources.js';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
 import { Exchange, type ServerRequest, type ServerResponseLike } from './exchange.js';
 import type { FaultPlan } from './faults.js';
@@ -91,8 +92,12 @@ export class RequestHandler {
     if (verb) this.record(ex, verb, path, query);
     this.authenticate(ex, false);
     if (!verb) throw methodNotAllowed();
-    const rt = this.ctx.catalog.find(path.group, path.version, path.resource);
-    if (!rt || path.subresource !== undefined || (path.namespaced && !rt.namespaced)) throw pathNotFound();
+    const { catalog } = this.ctx;
+    const rt = catalog.find(path.group, path.version, path.resource);
+    if (!rt || (path.namespaced && !rt.namespaced)) throw pathNotFound();
+    // `/status` of a custom resource whose CRD declares it; every other subresource is absent.
+    const status = path.subresource === 'status';
+    if (path.subresource !== undefined && !(status && catalog.hasStatus(rt) && (verb === 'get' || verb === 'update' || verb === 'patch'))) throw pathNotFound();
     if (rt.namespaced && !path.namespaced) {
       // `/api/v1/secrets` lists and watches across namespaces; nothing else lives there.
       if (path.name !== undefined) throw pathNotFound();
@@ -111,20 +116,37 @@ export class RequestHandler {
       case 'watch':
         return this.watch(ex, rt, path, query);
       case 'create': {
-        const obj = checkBody(rt, path, await readJson(ex), false);
+        let obj = checkBody(rt, path, await readJson(ex), false);
+        if (rt === customResourceDefinitions) obj = admitDefinition(obj);
+        else if (catalog.isDefined(rt)) obj = prepareCreate(obj, catalog.hasStatus(rt));
         return ex.sendJson(201, storage.create(rt, obj, ns));
       }
       case 'update': {
         const obj = checkBody(rt, path, await readJson(ex), true);
-        return ex.sendJson(200, storage.update(rt, obj, ns));
+        return ex.sendJson(200, storage.update(rt, this.customWrite(rt, ns, path.name!, obj, status), ns));
       }
       case 'patch': {
         checkPatchType(ex.header('content-type'));
-        return ex.sendJson(200, storage.patch(rt, ns, path.name!, await readJson(ex)));
+        const patch = await readJson(ex);
+        if (rt !== customResourceDefinitions && !catalog.isDefined(rt)) return ex.sendJson(200, storage.patch(rt, ns, path.name!, patch));
+        const old = storage.get(rt, ns, path.name!);
+        const merged = mergePatch(old, patch) as KubeObject;
+        const rv = (patch as KubeObject).metadata?.resourceVersion ?? old.metadata?.resourceVersion;
+        const obj = { ...merged, metadata: { ...merged.metadata, name: path.name!, resourceVersion: rv } };
+        return ex.sendJson(200, storage.update(rt, this.customWrite(rt, ns, path.name!, obj, status), ns));
       }
       case 'delete':
         return ex.sendJson(200, storage.delete(rt, ns, path.name!));
     }
+  }
+
+  /** A replace of a CRD or a CRD-defined object, shaped by the custom-resource rules. */
+  private customWrite(rt: ResourceType, ns: string, name: string, obj: KubeObject, toStatus: boolean): KubeObject {
+    const { catalog, storage } = this.ctx;
+    if (rt === customResourceDefinitions) return admitDefinition(obj);
+    if (!catalog.isDefined(rt)) return obj;
+    const old = storage.get(rt, ns, name);
+    return toStatus ? prepareStatusUpdate(old, obj) : prepareUpdate(old, obj, catalog.hasStatus(rt));
   }
 
   private async list(ex: Exchange, rt: ResourceType, namespace: string, query: URLSearchParams): Promise<void> {

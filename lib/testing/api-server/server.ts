@@ -6,11 +6,13 @@
  * compaction and conflicts behave as on a cluster; time is an injected Clock, so watch
  * timeouts, bookmarks, delays and downtime run on a FakeClock in tests.
  */
+import type { KubeObject } from '../../api/object.js';
 import type { ResourceType } from '../../api/resource.js';
 import { realClock, type Clock } from '../../util/clock.js';
 import { ObjectStorage } from '../object-storage.js';
 import { RequestLog } from './accounting.js';
 import { ResourceCatalog } from './catalog.js';
+import { admitDefinition, customResourceDefinitions } from './custom-resources.js';
 import { generateServingCertificates, type ServingCertificates } from './certificates.js';
 import { FaultPlan, Faults } from './faults.js';
 import { buildKubeconfig, writeKubeconfigFile, type Kubeconfig } from './kubeconfig.js';
@@ -35,6 +37,14 @@ export interface ApiServerOptions {
    * namespaces); one with a built-in's group, version and plural replaces it.
    */
   resources?: ResourceType[];
+  /**
+   * CustomResourceDefinition manifests (apiextensions.k8s.io/v1 objects) to install at start.
+   * When given, also as [], the server serves customresourcedefinitions too, so more can be
+   * created over HTTP, and every CRD in the storage is served with apiextensions' write rules:
+   * `/status` for versions with the status subresource, `metadata.generation` kept as a real
+   * server keeps it. Default: CRDs are not served (use `resources` for plain custom resources).
+   */
+  crds?: object[];
   /** Drives watch timeouts, bookmarks and every fault timer. Default the real clock. */
   clock?: Clock;
   /**
@@ -134,11 +144,15 @@ export class ApiServer {
     const lifetime = new AbortController();
     const plan = new FaultPlan();
     const log = new RequestLog();
+    for (const crd of opts.crds ?? []) {
+      const name = (crd as KubeObject).metadata?.name ?? '';
+      if (!storage.list(customResourceDefinitions, '', { fieldSelector: `metadata.name=${name}` }).items.length) storage.create(customResourceDefinitions, admitDefinition(crd as KubeObject));
+    }
     const certs = tls ? (opts.certificates ?? (await generateServingCertificates({ ipAddresses: servingIps(host) }))) : undefined;
     let address = '';
     const handler = new RequestHandler({
       storage,
-      catalog: new ResourceCatalog(opts.resources),
+      catalog: new ResourceCatalog(opts.resources, opts.crds ? storage : undefined),
       clock,
       plan,
       log,

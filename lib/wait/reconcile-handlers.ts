@@ -1,0 +1,100 @@
+/**
+ * ReconcileHandlers is openkruise's CustomReconciler: one registry per kind where other parts
+ * of a controller add handlers, each called for every change of an object of that kind, in
+ * registration order, with the object from the cache, or only its namespace and name when it
+ * is gone. It is how the sandbox manager hangs route tables and quota bookkeeping off one
+ * informer instead of each component watching on its own.
+ *
+ * Driving it from an informer (`connect`) keeps controller-runtime's workqueue rules that
+ * matter here: one reconcile per object at a time, and events that arrive meanwhile collapse
+ * into one more reconcile afterwards, which reads the latest cached state.
+ */
+import type { Subscription } from 'rxjs';
+import { objectKey, type KubeObject } from '../api/object.js';
+import type { Informer } from '../cache/informer.js';
+import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+
+/** What a handler may ask for; `requeueAfter` is informational (no timer is started). */
+export interface ReconcileResult {
+  requeueAfter?: number;
+}
+
+/**
+ * Called with the cached object, or with `{ metadata: { namespace, name } }` and
+ * `notFound: true` when the cache no longer has it. Throw (or reject) to stop the chain.
+ */
+export type ReconcileHandler<T> = (obj: T, notFound: boolean) => ReconcileResult | void | Promise<ReconcileResult | void>;
+
+export class ReconcileHandlers<T extends KubeObject> {
+  private readonly handlers: ReconcileHandler<T>[] = [];
+  private readonly active = new Map<string, { dirty: boolean; done: Promise<void> }>();
+
+  /** @param name names the registry in log lines, e.g. "SandboxCustom". */
+  constructor(
+    readonly name: string,
+    private readonly logger: Logger = noopLogger,
+  ) {}
+
+  /** Appends handlers; they are not called now, only on the next reconcile. */
+  add(...handlers: ReconcileHandler<T>[]): void {
+    this.handlers.push(...handlers);
+  }
+
+  get size(): number {
+    return this.handlers.length;
+  }
+
+  /**
+   * Runs the handlers for one object: nothing when there are none; otherwise looks the object
+   * up with `get`, then calls each handler in order. The first handler that throws ends the
+   * chain and its error is the rejection; otherwise resolves to the last non-empty result.
+   */
+  async reconcile(namespace: string, name: string, get: (namespace: string, name: string) => T | undefined): Promise<ReconcileResult> {
+    if (this.handlers.length === 0) return {};
+    const cached = get(namespace, name);
+    const notFound = cached === undefined;
+    const obj = cached ?? ({ metadata: { namespace, name } } as T);
+    let result: ReconcileResult = {};
+    for (const handler of [...this.handlers]) result = (await handler(obj, notFound)) ?? result;
+    return result;
+  }
+
+  /**
+   * Reconciles every object the informer reports a change for, until unsubscribed. A failing
+   * chain is logged (there is no requeue with backoff: the next event reconciles again).
+   */
+  connect(informer: Pick<Informer<T>, 'events' | 'get'>): Subscription {
+    return informer.events().subscribe((event) => {
+      const namespace = event.object.metadata?.namespace ?? '';
+      const name = event.object.metadata?.name ?? '';
+      this.schedule(namespace, name, (ns, n) => informer.get(ns, n));
+    });
+  }
+
+  /** Resolves once no reconcile started by `connect` is running. */
+  async idle(): Promise<void> {
+    while (this.active.size > 0) await Promise.all([...this.active.values()].map((a) => a.done));
+  }
+
+  private schedule(namespace: string, name: string, get: (namespace: string, name: string) => T | undefined): void {
+    const key = objectKey(namespace, name);
+    const running = this.active.get(key);
+    if (running) {
+      running.dirty = true;
+      return;
+    }
+    const state = { dirty: false, done: Promise.resolve() };
+    state.done = (async () => {
+      do {
+        state.dirty = false;
+        try {
+          await this.reconcile(namespace, name, get);
+        } catch (err) {
+          this.logger.warn('reconcile handler failed', { reconciler: this.name, object: key, error: errorMessage(err) });
+        }
+      } while (state.dirty);
+      this.active.delete(key);
+    })();
+    this.active.set(key, state);
+  }
+}
