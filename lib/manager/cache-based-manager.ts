@@ -4,7 +4,7 @@
  * (TTL and watch) sit behind it, so the strategy is a constructor argument, not a code path.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { noopLogger, thrownKind, type Logger } from '../util/logger.js';
 import type { Manager, Store } from './interfaces.js';
 
 export type ReferencedObjects = (pod: V1Pod) => Set<string>;
@@ -12,6 +12,13 @@ export type ReferencedObjects = (pod: V1Pod) => Set<string>;
 export interface CacheBasedManagerOptions {
   /** Where malformed pods are reported. Default: nowhere. */
   logger?: Logger;
+}
+
+interface PodIdentity {
+  key: string;
+  namespace: string;
+  name: string;
+  uid: string;
 }
 
 interface Registration {
@@ -45,13 +52,8 @@ export class CacheBasedManager<T> implements Manager<T> {
   registerPod(pod: V1Pod): void {
     const id = this.identify(pod, 'register');
     if (!id) return;
-    let names: Set<string>;
-    try {
-      names = this.getReferencedObjects(pod);
-    } catch (err) {
-      this.logger.warn('ignoring pod: its references could not be read', { namespace: id.namespace, pod: id.name, error: errorMessage(err) });
-      return;
-    }
+    const names = this.referencedNames(pod, id);
+    if (!names) return;
     const previous = this.registered.get(id.key);
     this.registered.set(id.key, { namespace: id.namespace, uid: id.uid, names });
     // Add before delete, so an object referenced by both versions never drops to zero
@@ -83,11 +85,25 @@ export class CacheBasedManager<T> implements Manager<T> {
     await this.store.close?.();
   }
 
-  private identify(pod: V1Pod, action: string): { key: string; namespace: string; name: string; uid: string } | undefined {
-    const meta = pod !== null && typeof pod === 'object' ? (pod as { metadata?: unknown }).metadata : undefined;
-    const m = meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>) : {};
-    const { namespace, name } = m;
-    const uid = typeof m.uid === 'string' ? m.uid : '';
+  /**
+   * The pod's namespace, name and UID, read once each. Pods come from outside: a getter that
+   * throws, a revoked proxy or a value of the wrong type is reported (never with the pod's
+   * contents or the thrown message, which may quote them) and the pod is ignored.
+   */
+  private identify(pod: V1Pod, action: string): PodIdentity | undefined {
+    let namespace: unknown;
+    let name: unknown;
+    let uid: unknown;
+    try {
+      const meta = pod !== null && typeof pod === 'object' ? (pod as { metadata?: unknown }).metadata : undefined;
+      const m = meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>) : {};
+      namespace = m.namespace;
+      name = m.name;
+      uid = m.uid;
+    } catch (err) {
+      this.logger.warn(`cannot ${action} pod: its metadata could not be read`, { error: thrownKind(err) });
+      return undefined;
+    }
     if (typeof namespace !== 'string' || namespace === '' || typeof name !== 'string' || name === '') {
       this.logger.warn(`cannot ${action} pod without metadata.namespace and metadata.name`, {
         namespace: typeof namespace === 'string' ? namespace : undefined,
@@ -95,6 +111,22 @@ export class CacheBasedManager<T> implements Manager<T> {
       });
       return undefined;
     }
-    return { key: JSON.stringify([namespace, name, uid]), namespace, name, uid };
+    const podUid = typeof uid === 'string' ? uid : '';
+    return { key: JSON.stringify([namespace, name, podUid]), namespace, name, uid: podUid };
+  }
+
+  /**
+   * The names the pod references, copied into a set of our own (a visitor may reuse its set),
+   * non-strings and empty names dropped; undefined (reported) when reading them failed.
+   */
+  private referencedNames(pod: V1Pod, id: PodIdentity): Set<string> | undefined {
+    try {
+      const names = new Set<string>();
+      for (const name of this.getReferencedObjects(pod)) if (typeof name === 'string' && name !== '') names.add(name);
+      return names;
+    } catch (err) {
+      this.logger.warn('ignoring pod: its references could not be read', { namespace: id.namespace, pod: id.name, error: thrownKind(err) });
+      return undefined;
+    }
   }
 }
