@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StatusError, isNotFound, isTooManyRequests } from '../../lib/api/errors.js';
 import { KubeClient, ObjectWriter, closeSharedClients } from '../../lib/api/kube-client.js';
+import { InvalidNameError } from '../../lib/api/names.js';
 import { kubeSource } from '../../lib/api/kube-source.js';
 import { resources, type ResourceType } from '../../lib/api/resource.js';
 import type { WatchEvent } from '../../lib/api/source.js';
@@ -202,6 +203,30 @@ describe('KubeClient', () => {
     await expect(next).resolves.toEqual({ value: undefined, done: true });
     await settle(10);
     expect(server.openWatches).toBe(0);
+  });
+
+  it('refuses names and namespaces that would change the request path, before sending anything', async () => {
+    const server = await serve();
+    const client = clientFor(server);
+    const secrets = client.source(resources.secrets);
+    const writer = new ObjectWriter<V1Secret>(client, resources.secrets);
+    server.storage.create(resources.secrets, { metadata: { name: 'other', namespace: 'ns' } });
+    // Called through an async function, so a synchronous throw and a rejection both count.
+    const attempt = (f: () => unknown) => (async () => f())();
+    for (const name of ['..', '.', 'a/b', '%2e%2e', '']) {
+      await expect(attempt(() => secrets.get('ns', name))).rejects.toThrow(InvalidNameError);
+      await expect(attempt(() => writer.update('ns', name, { metadata: { name } }))).rejects.toThrow(/^invalid resource name/);
+      await expect(attempt(() => writer.delete('ns', name))).rejects.toThrow(InvalidNameError);
+    }
+    for (const namespace of ['..', '.', 'a/b']) {
+      await expect(attempt(() => secrets.list(namespace))).rejects.toThrow(/^invalid namespace/);
+      await expect(attempt(() => secrets.get(namespace, 'other'))).rejects.toThrow(InvalidNameError);
+      await expect(attempt(async () => {
+        for await (const _ of secrets.watch(namespace)) break;
+      })).rejects.toThrow(InvalidNameError);
+    }
+    expect(server.requests).toHaveLength(0);
+    expect(client.stats().connections).toBe(0);
   });
 
   it('never quotes a request body back in an error message', async () => {
