@@ -6,6 +6,7 @@
  */
 export * from './api/connection-pool.js';
 export * from './api/errors.js';
+export * from './api/fields.js';
 export * from './api/kube-client.js';
 export * from './api/kube-source.js';
 export * from './api/names.js';

@@ -4,6 +4,7 @@
  * at the cost of staleness up to the TTL and one GET per object per TTL.
  */
 import { isNotFound } from '../api/errors.js';
+import { checkObjectName } from '../api/names.js';
 import { objectKey, parseResourceVersion, resourceVersionOf } from '../api/object.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { NotRegisteredError } from './errors.js';
@@ -88,6 +89,10 @@ export class TtlObjectStore<T> implements Store<T> {
   async get(namespace: string, name: string): Promise<T> {
     const item = this.items.get(objectKey(namespace, name));
     if (!item) throw new NotRegisteredError(namespace, name);
+    // getObject is the caller's and may build its own request: a name that would steer it is
+    // refused here, as the paths refuse it for a KubeClient source.
+    const invalid = checkObjectName(namespace, name);
+    if (invalid) throw invalid;
     const data = (item.data ??= new ObjectData<T>());
     // Gets of one object are serialised on `data`; those that arrive during a fetch share it.
     data.inflight ??= this.refresh(namespace, name, data).finally(() => (data.inflight = undefined));

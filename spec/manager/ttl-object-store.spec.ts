@@ -3,6 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Secret } from '@kubernetes/client-node';
 import { StatusError, isNotFound } from '../../lib/api/errors.js';
+import { InvalidNameError } from '../../lib/api/names.js';
 import { resources } from '../../lib/api/resource.js';
 import { NotRegisteredError } from '../../lib/manager/errors.js';
 import { TtlObjectStore } from '../../lib/manager/ttl-object-store.js';
@@ -215,4 +216,15 @@ describe('TtlObjectStore', () => {
     expect(store.referenceCount('ns', 's')).toBe(0);
     expect(store.size).toBe(0);
   });
+
+  for (const [namespace, name] of [['ns', '..'], ['ns', '.'], ['ns', 'a/b'], ['..', 's'], ['a/b', 'c']]) {
+    it(`refuses ${JSON.stringify(namespace)}/${JSON.stringify(name)} with InvalidNameError without calling getObject`, async () => {
+      const source = emptySecretSource();
+      const store = storeOver(source, { ttl: 0 });
+      store.addReference(namespace, name, 'pod');
+      await expect(store.get(namespace, name)).rejects.toThrow(InvalidNameError);
+      expect(source.actions).toEqual([]);
+      expect(store.referenceCount(namespace, name)).toBe(1);
+    });
+  }
 });
