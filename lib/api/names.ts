@@ -74,16 +74,22 @@ export class InvalidNameError extends Error {
   }
 }
 
+/** Which names a checker accepts, and how a refused name is called. */
+export interface NameRules {
+  /** For namespaces other than "". Default isValidPathSegmentName. */
+  namespace?: NameValidator;
+  /** For object names. Default isValidPathSegmentName. */
+  name?: NameValidator;
+  /** How a refused name is called in the message ("secret name"). Default "resource name". */
+  what?: string;
+}
+
 /**
  * Checks a namespace and an object name; the first failure as an InvalidNameError, or undefined.
  * The empty namespace (cluster-scoped objects, all-namespaces lists) is valid; the empty name
  * is not ("resource name may not be empty", client-go's words).
  */
-export function checkObjectName(
-  namespace: string,
-  name: string,
-  rules: { namespace?: NameValidator; name?: NameValidator; what?: string } = {},
-): InvalidNameError | undefined {
+export function checkObjectName(namespace: string, name: string, rules: NameRules = {}): InvalidNameError | undefined {
   const namespaceError = checkNamespace(namespace, rules.namespace);
   if (namespaceError) return namespaceError;
   const what = rules.what ?? 'resource name';

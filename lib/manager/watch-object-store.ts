@@ -13,7 +13,7 @@ import { Observable } from 'rxjs';
 import { newNotFound } from '../api/errors.js';
 import { oneTermEqualSelector } from '../api/fields.js';
 import { checkObjectName, type InvalidNameError } from '../api/names.js';
-import { objectKey } from '../api/object.js';
+import { namespacedKey } from '../api/object.js';
 import { singularName } from '../api/resource.js';
 import type { ObjectSource } from '../api/source.js';
 import { listWatchFor } from '../cache/list-watch.js';
@@ -178,7 +178,7 @@ export class WatchObjectStore<T> implements Store<T> {
   }
 
   addReference(namespace: string, name: string, referencedFrom: string): void {
-    const key = objectKey(namespace, name);
+    const key = namespacedKey(namespace, name);
     let item = this.items.get(key);
     if (!item) {
       item = this.newItem(namespace, name);
@@ -195,7 +195,7 @@ export class WatchObjectStore<T> implements Store<T> {
    * which keeps the object watched until the same UID adds one; that is a leak, not a feature.)
    */
   deleteReference(namespace: string, name: string, referencedFrom: string): void {
-    const key = objectKey(namespace, name);
+    const key = namespacedKey(namespace, name);
     const item = this.items.get(key);
     const count = item?.refs.get(referencedFrom);
     if (!item || count === undefined) return;
@@ -208,7 +208,7 @@ export class WatchObjectStore<T> implements Store<T> {
   }
 
   async get(namespace: string, name: string): Promise<T> {
-    const item = this.items.get(objectKey(namespace, name));
+    const item = this.items.get(namespacedKey(namespace, name));
     if (!item) throw new NotRegisteredError(namespace, name);
     if (item.refused) throw item.refused;
     // Recorded even if this get fails, so a racing recycler does not stop a watch being waited on.
@@ -236,7 +236,7 @@ export class WatchObjectStore<T> implements Store<T> {
    */
   changes(namespace: string, name: string): Observable<T | undefined> {
     return new Observable<T | undefined>((subscriber) => {
-      const item = this.items.get(objectKey(namespace, name));
+      const item = this.items.get(namespacedKey(namespace, name));
       if (!item) {
         subscriber.error(new NotRegisteredError(namespace, name));
         return;
@@ -272,17 +272,17 @@ export class WatchObjectStore<T> implements Store<T> {
    */
   recycleIdle(): void {
     const now = this.clock.now();
-    for (const [key, item] of this.items) {
+    for (const item of this.items.values()) {
       if (item.stopped || !item.slot.hasSynced || item.subscribers > 0) continue;
       if (now > item.lastAccessTime + this.maxIdleTime) {
         this.stop(item);
-        this.logger.debug('not read for a long time; stopped watching for changes', { object: key });
+        this.logger.debug('not read for a long time; stopped watching for changes', { namespace: item.slot.namespace, name: item.slot.name });
       }
     }
   }
 
   inspect(namespace: string, name: string): ItemState | undefined {
-    const item = this.items.get(objectKey(namespace, name));
+    const item = this.items.get(namespacedKey(namespace, name));
     if (!item) return undefined;
     return { running: !item.stopped, synced: item.slot.hasSynced, refs: Object.fromEntries(item.refs) };
   }

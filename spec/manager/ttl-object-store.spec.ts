@@ -227,4 +227,12 @@ describe('TtlObjectStore', () => {
       expect(store.referenceCount(namespace, name)).toBe(1);
     });
   }
+
+  it('keeps "a/b" + "c" and "a" + "b/c" apart: their counts never mix', () => {
+    const store = storeOver(emptySecretSource(), { ttl: 0 });
+    store.addReference('a', 'b/c', 'p1');
+    store.addReference('a/b', 'c', 'p2');
+    store.addReference('a/b', 'c', 'p3');
+    expect([store.referenceCount('a', 'b/c'), store.referenceCount('a/b', 'c'), store.size]).toEqual([1, 2, 2]);
+  });
 });

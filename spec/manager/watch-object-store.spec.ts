@@ -563,4 +563,15 @@ describe('WatchObjectStore', () => {
       });
     }
   });
+
+  it('keeps "a/b" + "c" and "a" + "b/c" apart: their references never mix', () => {
+    const { store } = setup();
+    store.addReference('a', 'b/c', 'pod-in-a');
+    store.addReference('a/b', 'c', 'pod-in-a-b');
+    expect(store.inspect('a', 'b/c')?.refs).toEqual({ 'pod-in-a': 1 });
+    expect(store.inspect('a/b', 'c')?.refs).toEqual({ 'pod-in-a-b': 1 });
+    store.deleteReference('a/b', 'c', 'pod-in-a-b');
+    expect(store.inspect('a/b', 'c')).toBeUndefined();
+    expect(store.stats()).toMatchObject({ objects: 1, references: 1 });
+  });
 });
