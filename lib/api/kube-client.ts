@@ -11,6 +11,7 @@ import { realClock, type Clock } from '../util/clock.js';
 import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
 import { ConnectionPool, describeTransportError, type ConnectionPoolOptions, type PoolResponse, type PoolStats } from './connection-pool.js';
 import { StatusError, reasonForCode, type Status } from './errors.js';
+import { kubeConfigIdentity, snapshotKubeConfig } from './config-identity.js';
 import { KubeAuth } from './kube-auth.js';
 import { withoutRequestData } from './redact.js';
 import { collectionPath, objectPath, withQuery } from './paths.js';
@@ -91,15 +92,17 @@ export class KubeClient {
   }
 
   /**
-   * The client `kubeSource` uses when none is given: one per cluster, server and user, shared
-   * process-wide. Its idle connections close by themselves; `closeSharedClients()` closes all.
+   * The client `kubeSource` uses when none is given, shared process-wide by every kubeconfig
+   * with the same trust and credentials: the whole current cluster and user, and any custom
+   * authentication code (see config-identity.ts). Kubeconfigs that differ in any of
+   * them, whatever their names, get clients of their own. The client works from a copy of the
+   * kubeconfig taken here, so later changes to `kc` reach new clients only. Its idle
+   * connections close by themselves; `closeSharedClients()` closes all.
    */
   static shared(kc: KubeConfig): KubeClient {
-    const cluster = kc.getCurrentCluster();
-    const user = kc.getCurrentUser();
-    const key = JSON.stringify([cluster?.name, cluster?.server, user?.name]);
+    const key = kubeConfigIdentity(kc);
     let client = shared.get(key);
-    if (!client) shared.set(key, (client = new KubeClient(kc)));
+    if (!client) shared.set(key, (client = new KubeClient(snapshotKubeConfig(kc))));
     return client;
   }
 

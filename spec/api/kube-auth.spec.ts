@@ -6,7 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { KubeAuth } from '../../lib/api/kube-auth.js';
+import { KubeAuth, tlsIdentity, type TlsMaterial } from '../../lib/api/kube-auth.js';
 import { KubeClient } from '../../lib/api/kube-client.js';
 import { resources } from '../../lib/api/resource.js';
 import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
@@ -117,6 +117,45 @@ console.log(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind
     const second = await new KubeAuth(plain, clock).resolve();
     expect(second.headers.authorization).toBe('Bearer t');
     expect(second.tls.identity).not.toBe(first.tls.identity);
+  });
+
+  it('gives TLS material that differs in any field, or only in where its bytes are split, another pool identity', () => {
+    const base = { ca: 'ca-pem', cert: 'cert-pem', key: 'key-pem', servername: 'api.example', rejectUnauthorized: true };
+    const variants: Array<Omit<TlsMaterial, 'identity'>> = [
+      base,
+      { ...base, ca: undefined },
+      { ...base, ca: '-' },
+      { ...base, ca: 'ca-pemc', cert: 'ert-pem' },
+      { ...base, ca: Buffer.from('other-ca') },
+      { ...base, cert: undefined },
+      { ...base, key: 'other-key' },
+      { ...base, servername: undefined },
+      { ...base, servername: 'other.example' },
+      { ...base, rejectUnauthorized: false },
+      { rejectUnauthorized: true },
+    ];
+    const identities = variants.map(tlsIdentity);
+    expect(new Set(identities).size).toBe(variants.length);
+    for (const id of identities) expect(id).toMatch(/^[0-9a-f]{64}$/);
+    // The same bytes as a string or a Buffer are the same material.
+    expect(tlsIdentity({ ...base, ca: Buffer.from('ca-pem') })).toBe(tlsIdentity(base));
+  });
+
+  it('gives two kubeconfigs that differ only in their CA different pool identities', async () => {
+    const other = await generateServingCertificates();
+    const withCa = (pem: string) => {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caData: Buffer.from(pem).toString('base64') }],
+        users: [{ name: 'u', token: 't' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      return new KubeAuth(kc, new FakeClock()).resolve();
+    };
+    const [a, b] = await Promise.all([withCa(certificates.caPem), withCa(other.caPem)]);
+    expect(a.headers).toEqual(b.headers);
+    expect(a.tls.identity).not.toBe(b.tls.identity);
   });
 
   it('refuses a kubeconfig without a usable server, with a clear message', () => {

@@ -6,6 +6,7 @@ import { KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TransportError } from '../../lib/api/connection-pool.js';
 import { StatusError, isNotFound, isTooManyRequests } from '../../lib/api/errors.js';
 import { KubeClient, ObjectWriter, closeSharedClients } from '../../lib/api/kube-client.js';
 import { InvalidNameError } from '../../lib/api/names.js';
@@ -256,7 +257,23 @@ describe('KubeClient', () => {
     expect(err.message).not.toContain('aHVudGVyMg==');
   });
 
-  it('shares one client per cluster and user between kubeSource calls', async () => {
+  it('verifies a kubeconfig that trusts an unrelated CA on its own, after another with the right CA connected', async () => {
+    const server = await serve({ tokens: { 'good-token': 'admin' } });
+    cleanups.push(() => closeSharedClients());
+    const right = kubeconfigFor(server);
+    await expect(kubeSource(right, resources.secrets).list('ns')).resolves.toMatchObject({ items: [] });
+    const unrelated = await generateServingCertificates();
+    const config = server.kubeconfig() as unknown as { clusters: Array<{ cluster: Record<string, string> }> };
+    config.clusters[0].cluster['certificate-authority-data'] = Buffer.from(unrelated.caPem).toString('base64');
+    const wrong = new KubeConfig();
+    wrong.loadFromString(JSON.stringify(config)); // same cluster, user and context names
+    const err = await kubeSource(wrong, resources.secrets).list('ns').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransportError);
+    expect((err as TransportError).message).toMatch(/TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/);
+    expect(server.requests.countBy('list')).toBe(1);
+  });
+
+  it('shares one client between kubeSource calls for the same kubeconfig content', async () => {
     const server = await serve();
     const kc = kubeconfigFor(server);
     cleanups.push(() => closeSharedClients());
