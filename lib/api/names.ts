@@ -59,8 +59,9 @@ const QUOTED_VALUE_MAX = 100;
 
 /**
  * A name or namespace refused before any request. `what` says which ("resource name",
- * "namespace", "secret name"); `value` is the refused string as given; `problems` are the
- * validator's sentences. The message quotes the value JSON-escaped and cut to 100 characters.
+ * "namespace", "secret name"); `value` is the refused string as given (for a value that is not
+ * a string, its type); `problems` are the validator's sentences. The message quotes the value
+ * JSON-escaped and cut to 100 characters.
  */
 export class InvalidNameError extends Error {
   constructor(
@@ -93,14 +94,15 @@ export function checkObjectName(namespace: string, name: string, rules: NameRule
   const namespaceError = checkNamespace(namespace, rules.namespace);
   if (namespaceError) return namespaceError;
   const what = rules.what ?? 'resource name';
-  if (typeof name !== 'string' || name === '') return new InvalidNameError(what, String(name), ['may not be empty']);
+  if (typeof name !== 'string') return new InvalidNameError(what, typeof name, ['must be a string']);
+  if (name === '') return new InvalidNameError(what, name, ['may not be empty']);
   const problems = (rules.name ?? isValidPathSegmentName)(name);
   return problems.length > 0 ? new InvalidNameError(what, name, problems) : undefined;
 }
 
 /** Checks a namespace alone (the empty one is valid); an InvalidNameError, or undefined. */
 export function checkNamespace(namespace: string, rule: NameValidator = isValidPathSegmentName): InvalidNameError | undefined {
-  if (typeof namespace !== 'string') return new InvalidNameError('namespace', String(namespace), ['must be a string']);
+  if (typeof namespace !== 'string') return new InvalidNameError('namespace', typeof namespace, ['must be a string']);
   if (namespace === '') return undefined;
   const problems = rule(namespace);
   return problems.length > 0 ? new InvalidNameError('namespace', namespace, problems) : undefined;

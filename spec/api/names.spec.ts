@@ -43,6 +43,8 @@ describe('checkObjectName and checkNamespace', () => {
     expect(checkNamespace('')).toBeUndefined();
     expect(checkObjectName('', 'x')).toBeUndefined();
     expect(checkObjectName('ns', '')?.message).toBe('invalid resource name "": may not be empty');
+    expect(checkObjectName('ns', 7 as unknown as string)?.message).toBe('invalid resource name "number": must be a string');
+    expect(checkNamespace(null as unknown as string)?.message).toBe('invalid namespace "object": must be a string');
   });
 
   it('reports the namespace first, then the name, with the rule given', () => {
