@@ -140,25 +140,36 @@ export class Redactor {
   /** Marks every position covered by a MIN_REDACTED_FRAGMENT-long run that also occurs in a sensitive value. */
   private markFragments(texts: string[], covered: Uint8Array[]): void {
     const n = MIN_REDACTED_FRAGMENT;
-    // Index the texts' runs once (text, position pairs), then look each run of each value up:
-    // linear in both.
+    // Index the texts' runs once (text, position pairs), then roll over each value: a rolling
+    // hash per position, and a string lookup only where the hash says a text has that run,
+    // so the values (up to a megabyte and more) are scanned without allocating.
     const runs = new Map<string, number[]>();
+    const hashes = new Set<number>();
     texts.forEach((text, k) => {
       for (let i = 0; i + n <= text.length; i++) {
         const run = text.slice(i, i + n);
         const at = runs.get(run);
         if (at) at.push(k, i);
-        else runs.set(run, [k, i]);
+        else {
+          runs.set(run, [k, i]);
+          hashes.add(runHash(run, 0, n));
+        }
       }
     });
     if (runs.size === 0) return;
     for (const value of this.long) {
-      for (let j = 0; j + n <= value.length; j++) {
-        const run = value.slice(j, j + n);
-        const at = runs.get(run);
-        if (!at) continue;
-        for (let p = 0; p < at.length; p += 2) covered[at[p]].fill(1, at[p + 1], at[p + 1] + n);
-        runs.delete(run); // marked everywhere; no need to find it again
+      let h = runHash(value, 0, n);
+      for (let j = 0; ; j++) {
+        if (hashes.has(h)) {
+          const run = value.slice(j, j + n);
+          const at = runs.get(run);
+          if (at) {
+            for (let p = 0; p < at.length; p += 2) covered[at[p]].fill(1, at[p + 1], at[p + 1] + n);
+            runs.delete(run); // marked everywhere it occurs; later values need not mark it again
+          }
+        }
+        if (j + n >= value.length) break;
+        h = rollHash(h, value.charCodeAt(j), value.charCodeAt(j + n));
       }
     }
   }
@@ -184,6 +195,23 @@ function mapStrings(value: unknown, depth: number, fn: (s: string) => string): u
     out[key] = mapStrings(v, depth + 1, fn);
   }
   return out;
+}
+
+/** Base of the rolling hash over UTF-16 code units; any odd multiplier spreads them over 32 bits. */
+const HASH_BASE = 0x01000193;
+/** HASH_BASE to the power MIN_REDACTED_FRAGMENT - 1, mod 2^32: the weight of the unit leaving the window. */
+const HASH_OUT_WEIGHT = Array.from({ length: MIN_REDACTED_FRAGMENT - 1 }).reduce<number>((w) => Math.imul(w, HASH_BASE), 1);
+
+/** Polynomial hash of `text[from, from + n)`, mod 2^32. */
+function runHash(text: string, from: number, n: number): number {
+  let h = 0;
+  for (let i = from; i < from + n; i++) h = (Math.imul(h, HASH_BASE) + text.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** The hash of the window moved one unit on: `out` leaves at the front, `next` enters at the back. */
+function rollHash(h: number, out: number, next: number): number {
+  return (Math.imul((h - Math.imul(out, HASH_OUT_WEIGHT)) | 0, HASH_BASE) + next) | 0;
 }
 
 function isWordChar(c: string | undefined): boolean {
@@ -243,7 +271,16 @@ function goJsonEscape(value: string): string {
   return jsonEscape(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-const GO_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\', '"': '\\"' };
+/** How Go's %q writes each single byte: printable ASCII as it is, the C escapes, the rest (controls, invalid UTF-8) as \xNN. */
+const GO_BYTE_ESCAPES: string[] = Array.from({ length: 256 }, (_, b) => {
+  const named: Record<number, string> = { 0x07: '\\a', 0x08: '\\b', 0x0c: '\\f', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t', 0x0b: '\\v', 0x22: '\\"', 0x5c: '\\\\' };
+  if (named[b]) return named[b];
+  if (b >= 0x20 && b < 0x7f) return String.fromCharCode(b);
+  return `\\x${b.toString(16).padStart(2, '0')}`;
+});
+
+/** Go's strconv.IsPrint for runes beyond ASCII: letters, marks, numbers, punctuation, symbols. */
+const GO_PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 
 /**
  * Go's strconv.Quote of the UTF-8 bytes, without the surrounding quotes: printable runes as
@@ -253,24 +290,23 @@ const GO_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '
 function goQuote(value: string | Buffer): string {
   if (typeof value === 'string' && /^[\x20-\x7e]*$/.test(value)) return value.replace(/["\\]/g, (c) => `\\${c}`);
   const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-  let out = '';
+  const parts: string[] = [];
   for (let i = 0; i < bytes.length; ) {
+    if (bytes[i] < 0x80) {
+      parts.push(GO_BYTE_ESCAPES[bytes[i++]]);
+      continue;
+    }
     const [cp, width] = decodeRune(bytes, i);
     if (cp < 0) {
-      out += `\\x${bytes[i].toString(16).padStart(2, '0')}`;
-      i++;
+      parts.push(GO_BYTE_ESCAPES[bytes[i++]]);
       continue;
     }
     i += width;
     const c = String.fromCodePoint(cp);
-    const escape = GO_ESCAPES[c];
-    if (escape) out += escape;
-    else if (/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(c)) out += c;
-    else if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
-    else if (cp < 0x10000) out += `\\u${cp.toString(16).padStart(4, '0')}`;
-    else out += `\\U${cp.toString(16).padStart(8, '0')}`;
+    if (GO_PRINTABLE.test(c)) parts.push(c);
+    else parts.push(cp < 0x10000 ? `\\u${cp.toString(16).padStart(4, '0')}` : `\\U${cp.toString(16).padStart(8, '0')}`);
   }
-  return out;
+  return parts.join('');
 }
 
 /** The code point at `i` and its width in bytes, or [-1, 1] for invalid UTF-8 (Go's utf8.DecodeRune). */
