@@ -6,12 +6,16 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { KubeConfig, type User } from '@kubernetes/client-node';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { kubeConfigIdentity, snapshotKubeConfig } from '../../lib/api/config-identity.js';
 import { KubeClient, closeSharedClients } from '../../lib/api/kube-client.js';
 import { kubeSource } from '../../lib/api/kube-source.js';
 import { resources } from '../../lib/api/resource.js';
+import { rotatingExecPlugin } from './exec-plugin.js';
 
 type Options = { cluster: Record<string, unknown>; user: Record<string, unknown>; context: Record<string, unknown> };
 
@@ -43,13 +47,18 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-/** A plain-HTTP server that answers every request with an empty list and records the Authorization header it got. */
-async function recordingServer(): Promise<{ url: string; seen: string[] }> {
+/**
+ * A plain-HTTP server that records the Authorization header of every request and answers an
+ * empty list, or a 401 Status for the credentials `refuse` names.
+ */
+async function recordingServer(refuse: (authorization: string) => boolean = () => false): Promise<{ url: string; seen: string[] }> {
   const seen: string[] = [];
   const server = http.createServer((req, res) => {
-    seen.push(String(req.headers.authorization));
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'List', metadata: { resourceVersion: '1' }, items: [] }));
+    const authorization = String(req.headers.authorization);
+    seen.push(authorization);
+    const code = refuse(authorization) ? 401 : 200;
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(code === 200 ? { kind: 'List', metadata: { resourceVersion: '1' }, items: [] } : { kind: 'Status', code, reason: 'Unauthorized', message: 'Unauthorized' }));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -132,6 +141,19 @@ describe('KubeClient.shared', () => {
     await after.list('ns');
     await before.list('ns');
     expect(seen).toEqual(['Bearer token-one', 'Bearer token-two', 'Bearer token-one']);
+  });
+
+  it('keeps one client for an exec plugin whose credential rotates, and that client picks up the new one', async () => {
+    const { url, seen } = await recordingServer((authorization) => authorization === 'Bearer token-1');
+    const dir = mkdtempSync(path.join(tmpdir(), 'refwatch-identity-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const exec = rotatingExecPlugin(dir);
+    const kc = () => with_((o) => (Object.assign(o.cluster, { server: url, skipTLSVerify: true, caData: undefined }), delete o.user.token, (o.user.exec = exec)));
+    const client = KubeClient.shared(kc());
+    await kubeSource(kc(), resources.secrets).list('ns');
+    expect(seen).toEqual(['Bearer token-1', 'Bearer token-2']);
+    expect(KubeClient.shared(kc())).toBe(client);
+    expect(client.stats().requests.list).toBe(1);
   });
 
   it('sends each kubeconfig its own token although both users are named "default"', async () => {

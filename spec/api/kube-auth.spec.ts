@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeAuth, tlsIdentity, type TlsMaterial } from '../../lib/api/kube-auth.js';
+import { rotatingExecPlugin } from './exec-plugin.js';
 import { KubeClient } from '../../lib/api/kube-client.js';
 import { resources } from '../../lib/api/resource.js';
 import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
@@ -65,22 +66,10 @@ describe('KubeConfig auth through KubeClient', () => {
 
   it('runs an exec plugin, and runs it again after a 401 to pick up a rotated credential', async () => {
     const server = await serve({ 'token-2': 'agent' });
-    const root = tempDir();
-    const counter = path.join(root, 'count');
-    const plugin = path.join(root, 'plugin.cjs');
-    // Each run hands out the next token, already expired, as a rotating credential does.
-    writeFileSync(
-      plugin,
-      `const fs = require('fs');
-const n = (fs.existsSync(process.argv[2]) ? Number(fs.readFileSync(process.argv[2], 'utf8')) : 0) + 1;
-fs.writeFileSync(process.argv[2], String(n));
-console.log(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential',
-  status: { token: 'token-' + n, expirationTimestamp: new Date(Date.now() - 1000).toISOString() } }));`,
-    );
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'c', server: server.url, caData: Buffer.from(server.caPem!).toString('base64') }],
-      users: [{ name: 'u', exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [plugin, counter], interactiveMode: 'Never' } }],
+      users: [{ name: 'u', exec: rotatingExecPlugin(tempDir()) }],
       contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
       currentContext: 'x',
     });
