@@ -3,9 +3,10 @@
 // reader, and TLS verification.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { KubeConfig, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { TransportError } from '../lib/api/connection-pool.js';
 import { isForbidden, isNotFound } from '../lib/api/errors.js';
-import { KubeClient } from '../lib/api/kube-client.js';
+import { KubeClient, closeSharedClients } from '../lib/api/kube-client.js';
 import { kubeSource } from '../lib/api/kube-source.js';
 import { resources, type ResourceType } from '../lib/api/resource.js';
 import { SyncTimeoutError } from '../lib/manager/errors.js';
@@ -216,6 +217,33 @@ describeWithCluster('refwatch against a real kube-apiserver', () => {
       expect(err.message).toMatch(/^TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/);
     } finally {
       await client.close();
+    }
+  });
+
+  it('shares no client between kubeconfigs with the same names: an unrelated CA fails TLS, another token is its own user', async () => {
+    await writer<V1Secret>(admin, resources.secrets).create(NS, { metadata: { name: 'shared-client-check' }, data: { v: b64('x') } });
+    /** The admin's kubeconfig file as loaded, with one change: same cluster, user and context names. */
+    const variant = (change: (config: { clusters: Array<{ cluster: Record<string, unknown> }>; users: Array<{ user: Record<string, unknown> }> }) => void) => {
+      const config = JSON.parse(readFileSync(cluster.admin.kubeconfigPath, 'utf8'));
+      change(config);
+      const kc = new KubeConfig();
+      kc.loadFromString(JSON.stringify(config));
+      return kc;
+    };
+    try {
+      // Another source with the right CA connects first (the shared client of the admin's kubeconfig).
+      await expect(kubeSource<V1Secret>(cluster.admin.kubeconfig, resources.secrets).get(NS, 'shared-client-check')).resolves.toMatchObject({ data: { v: b64('x') } });
+      const { caPem: unrelatedCa } = await generateServingCertificates();
+      const wrongCa = variant((c) => (c.clusters[0].cluster['certificate-authority-data'] = Buffer.from(unrelatedCa).toString('base64')));
+      const err = (await kubeSource(wrongCa, resources.secrets).get(NS, 'shared-client-check').catch((e: unknown) => e)) as TransportError;
+      expect(err).toBeInstanceOf(TransportError);
+      expect(err.message).toMatch(/^TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/);
+      // The reader's token under the admin's user name reads as the reader: 403 outside its namespace.
+      const readerToken = variant((c) => (c.users[0].user.token = cluster.reader.token));
+      const denied = await kubeSource(readerToken, resources.secrets).get(NS, 'shared-client-check').catch((e: unknown) => e);
+      expect(isForbidden(denied)).toBe(true);
+    } finally {
+      await closeSharedClients();
     }
   });
 

@@ -84,10 +84,26 @@ export class KubeAuth {
       servername: opts.servername,
       rejectUnauthorized: opts.rejectUnauthorized !== false,
     };
-    const digest = createHash('sha256');
-    for (const part of [tls.ca, tls.cert, tls.key, tls.servername, String(tls.rejectUnauthorized)]) {
-      digest.update(part === undefined ? '-' : part).update('\0');
-    }
-    return { headers, tls: { ...tls, identity: digest.digest('hex').slice(0, 16) } };
+    return { headers, tls: { ...tls, identity: tlsIdentity(tls) } };
   }
+}
+
+/**
+ * The pool's key for TLS material: a sha256 over each field, framed as "absent" or its byte
+ * length and bytes, so no two different materials share it (a missing CA is not a CA of "-";
+ * moving bytes from one field to the next changes it) and connections verified with one CA or
+ * presenting one client certificate are never used for another. The full digest is kept: a
+ * truncated one could be matched on purpose.
+ */
+export function tlsIdentity(tls: Omit<TlsMaterial, 'identity'>): string {
+  const digest = createHash('sha256');
+  for (const part of [tls.ca, tls.cert, tls.key, tls.servername, tls.rejectUnauthorized ? 'verify' : 'insecure']) {
+    if (part === undefined) {
+      digest.update('-');
+      continue;
+    }
+    const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+    digest.update(`${bytes.length}:`).update(bytes);
+  }
+  return digest.digest('hex');
 }

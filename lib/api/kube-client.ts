@@ -11,7 +11,9 @@ import { realClock, type Clock } from '../util/clock.js';
 import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
 import { ConnectionPool, describeTransportError, type ConnectionPoolOptions, type PoolResponse, type PoolStats } from './connection-pool.js';
 import { StatusError, reasonForCode, type Status } from './errors.js';
+import { kubeConfigIdentity, snapshotKubeConfig } from './config-identity.js';
 import { KubeAuth } from './kube-auth.js';
+import { withoutRequestData } from './redact.js';
 import { collectionPath, objectPath, withQuery } from './paths.js';
 import { apiVersionOf, type ResourceType } from './resource.js';
 import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchOptions } from './source.js';
@@ -90,15 +92,17 @@ export class KubeClient {
   }
 
   /**
-   * The client `kubeSource` uses when none is given: one per cluster, server and user, shared
-   * process-wide. Its idle connections close by themselves; `closeSharedClients()` closes all.
+   * The client `kubeSource` uses when none is given, shared process-wide by every kubeconfig
+   * with the same trust and credentials: the whole current cluster and user, and any custom
+   * authentication code (see config-identity.ts). Kubeconfigs that differ in any of
+   * them, whatever their names, get clients of their own. The client works from a copy of the
+   * kubeconfig taken here, so later changes to `kc` reach new clients only. Its idle
+   * connections close by themselves; `closeSharedClients()` closes all.
    */
   static shared(kc: KubeConfig): KubeClient {
-    const cluster = kc.getCurrentCluster();
-    const user = kc.getCurrentUser();
-    const key = JSON.stringify([cluster?.name, cluster?.server, user?.name]);
+    const key = kubeConfigIdentity(kc);
     let client = shared.get(key);
-    if (!client) shared.set(key, (client = new KubeClient(kc)));
+    if (!client) shared.set(key, (client = new KubeClient(snapshotKubeConfig(kc))));
     return client;
   }
 
@@ -134,7 +138,7 @@ export class KubeClient {
         const res = await this.send(spec, signal);
         const body = await readAll(res.body, signal);
         if (res.status >= 200 && res.status < 300) return parseJson<R>(body, res.status);
-        const err = statusErrorFrom(res, body, spec.body !== undefined);
+        const err = statusErrorFrom(res, body, spec.body);
         if (res.status === 401 && attempt === 0) {
           this.auth.invalidate(); // a rotated token or an expired exec credential: ask again once
           continue;
@@ -330,22 +334,23 @@ function parseJson<R>(body: Buffer, status: number): R {
 
 /**
  * The StatusError for a failed response; the message is the server's Status message or a fixed
- * text. Decoding errors quote the request body back ("Object 'Kind' is missing in '{...}'"), and
- * a Secret's body is its data, so for requests that sent a body the quote is cut off.
+ * text. Servers quote request bodies back in errors, and a Secret's body is its data, so for a
+ * request that sent one: a quote of the whole body ("Object 'Kind' is missing in '{...}'") is
+ * cut off, and every piece of a sent value left anywhere in message, reason or details is
+ * redacted (see redact.ts).
  */
-function statusErrorFrom(res: PoolResponse, body: Buffer, sentBody = false): StatusError {
+function statusErrorFrom(res: PoolResponse, body: Buffer, sent?: unknown): StatusError {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch {
     parsed = undefined;
   }
-  let err =
-    parsed && typeof parsed === 'object' && (parsed as Status).kind === 'Status'
-      ? StatusError.fromStatus(parsed, res.status)
-      : new StatusError(res.status, reasonForCode(res.status), `the server responded with status ${res.status}`);
-  const quote = sentBody ? err.message.search(/['"(]?\{"/) : -1;
-  if (quote >= 0) err = new StatusError(err.code, err.reason, `${err.message.slice(0, quote).trimEnd()} <request body omitted>`, err.details);
+  const isStatus = parsed !== null && typeof parsed === 'object' && (parsed as Status).kind === 'Status';
+  if (isStatus && sent !== undefined) parsed = withoutRequestData(parsed as Status, sent);
+  const err = isStatus
+    ? StatusError.fromStatus(parsed, res.status)
+    : new StatusError(res.status, reasonForCode(res.status), `the server responded with status ${res.status}`);
   const retryAfter = Number(firstHeader(res.headers['retry-after']));
   if (Number.isFinite(retryAfter) && retryAfter > 0 && err.details?.retryAfterSeconds === undefined) {
     return new StatusError(err.code, err.reason, err.message, { ...err.details, retryAfterSeconds: retryAfter });

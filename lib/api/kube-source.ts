@@ -1,7 +1,7 @@
 /**
  * kubeSource: the ObjectSource for a real cluster, from a client-node KubeConfig. It exists so
  * the common case is one line; sources that should share connections (all of them, usually)
- * get the same KubeClient, given explicitly or the shared one for that cluster and user.
+ * get the same KubeClient, given explicitly or the shared one for that trust and credentials.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './kube-client.js';
@@ -10,9 +10,10 @@ import type { ObjectSource } from './source.js';
 
 export interface KubeSourceOptions {
   /**
-   * The client whose connections to use. Default: `KubeClient.shared(kc)`, one per cluster and
-   * user in this process. Pass your own to choose pool settings or to close its connections
-   * deterministically with `client.close()`.
+   * The client whose connections to use. Default: `KubeClient.shared(kc)`, one per distinct
+   * trust and credentials (the whole current cluster and user) in this process. Pass
+   * your own to choose pool settings or to close its connections deterministically with
+   * `client.close()`.
    */
   client?: KubeClient;
 }

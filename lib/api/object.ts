@@ -24,9 +24,22 @@ export interface ObjectList<T> {
   items: T[];
 }
 
-/** "ns/name", or "name" for cluster-scoped objects: client-go's MetaNamespaceKeyFunc. */
+/**
+ * "ns/name", or "name" for cluster-scoped objects: client-go's MetaNamespaceKeyFunc, for
+ * display. Not a map key for input from outside: "a/b" + "c" and "a" + "b/c" give the same
+ * string; use `namespacedKey`.
+ */
 export function objectKey(namespace: string, name: string): string {
   return namespace === '' ? name : `${namespace}/${name}`;
+}
+
+/**
+ * A map key for the pair (namespace, name) that no two pairs share, whatever they contain: the
+ * namespace's length goes first. The stores key by it, so a pod in namespace "a/b" referencing
+ * "c" can never be handed namespace "a"'s "b/c".
+ */
+export function namespacedKey(namespace: string, name: string): string {
+  return `${namespace.length}:${namespace}/${name}`;
 }
 
 /** The metadata of a value that may not be an object at all; undefined when it has none. */

@@ -1,16 +1,31 @@
 /**
  * URL paths of the Kubernetes REST API for a ResourceType: the core group under /api, named
- * groups under /apis, and the namespace segment only for namespaced resources.
+ * groups under /apis, and the namespace segment only for namespaced resources. This is the
+ * lowest layer that puts names into paths, so it refuses the ones that would change the path's
+ * meaning (`..`, `.`, `a/b`, `%2F`...; see names.ts) by throwing InvalidNameError: nothing
+ * above it can build a request for another object or a whole collection by accident.
  */
+import { checkNamespace, checkObjectName } from './names.js';
 import type { ResourceType } from './resource.js';
 
+/**
+ * The collection's path. Throws InvalidNameError for a namespace that is not a valid path
+ * segment; the empty namespace means all namespaces (or none, for cluster-scoped resources).
+ */
 export function collectionPath(rt: ResourceType, namespace: string): string {
   const base = rt.group === '' ? `/api/${rt.version}` : `/apis/${rt.group}/${rt.version}`;
-  return rt.namespaced && namespace !== '' ? `${base}/namespaces/${encodeURIComponent(namespace)}/${rt.resource}` : `${base}/${rt.resource}`;
+  if (!rt.namespaced || namespace === '') return `${base}/${rt.resource}`;
+  const invalid = checkNamespace(namespace);
+  if (invalid) throw invalid;
+  return `${base}/namespaces/${encodeURIComponent(namespace)}/${rt.resource}`;
 }
 
+/** One object's path. Throws InvalidNameError for an empty name or one that is not a valid path segment. */
 export function objectPath(rt: ResourceType, namespace: string, name: string): string {
-  return `${collectionPath(rt, namespace)}/${encodeURIComponent(name)}`;
+  const collection = collectionPath(rt, namespace);
+  const invalid = checkObjectName('', name);
+  if (invalid) throw invalid;
+  return `${collection}/${encodeURIComponent(name)}`;
 }
 
 /** `path?k=v&...` with undefined values left out and booleans as "true"/"false". */

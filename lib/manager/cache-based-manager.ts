@@ -2,16 +2,38 @@
  * CacheBasedManager is the kubelet's cacheBasedManager: it remembers which objects each
  * registered pod references and turns pod registrations into Store references. Both stores
  * (TTL and watch) sit behind it, so the strategy is a constructor argument, not a code path.
+ * It is also where pods from outside are checked: a namespace or a referenced name that cannot
+ * be a Kubernetes name is refused here, before the store could turn it into a request.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { checkNamespace, checkObjectName, isDns1123Label, isValidPathSegmentName, type NameRules } from '../api/names.js';
+import { noopLogger, thrownKind, type Logger } from '../util/logger.js';
 import type { Manager, Store } from './interfaces.js';
 
 export type ReferencedObjects = (pod: V1Pod) => Set<string>;
 
 export interface CacheBasedManagerOptions {
-  /** Where malformed pods are reported. Default: nowhere. */
+  /** Where malformed pods and refused references are reported. Default: nowhere. */
   logger?: Logger;
+  /**
+   * Which namespaces and referenced names are accepted. A pod whose namespace is refused is
+   * ignored; a refused name is left out of the registration (the pod keeps its other
+   * references) and reported once; `getObject` of either rejects with InvalidNameError, all
+   * without a request. Default: namespaces are DNS-1123 labels (as every namespace is), names
+   * valid path segments (the one rule every resource shares; RBAC names hold `:`, for one). The
+   * secret and configmap managers require DNS-1123 subdomains, as the apiserver does for them.
+   */
+  nameRules?: NameRules;
+}
+
+/** The rules when none are given: see CacheBasedManagerOptions.nameRules. */
+export const DEFAULT_NAME_RULES: Readonly<Required<NameRules>> = { namespace: isDns1123Label, name: isValidPathSegmentName, what: 'resource name' };
+
+interface PodIdentity {
+  key: string;
+  namespace: string;
+  name: string;
+  uid: string;
 }
 
 interface Registration {
@@ -19,6 +41,8 @@ interface Registration {
   uid: string;
   /** The names referenced at the last registration; kept instead of the pod itself, so a caller mutating its pod object later cannot change what unregister releases. */
   names: Set<string>;
+  /** Referenced names that were refused, so each is reported once, not on every re-registration. */
+  refused: Set<string>;
 }
 
 export class CacheBasedManager<T> implements Manager<T> {
@@ -29,6 +53,7 @@ export class CacheBasedManager<T> implements Manager<T> {
    */
   private readonly registered = new Map<string, Registration>();
   private readonly logger: Logger;
+  private readonly nameRules: Required<NameRules>;
 
   constructor(
     private readonly store: Store<T>,
@@ -36,24 +61,29 @@ export class CacheBasedManager<T> implements Manager<T> {
     opts: CacheBasedManagerOptions = {},
   ) {
     this.logger = opts.logger ?? noopLogger;
+    this.nameRules = { ...DEFAULT_NAME_RULES, ...opts.nameRules };
   }
 
-  getObject(namespace: string, name: string): Promise<T> {
+  /** As Manager.getObject; an invalid namespace or name rejects with InvalidNameError. */
+  async getObject(namespace: string, name: string): Promise<T> {
+    const invalid = checkObjectName(namespace, name, this.nameRules);
+    if (invalid) throw invalid;
     return this.store.get(namespace, name);
   }
 
   registerPod(pod: V1Pod): void {
     const id = this.identify(pod, 'register');
     if (!id) return;
-    let names: Set<string>;
-    try {
-      names = this.getReferencedObjects(pod);
-    } catch (err) {
-      this.logger.warn('ignoring pod: its references could not be read', { namespace: id.namespace, pod: id.name, error: errorMessage(err) });
+    const invalidNamespace = checkNamespace(id.namespace, this.nameRules.namespace);
+    if (invalidNamespace) {
+      this.logger.warn('ignoring pod: its namespace is not a valid namespace name', { pod: id.name, error: invalidNamespace.message });
       return;
     }
+    const referenced = this.referencedNames(pod, id);
+    if (!referenced) return;
     const previous = this.registered.get(id.key);
-    this.registered.set(id.key, { namespace: id.namespace, uid: id.uid, names });
+    const { names, refused } = this.accepted(referenced, id, previous);
+    this.registered.set(id.key, { namespace: id.namespace, uid: id.uid, names, refused });
     // Add before delete, so an object referenced by both versions never drops to zero
     // references (which would stop its watch or invalidate its cache for nothing).
     for (const name of names) {
@@ -83,11 +113,25 @@ export class CacheBasedManager<T> implements Manager<T> {
     await this.store.close?.();
   }
 
-  private identify(pod: V1Pod, action: string): { key: string; namespace: string; name: string; uid: string } | undefined {
-    const meta = pod !== null && typeof pod === 'object' ? (pod as { metadata?: unknown }).metadata : undefined;
-    const m = meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>) : {};
-    const { namespace, name } = m;
-    const uid = typeof m.uid === 'string' ? m.uid : '';
+  /**
+   * The pod's namespace, name and UID, read once each. Pods come from outside: a getter that
+   * throws, a revoked proxy or a value of the wrong type is reported (never with the pod's
+   * contents or the thrown message, which may quote them) and the pod is ignored.
+   */
+  private identify(pod: V1Pod, action: string): PodIdentity | undefined {
+    let namespace: unknown;
+    let name: unknown;
+    let uid: unknown;
+    try {
+      const meta = pod !== null && typeof pod === 'object' ? (pod as { metadata?: unknown }).metadata : undefined;
+      const m = meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>) : {};
+      namespace = m.namespace;
+      name = m.name;
+      uid = m.uid;
+    } catch (err) {
+      this.logger.warn(`cannot ${action} pod: its metadata could not be read`, { error: thrownKind(err) });
+      return undefined;
+    }
     if (typeof namespace !== 'string' || namespace === '' || typeof name !== 'string' || name === '') {
       this.logger.warn(`cannot ${action} pod without metadata.namespace and metadata.name`, {
         namespace: typeof namespace === 'string' ? namespace : undefined,
@@ -95,6 +139,40 @@ export class CacheBasedManager<T> implements Manager<T> {
       });
       return undefined;
     }
-    return { key: JSON.stringify([namespace, name, uid]), namespace, name, uid };
+    const podUid = typeof uid === 'string' ? uid : '';
+    return { key: JSON.stringify([namespace, name, podUid]), namespace, name, uid: podUid };
+  }
+
+  /** Splits the referenced names into those the rules accept and those they refuse; reports newly refused ones. */
+  private accepted(referenced: Set<string>, id: PodIdentity, previous: Registration | undefined): { names: Set<string>; refused: Set<string> } {
+    const names = new Set<string>();
+    const refused = new Set<string>();
+    for (const name of referenced) {
+      const invalid = checkObjectName('', name, this.nameRules);
+      if (!invalid) {
+        names.add(name);
+        continue;
+      }
+      refused.add(name);
+      if (!previous?.refused.has(name)) {
+        this.logger.warn(`ignoring reference: not a valid ${this.nameRules.what}`, { namespace: id.namespace, pod: id.name, error: invalid.message });
+      }
+    }
+    return { names, refused };
+  }
+
+  /**
+   * The names the pod references, copied into a set of our own (a visitor may reuse its set),
+   * non-strings and empty names dropped; undefined (reported) when reading them failed.
+   */
+  private referencedNames(pod: V1Pod, id: PodIdentity): Set<string> | undefined {
+    try {
+      const names = new Set<string>();
+      for (const name of this.getReferencedObjects(pod)) if (typeof name === 'string' && name !== '') names.add(name);
+      return names;
+    } catch (err) {
+      this.logger.warn('ignoring pod: its references could not be read', { namespace: id.namespace, pod: id.name, error: thrownKind(err) });
+      return undefined;
+    }
   }
 }

@@ -9,8 +9,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 export interface Manager<T> {
   /**
    * The object, if some registered pod references it. Rejects with NotRegisteredError when no
-   * registered pod does, with a 404 StatusError when it does not exist, and with
-   * SyncTimeoutError when the watch store could not sync it in time.
+   * registered pod does, with a 404 StatusError when it does not exist, with
+   * SyncTimeoutError when the watch store could not sync it in time, and with InvalidNameError
+   * (without any request) when the namespace or name cannot be one.
    */
   getObject(namespace: string, name: string): Promise<T>;
   /**
@@ -18,7 +19,9 @@ export interface Manager<T> {
    * network: the kubelet calls it on every pod sync. It is idempotent, and a second call for
    * the same pod (namespace, name and UID) is an update: references are diffed against the
    * previous call, new ones added first, dropped ones deleted after. It never throws; a
-   * malformed pod is reported to the logger and ignored.
+   * malformed pod (unreadable metadata, an invalid namespace) is reported to the logger and
+   * ignored, and a referenced name that cannot be a name is reported and left out while the
+   * pod's other references are registered.
    */
   registerPod(pod: V1Pod): void;
   /**

@@ -4,14 +4,24 @@
  * "immutable" means) to a strategy manager.
  */
 import type { V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { isDns1123Label, isDns1123Subdomain, type NameRules } from '../api/names.js';
 import type { ObjectSource } from '../api/source.js';
 import { UnexpectedObjectError } from './errors.js';
 import { podConfigMapNames, podSecretNames } from './pod-references.js';
 import { createObjectManager, type ObjectManagerOptions, type StrategyManager } from './strategy.js';
 
-export type KindManagerOptions<T> = Omit<ObjectManagerOptions<T>, 'getReferencedObjects' | 'isImmutable' | 'source'> & {
+export type KindManagerOptions<T> = Omit<ObjectManagerOptions<T>, 'getReferencedObjects' | 'isImmutable' | 'source' | 'nameRules'> & {
   source: ObjectSource<T>;
 };
+
+/**
+ * Secret and ConfigMap names are DNS-1123 subdomains (ValidateSecretName,
+ * ValidateConfigMapName), so a reference that is not one names nothing the API server could
+ * hold, and is refused without asking it.
+ */
+function kindNameRules(what: string): NameRules {
+  return { namespace: isDns1123Label, name: isDns1123Subdomain, what };
+}
 
 /** Secrets and ConfigMaps are immutable when `immutable: true` (KEP-1412). */
 export function isImmutableSecretOrConfigMap(obj: { immutable?: boolean } | undefined): boolean {
@@ -53,7 +63,10 @@ abstract class KindManager<T> {
 
 export class SecretManager extends KindManager<V1Secret> {
   constructor(opts: KindManagerOptions<V1Secret>) {
-    super(createObjectManager({ ...opts, getReferencedObjects: podSecretNames, isImmutable: isImmutableSecretOrConfigMap }), 'Secret');
+    super(
+      createObjectManager({ ...opts, getReferencedObjects: podSecretNames, isImmutable: isImmutableSecretOrConfigMap, nameRules: kindNameRules('secret name') }),
+      'Secret',
+    );
   }
 
   getSecret(namespace: string, name: string): Promise<V1Secret> {
@@ -63,7 +76,10 @@ export class SecretManager extends KindManager<V1Secret> {
 
 export class ConfigMapManager extends KindManager<V1ConfigMap> {
   constructor(opts: KindManagerOptions<V1ConfigMap>) {
-    super(createObjectManager({ ...opts, getReferencedObjects: podConfigMapNames, isImmutable: isImmutableSecretOrConfigMap }), 'ConfigMap');
+    super(
+      createObjectManager({ ...opts, getReferencedObjects: podConfigMapNames, isImmutable: isImmutableSecretOrConfigMap, nameRules: kindNameRules('configmap name') }),
+      'ConfigMap',
+    );
   }
 
   getConfigMap(namespace: string, name: string): Promise<V1ConfigMap> {

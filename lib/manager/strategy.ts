@@ -5,10 +5,11 @@
  * secret and configmap managers (and custom-resource managers) differ only in names.
  */
 import type { V1Pod } from '@kubernetes/client-node';
+import { checkObjectName, type NameRules } from '../api/names.js';
 import type { ObjectSource } from '../api/source.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { CacheBasedManager, type ReferencedObjects } from './cache-based-manager.js';
+import { CacheBasedManager, DEFAULT_NAME_RULES, type ReferencedObjects } from './cache-based-manager.js';
 import type { Manager } from './interfaces.js';
 import { TtlObjectStore, type GetTtlFunc } from './ttl-object-store.js';
 import { WatchObjectStore, type WatchObjectStoreOptions } from './watch-object-store.js';
@@ -33,6 +34,11 @@ export interface ObjectManagerOptions<T> {
   ttl?: number;
   /** Cache: TTL override, e.g. ttlFromNode(getNode). */
   getTtl?: GetTtlFunc;
+  /**
+   * Which namespaces and names are accepted (CacheBasedManagerOptions.nameRules); Get applies
+   * them to getObject. Default: DNS-1123 label namespaces, path-segment names.
+   */
+  nameRules?: NameRules;
   /** Watch: further tuning of the store (sync timeout, watch timeout, backoff). */
   watch?: Omit<WatchObjectStoreOptions<T>, 'source' | 'clock' | 'isImmutable' | 'logger'>;
   logger?: Logger;
@@ -51,7 +57,7 @@ export function createObjectManager<T>(opts: ObjectManagerOptions<T>): StrategyM
   const strategy = opts.strategy ?? 'Watch';
   switch (strategy) {
     case 'Get':
-      return new SimpleManager(opts.source);
+      return new SimpleManager(opts.source, { ...DEFAULT_NAME_RULES, ...opts.nameRules });
     case 'Cache': {
       const store = new TtlObjectStore<T>({
         getObject: (ns, name, o) => opts.source.get(ns, name, o),
@@ -59,7 +65,7 @@ export function createObjectManager<T>(opts: ObjectManagerOptions<T>): StrategyM
         getTtl: opts.getTtl,
         clock: opts.clock,
       });
-      return withStrategy(new CacheBasedManager(store, opts.getReferencedObjects, { logger: opts.logger }), 'Cache', { ttlStore: store });
+      return withStrategy(new CacheBasedManager(store, opts.getReferencedObjects, { logger: opts.logger, nameRules: opts.nameRules }), 'Cache', { ttlStore: store });
     }
     case 'Watch': {
       const store = new WatchObjectStore<T>({
@@ -70,7 +76,7 @@ export function createObjectManager<T>(opts: ObjectManagerOptions<T>): StrategyM
         clock: opts.clock,
         logger: opts.logger,
       });
-      return withStrategy(new CacheBasedManager(store, opts.getReferencedObjects, { logger: opts.logger }), 'Watch', { watchStore: store });
+      return withStrategy(new CacheBasedManager(store, opts.getReferencedObjects, { logger: opts.logger, nameRules: opts.nameRules }), 'Watch', { watchStore: store });
     }
     default:
       throw new Error(`unknown configmap and secret manager mode: ${String(strategy)}`);
@@ -87,14 +93,20 @@ function withStrategy<T>(
 
 /**
  * The Get strategy (NewSimpleSecretManager): every read is a quorum GET; registration is a
- * no-op, so any object the node's credentials can read is readable.
+ * no-op, so any object the node's credentials can read is readable. Names the rules refuse
+ * reject with InvalidNameError before any request.
  */
 class SimpleManager<T> implements StrategyManager<T> {
   readonly strategy = 'Get' as const;
 
-  constructor(private readonly source: ObjectSource<T>) {}
+  constructor(
+    private readonly source: ObjectSource<T>,
+    private readonly nameRules: NameRules,
+  ) {}
 
-  getObject(namespace: string, name: string): Promise<T> {
+  async getObject(namespace: string, name: string): Promise<T> {
+    const invalid = checkObjectName(namespace, name, this.nameRules);
+    if (invalid) throw invalid;
     return this.source.get(namespace, name);
   }
 

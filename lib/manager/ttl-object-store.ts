@@ -4,7 +4,8 @@
  * at the cost of staleness up to the TTL and one GET per object per TTL.
  */
 import { isNotFound } from '../api/errors.js';
-import { objectKey, parseResourceVersion, resourceVersionOf } from '../api/object.js';
+import { checkObjectName } from '../api/names.js';
+import { namespacedKey, parseResourceVersion, resourceVersionOf } from '../api/object.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { NotRegisteredError } from './errors.js';
 import type { Store } from './interfaces.js';
@@ -70,7 +71,7 @@ export class TtlObjectStore<T> implements Store<T> {
    * addition drops the cached data, so a newly started pod never sees data older than itself.
    */
   addReference(namespace: string, name: string, _referencedFrom: string): void {
-    const key = objectKey(namespace, name);
+    const key = namespacedKey(namespace, name);
     const item = this.items.get(key);
     if (item) {
       item.refCount++;
@@ -79,15 +80,19 @@ export class TtlObjectStore<T> implements Store<T> {
   }
 
   deleteReference(namespace: string, name: string, _referencedFrom: string): void {
-    const key = objectKey(namespace, name);
+    const key = namespacedKey(namespace, name);
     const item = this.items.get(key);
     if (!item) return;
     if (--item.refCount === 0) this.items.delete(key);
   }
 
   async get(namespace: string, name: string): Promise<T> {
-    const item = this.items.get(objectKey(namespace, name));
+    const item = this.items.get(namespacedKey(namespace, name));
     if (!item) throw new NotRegisteredError(namespace, name);
+    // getObject is the caller's and may build its own request: a name that would steer it is
+    // refused here, as the paths refuse it for a KubeClient source.
+    const invalid = checkObjectName(namespace, name);
+    if (invalid) throw invalid;
     const data = (item.data ??= new ObjectData<T>());
     // Gets of one object are serialised on `data`; those that arrive during a fetch share it.
     data.inflight ??= this.refresh(namespace, name, data).finally(() => (data.inflight = undefined));
@@ -110,7 +115,7 @@ export class TtlObjectStore<T> implements Store<T> {
 
   /** The reference count of one object (0 when unknown). */
   referenceCount(namespace: string, name: string): number {
-    return this.items.get(objectKey(namespace, name))?.refCount ?? 0;
+    return this.items.get(namespacedKey(namespace, name))?.refCount ?? 0;
   }
 
   async close(): Promise<void> {}

@@ -4,11 +4,16 @@
  * changes to its secrets and configmaps within a watch event's latency and the apiserver
  * serves it from its watch cache instead of answering GETs. Reflectors are refcounted by the
  * referencing pod's UID, stopped when idle, stopped for good for immutable objects, and all
- * stopped by `close()`.
+ * stopped by `close()`. The name goes into the selector escaped (`fields.EscapeValue`), so no
+ * name adds or changes a selector term; a namespace or name that cannot be part of a request
+ * (`..`, `a/b`, empty) is counted like any reference but never watched, and reading it fails
+ * with InvalidNameError.
  */
 import { Observable } from 'rxjs';
 import { newNotFound } from '../api/errors.js';
-import { objectKey } from '../api/object.js';
+import { oneTermEqualSelector } from '../api/fields.js';
+import { checkObjectName, type InvalidNameError } from '../api/names.js';
+import { namespacedKey } from '../api/object.js';
 import { singularName } from '../api/resource.js';
 import type { ObjectSource } from '../api/source.js';
 import { listWatchFor } from '../cache/list-watch.js';
@@ -96,6 +101,11 @@ class Item<T> {
   readonly refs = new Map<string, number>();
   readonly slot: ObjectSlot<T>;
   readonly reflector: Reflector<T>;
+  /**
+   * Set when the namespace or name cannot be part of a request: the item is counted like any
+   * other (so references balance), but its reflector never runs and every read fails with this.
+   */
+  readonly refused: InvalidNameError | undefined;
   /** Aborts the current run; undefined while stopped. */
   controller: AbortController | undefined;
   /** The current or last run, so a restart waits for the previous loop to finish. */
@@ -121,9 +131,10 @@ class Item<T> {
     this.onEnd.clear();
   }
 
-  constructor(slot: ObjectSlot<T>, reflector: Reflector<T>) {
+  constructor(slot: ObjectSlot<T>, reflector: Reflector<T>, refused: InvalidNameError | undefined) {
     this.slot = slot;
     this.reflector = reflector;
+    this.refused = refused;
   }
 }
 
@@ -167,13 +178,14 @@ export class WatchObjectStore<T> implements Store<T> {
   }
 
   addReference(namespace: string, name: string, referencedFrom: string): void {
-    const key = objectKey(namespace, name);
+    const key = namespacedKey(namespace, name);
     let item = this.items.get(key);
     if (!item) {
       item = this.newItem(namespace, name);
       this.items.set(key, item);
-      // After close() items are still recorded (so refcounts stay right) but never started.
-      if (!this.closed) this.start(item);
+      // After close() items are still recorded (so refcounts stay right) but never started;
+      // neither are refused ones.
+      if (!this.closed && !item.refused) this.start(item);
     }
     item.refs.set(referencedFrom, (item.refs.get(referencedFrom) ?? 0) + 1);
   }
@@ -183,7 +195,7 @@ export class WatchObjectStore<T> implements Store<T> {
    * which keeps the object watched until the same UID adds one; that is a leak, not a feature.)
    */
   deleteReference(namespace: string, name: string, referencedFrom: string): void {
-    const key = objectKey(namespace, name);
+    const key = namespacedKey(namespace, name);
     const item = this.items.get(key);
     const count = item?.refs.get(referencedFrom);
     if (!item || count === undefined) return;
@@ -196,8 +208,9 @@ export class WatchObjectStore<T> implements Store<T> {
   }
 
   async get(namespace: string, name: string): Promise<T> {
-    const item = this.items.get(objectKey(namespace, name));
+    const item = this.items.get(namespacedKey(namespace, name));
     if (!item) throw new NotRegisteredError(namespace, name);
+    if (item.refused) throw item.refused;
     // Recorded even if this get fails, so a racing recycler does not stop a watch being waited on.
     item.lastAccessTime = this.clock.now();
     if (!this.closed) this.restartIfNeeded(item);
@@ -219,13 +232,17 @@ export class WatchObjectStore<T> implements Store<T> {
    * every change, until its last reference is deleted or the store closes (then the stream
    * completes). While subscribed, the watch counts as in use and is never idle-recycled; a
    * stopped one is restarted. Subscribing to an unregistered object errors with
-   * NotRegisteredError.
+   * NotRegisteredError, to one whose name or namespace was refused with InvalidNameError.
    */
   changes(namespace: string, name: string): Observable<T | undefined> {
     return new Observable<T | undefined>((subscriber) => {
-      const item = this.items.get(objectKey(namespace, name));
+      const item = this.items.get(namespacedKey(namespace, name));
       if (!item) {
         subscriber.error(new NotRegisteredError(namespace, name));
+        return;
+      }
+      if (item.refused) {
+        subscriber.error(item.refused);
         return;
       }
       if (item.ended) {
@@ -255,17 +272,17 @@ export class WatchObjectStore<T> implements Store<T> {
    */
   recycleIdle(): void {
     const now = this.clock.now();
-    for (const [key, item] of this.items) {
+    for (const item of this.items.values()) {
       if (item.stopped || !item.slot.hasSynced || item.subscribers > 0) continue;
       if (now > item.lastAccessTime + this.maxIdleTime) {
         this.stop(item);
-        this.logger.debug('not read for a long time; stopped watching for changes', { object: key });
+        this.logger.debug('not read for a long time; stopped watching for changes', { namespace: item.slot.namespace, name: item.slot.name });
       }
     }
   }
 
   inspect(namespace: string, name: string): ItemState | undefined {
-    const item = this.items.get(objectKey(namespace, name));
+    const item = this.items.get(namespacedKey(namespace, name));
     if (!item) return undefined;
     return { running: !item.stopped, synced: item.slot.hasSynced, refs: Object.fromEntries(item.refs) };
   }
@@ -306,7 +323,7 @@ export class WatchObjectStore<T> implements Store<T> {
     const slot = new ObjectSlot<T>(namespace, name);
     const reflector = new Reflector<T>({
       name: `object-${JSON.stringify(namespace)}/${JSON.stringify(name)}`,
-      listerWatcher: listWatchFor(this.source, namespace, { fieldSelector: `metadata.name=${name}` }),
+      listerWatcher: listWatchFor(this.source, namespace, { fieldSelector: oneTermEqualSelector('metadata.name', name) }),
       sink: slot,
       clock: this.clock,
       minWatchTimeout: this.minWatchTimeout,
@@ -314,7 +331,7 @@ export class WatchObjectStore<T> implements Store<T> {
       logger: this.logger,
       random: this.random,
     });
-    return new Item(slot, reflector);
+    return new Item(slot, reflector, checkObjectName(this.source.resource.namespaced ? namespace : '', name));
   }
 
   /** Starts the reflector; its first list is issued before this returns when nothing ran before. */
@@ -334,7 +351,7 @@ export class WatchObjectStore<T> implements Store<T> {
   }
 
   private restartIfNeeded(item: Item<T>): void {
-    if (item.immutable || !item.stopped) return;
+    if (item.immutable || !item.stopped || item.refused) return;
     this.start(item);
   }
 

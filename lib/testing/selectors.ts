@@ -11,20 +11,75 @@ export type Matcher = (obj: unknown) => boolean;
 
 const matchAll: Matcher = () => true;
 
+/**
+ * apimachinery's fields.ParseSelector: terms split on unescaped commas, each split at its first
+ * operator (`!=`, `==`, `=`), and the value unescaped (`\\`, `\,`, `\=`); an unknown escape or
+ * an unescaped `,`/`=` in a value is a 400, as kube-apiserver answers it.
+ */
 export function parseFieldSelector(selector: string | undefined): Matcher {
   if (!selector) return matchAll;
-  const terms = selector.split(',').map((term) => {
-    const m = /^\s*([^!=\s]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(term);
-    if (!m) throw badSelector('field', selector);
-    const [, field, op, value] = m;
+  const terms: Matcher[] = [];
+  for (const term of splitFieldTerms(selector)) {
+    if (term === '') continue;
+    const parts = splitFieldTerm(term);
+    if (!parts) throw badSelector('field', selector);
+    const field = parts.field.trim();
     if (field !== 'metadata.name' && field !== 'metadata.namespace') {
       throw new StatusError(400, 'BadRequest', `field label not supported: ${field}`);
     }
+    const value = unescapeFieldValue(parts.value, selector);
     const key = field === 'metadata.name' ? 'name' : 'namespace';
-    const negate = op === '!=';
-    return (obj: unknown) => ((metaOf(obj)?.[key] ?? '') === value) !== negate;
-  });
+    const negate = parts.op === '!=';
+    terms.push((obj: unknown) => ((metaOf(obj)?.[key] ?? '') === value) !== negate);
+  }
   return (obj) => terms.every((t) => t(obj));
+}
+
+/** Splits on the commas no backslash escapes (apimachinery's splitTerms). */
+function splitFieldTerms(selector: string): string[] {
+  const terms: string[] = [];
+  let start = 0;
+  let escaped = false;
+  for (let i = 0; i < selector.length; i++) {
+    if (escaped) escaped = false;
+    else if (selector[i] === '\\') escaped = true;
+    else if (selector[i] === ',') {
+      terms.push(selector.slice(start, i));
+      start = i + 1;
+    }
+  }
+  terms.push(selector.slice(start));
+  return terms;
+}
+
+/** At the first operator, trying `!=` and `==` before `=` (apimachinery's splitTerm). */
+function splitFieldTerm(term: string): { field: string; op: string; value: string } | undefined {
+  for (let i = 0; i < term.length; i++) {
+    for (const op of ['!=', '==', '=']) {
+      if (term.startsWith(op, i)) return { field: term.slice(0, i), op, value: term.slice(i + op.length) };
+    }
+  }
+  return undefined;
+}
+
+function unescapeFieldValue(value: string, selector: string): string {
+  let out = '';
+  let escaped = false;
+  for (const c of value) {
+    if (escaped) {
+      if (c !== '\\' && c !== ',' && c !== '=') throw invalidField(selector, `invalid escape sequence: \\${c}`);
+      out += c;
+      escaped = false;
+    } else if (c === '\\') escaped = true;
+    else if (c === ',' || c === '=') throw invalidField(selector, `unescaped ${c} in value`);
+    else out += c;
+  }
+  if (escaped) throw invalidField(selector, 'invalid escape sequence: \\');
+  return out;
+}
+
+function invalidField(selector: string, problem: string): StatusError {
+  return new StatusError(400, 'BadRequest', `invalid field selector ${JSON.stringify(selector)}: ${problem}`);
 }
 
 export function parseLabelSelector(selector: string | undefined): Matcher {

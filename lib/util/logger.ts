@@ -24,3 +24,18 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * What kind of value was thrown ("TypeError", "Error", "object"...), without its message. For
+ * failures raised while reading untrusted input (a pod's getters, a proxy): their messages may
+ * quote that input, and a pod can carry secret values inline. Never throws itself.
+ */
+export function thrownKind(err: unknown): string {
+  try {
+    if (Object.prototype.toString.call(err) !== '[object Error]') return err === null ? 'null' : typeof err;
+    const name = (err as Error).name;
+    return typeof name === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'Error';
+  } catch {
+    return 'unreadable value';
+  }
+}

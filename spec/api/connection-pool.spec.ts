@@ -134,6 +134,19 @@ describe('ConnectionPool', () => {
     expect(err.message).toMatch(/^TLS verification of https:\/\/127\.0\.0\.1:\d+ failed \(\w+\).*certificate-authority/);
   });
 
+  for (const kind of ['h2', 'h1-tls'] as const) {
+    it(`never carries a request of another TLS identity on a connection verified with the right CA (${kind})`, async () => {
+      const server = await startServer(kind);
+      const p = pool(server.url);
+      const ok = await p.request({ method: 'GET', path: '/watch/open', headers: {}, tls: material() });
+      await firstLine(ok.body); // a verified connection stays open
+      const err = await p.request({ method: 'GET', path: '/get', headers: {}, tls: material(otherCa) }).catch((e) => e);
+      expect(err).toBeInstanceOf(TransportError);
+      expect(err.message).toMatch(/^TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/);
+      ok.body.destroy();
+    });
+  }
+
   it('reports connection refused with its code, so callers can retry', async () => {
     const server = await startServer('h2');
     const url = server.url;

@@ -6,7 +6,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { KubeAuth } from '../../lib/api/kube-auth.js';
+import { KubeAuth, tlsIdentity, type TlsMaterial } from '../../lib/api/kube-auth.js';
+import { rotatingExecPlugin } from './exec-plugin.js';
 import { KubeClient } from '../../lib/api/kube-client.js';
 import { resources } from '../../lib/api/resource.js';
 import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
@@ -65,22 +66,10 @@ describe('KubeConfig auth through KubeClient', () => {
 
   it('runs an exec plugin, and runs it again after a 401 to pick up a rotated credential', async () => {
     const server = await serve({ 'token-2': 'agent' });
-    const root = tempDir();
-    const counter = path.join(root, 'count');
-    const plugin = path.join(root, 'plugin.cjs');
-    // Each run hands out the next token, already expired, as a rotating credential does.
-    writeFileSync(
-      plugin,
-      `const fs = require('fs');
-const n = (fs.existsSync(process.argv[2]) ? Number(fs.readFileSync(process.argv[2], 'utf8')) : 0) + 1;
-fs.writeFileSync(process.argv[2], String(n));
-console.log(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential',
-  status: { token: 'token-' + n, expirationTimestamp: new Date(Date.now() - 1000).toISOString() } }));`,
-    );
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'c', server: server.url, caData: Buffer.from(server.caPem!).toString('base64') }],
-      users: [{ name: 'u', exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [plugin, counter], interactiveMode: 'Never' } }],
+      users: [{ name: 'u', exec: rotatingExecPlugin(tempDir()) }],
       contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
       currentContext: 'x',
     });
@@ -117,6 +106,45 @@ console.log(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind
     const second = await new KubeAuth(plain, clock).resolve();
     expect(second.headers.authorization).toBe('Bearer t');
     expect(second.tls.identity).not.toBe(first.tls.identity);
+  });
+
+  it('gives TLS material that differs in any field, or only in where its bytes are split, another pool identity', () => {
+    const base = { ca: 'ca-pem', cert: 'cert-pem', key: 'key-pem', servername: 'api.example', rejectUnauthorized: true };
+    const variants: Array<Omit<TlsMaterial, 'identity'>> = [
+      base,
+      { ...base, ca: undefined },
+      { ...base, ca: '-' },
+      { ...base, ca: 'ca-pemc', cert: 'ert-pem' },
+      { ...base, ca: Buffer.from('other-ca') },
+      { ...base, cert: undefined },
+      { ...base, key: 'other-key' },
+      { ...base, servername: undefined },
+      { ...base, servername: 'other.example' },
+      { ...base, rejectUnauthorized: false },
+      { rejectUnauthorized: true },
+    ];
+    const identities = variants.map(tlsIdentity);
+    expect(new Set(identities).size).toBe(variants.length);
+    for (const id of identities) expect(id).toMatch(/^[0-9a-f]{64}$/);
+    // The same bytes as a string or a Buffer are the same material.
+    expect(tlsIdentity({ ...base, ca: Buffer.from('ca-pem') })).toBe(tlsIdentity(base));
+  });
+
+  it('gives two kubeconfigs that differ only in their CA different pool identities', async () => {
+    const other = await generateServingCertificates();
+    const withCa = (pem: string) => {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caData: Buffer.from(pem).toString('base64') }],
+        users: [{ name: 'u', token: 't' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      return new KubeAuth(kc, new FakeClock()).resolve();
+    };
+    const [a, b] = await Promise.all([withCa(certificates.caPem), withCa(other.caPem)]);
+    expect(a.headers).toEqual(b.headers);
+    expect(a.tls.identity).not.toBe(b.tls.identity);
   });
 
   it('refuses a kubeconfig without a usable server, with a clear message', () => {

@@ -6,8 +6,10 @@ import { KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TransportError } from '../../lib/api/connection-pool.js';
 import { StatusError, isNotFound, isTooManyRequests } from '../../lib/api/errors.js';
 import { KubeClient, ObjectWriter, closeSharedClients } from '../../lib/api/kube-client.js';
+import { InvalidNameError } from '../../lib/api/names.js';
 import { kubeSource } from '../../lib/api/kube-source.js';
 import { resources, type ResourceType } from '../../lib/api/resource.js';
 import type { WatchEvent } from '../../lib/api/source.js';
@@ -204,6 +206,30 @@ describe('KubeClient', () => {
     expect(server.openWatches).toBe(0);
   });
 
+  it('refuses names and namespaces that would change the request path, before sending anything', async () => {
+    const server = await serve();
+    const client = clientFor(server);
+    const secrets = client.source(resources.secrets);
+    const writer = new ObjectWriter<V1Secret>(client, resources.secrets);
+    server.storage.create(resources.secrets, { metadata: { name: 'other', namespace: 'ns' } });
+    // Called through an async function, so a synchronous throw and a rejection both count.
+    const attempt = (f: () => unknown) => (async () => f())();
+    for (const name of ['..', '.', 'a/b', '%2e%2e', '']) {
+      await expect(attempt(() => secrets.get('ns', name))).rejects.toThrow(InvalidNameError);
+      await expect(attempt(() => writer.update('ns', name, { metadata: { name } }))).rejects.toThrow(/^invalid resource name/);
+      await expect(attempt(() => writer.delete('ns', name))).rejects.toThrow(InvalidNameError);
+    }
+    for (const namespace of ['..', '.', 'a/b']) {
+      await expect(attempt(() => secrets.list(namespace))).rejects.toThrow(/^invalid namespace/);
+      await expect(attempt(() => secrets.get(namespace, 'other'))).rejects.toThrow(InvalidNameError);
+      await expect(attempt(async () => {
+        for await (const _ of secrets.watch(namespace)) break;
+      })).rejects.toThrow(InvalidNameError);
+    }
+    expect(server.requests).toHaveLength(0);
+    expect(client.stats().connections).toBe(0);
+  });
+
   it('never quotes a request body back in an error message', async () => {
     // A server that echoes the body the way apimachinery's decoder errors do.
     const echo = http.createServer((req, res) => {
@@ -231,7 +257,23 @@ describe('KubeClient', () => {
     expect(err.message).not.toContain('aHVudGVyMg==');
   });
 
-  it('shares one client per cluster and user between kubeSource calls', async () => {
+  it('verifies a kubeconfig that trusts an unrelated CA on its own, after another with the right CA connected', async () => {
+    const server = await serve({ tokens: { 'good-token': 'admin' } });
+    cleanups.push(() => closeSharedClients());
+    const right = kubeconfigFor(server);
+    await expect(kubeSource(right, resources.secrets).list('ns')).resolves.toMatchObject({ items: [] });
+    const unrelated = await generateServingCertificates();
+    const config = server.kubeconfig() as unknown as { clusters: Array<{ cluster: Record<string, string> }> };
+    config.clusters[0].cluster['certificate-authority-data'] = Buffer.from(unrelated.caPem).toString('base64');
+    const wrong = new KubeConfig();
+    wrong.loadFromString(JSON.stringify(config)); // same cluster, user and context names
+    const err = await kubeSource(wrong, resources.secrets).list('ns').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransportError);
+    expect((err as TransportError).message).toMatch(/TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/);
+    expect(server.requests.countBy('list')).toBe(1);
+  });
+
+  it('shares one client between kubeSource calls for the same kubeconfig content', async () => {
     const server = await serve();
     const kc = kubeconfigFor(server);
     cleanups.push(() => closeSharedClients());

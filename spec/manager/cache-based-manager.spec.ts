@@ -223,4 +223,89 @@ describe('CacheBasedManager', () => {
       expect(m.registeredPodCount).toBe(0);
     });
   });
+
+  describe('pods whose objects misbehave when read', () => {
+    // What the pod holds, and what its getters throw: none of it may reach a log line.
+    const CONTENTS = 'pod-contents-hunter2';
+    const thrower = (): never => {
+      throw new Error(`cannot read ${CONTENTS}`);
+    };
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const cyclic: Record<string, unknown> = { metadata: { namespace: 'ns', name: 'p', uid: 'u' } };
+    const cyclicSpec: Record<string, unknown> = { imagePullSecrets: [{ name: 'cyc' }] };
+    cyclicSpec.self = cyclicSpec;
+    cyclic.spec = cyclicSpec;
+    (cyclic.metadata as Record<string, unknown>).owner = cyclic;
+    const cases: Array<[string, unknown]> = [
+      ['a metadata getter that throws', Object.defineProperty({ spec: { imagePullSecrets: [{ name: CONTENTS }] } }, 'metadata', { get: thrower, enumerable: true })],
+      ['a namespace getter that throws', { metadata: Object.defineProperty({ name: 'p', uid: 'u' }, 'namespace', { get: thrower, enumerable: true }) }],
+      ['a uid getter that throws', { metadata: Object.defineProperty({ namespace: 'ns', name: 'p' }, 'uid', { get: thrower, enumerable: true }) }],
+      ['a spec getter that throws', Object.defineProperty({ metadata: { namespace: 'ns', name: 'p', uid: 'u' } }, 'spec', { get: thrower, enumerable: true })],
+      ['a proxy whose every trap throws', new Proxy({}, { get: thrower, has: thrower, ownKeys: thrower, getPrototypeOf: thrower, getOwnPropertyDescriptor: thrower })],
+      ['a revoked proxy', revoked.proxy],
+      ['a proxy for metadata whose every trap throws', { metadata: new Proxy({}, { get: thrower, getPrototypeOf: thrower }) }],
+      ['a container list that is a throwing proxy', { metadata: { namespace: 'ns', name: 'p', uid: 'u' }, spec: { containers: new Proxy([], { get: thrower }) } }],
+      ['an error whose message getter throws', Object.defineProperty({}, 'metadata', { get: () => { throw Object.defineProperty(new Error(), 'message', { get: thrower }); } })],
+      ['a thrown non-Error whose toString throws', Object.defineProperty({}, 'metadata', { get: () => { throw { toString: thrower, name: CONTENTS }; } })],
+    ];
+
+    for (const [what, pod] of cases) {
+      it(`never throws from registerPod or unregisterPod for a pod with ${what}, and logs none of its contents`, async () => {
+        const lines: string[] = [];
+        const logger: Logger = { debug() {}, warn: (msg, f) => void lines.push(JSON.stringify([msg, f])) };
+        const { store } = setup();
+        const m = new CacheBasedManager(store, podSecretNames, { logger });
+        expect(() => m.registerPod(pod as V1Pod)).not.toThrow();
+        expect(() => m.unregisterPod(pod as V1Pod)).not.toThrow();
+        expect(m.registeredPodCount).toBe(0);
+        expect(store.size).toBe(0);
+        expect(lines.length).toBeGreaterThan(0);
+        for (const line of lines) expect(line).not.toContain(CONTENTS);
+        // The manager keeps working for the next pod.
+        m.registerPod(podWithSecrets('ns', 'ok', { imagePullSecretNames: ['s'] }));
+        await expect(m.getObject('ns', 's')).resolves.toBeDefined();
+      });
+    }
+
+    it('registers a pod whose spec refers back to itself, and releases it on unregister', () => {
+      const { store } = setup();
+      const m = new CacheBasedManager(store, podSecretNames);
+      m.registerPod(cyclic as V1Pod);
+      expect(store.referenceCount('ns', 'cyc')).toBe(1);
+      m.unregisterPod(cyclic as V1Pod);
+      expect(store.referenceCount('ns', 'cyc')).toBe(0);
+    });
+
+    it('logs neither the message of an error thrown by a reference visitor nor the pod', () => {
+      const lines: string[] = [];
+      const logger: Logger = { debug() {}, warn: (msg, f) => void lines.push(JSON.stringify([msg, f])) };
+      const { store } = setup();
+      const m = new CacheBasedManager(
+        store,
+        (pod) => {
+          throw new Error(`bad pod ${JSON.stringify(pod)}`);
+        },
+        { logger },
+      );
+      const pod = podWithSecrets('ns', 'p', { imagePullSecretNames: [CONTENTS] });
+      m.registerPod(pod);
+      expect(lines).toEqual([JSON.stringify(['ignoring pod: its references could not be read', { namespace: 'ns', pod: 'p', error: 'Error' }])]);
+    });
+
+    it('copies the names a visitor returns, so a visitor reusing one set cannot change what is released', () => {
+      const { store } = setup();
+      const reused = new Set<string>();
+      const m = new CacheBasedManager(store, (pod) => {
+        reused.clear();
+        reused.add(pod.metadata!.name === 'p1' ? 'a' : 'b');
+        return reused;
+      });
+      m.registerPod(podWithSecrets('ns', 'p1', {}));
+      m.registerPod(podWithSecrets('ns', 'p2', {}));
+      m.unregisterPod(podWithSecrets('ns', 'p1', {}));
+      expect(store.referenceCount('ns', 'a')).toBe(0);
+      expect(store.referenceCount('ns', 'b')).toBe(1);
+    });
+  });
 });

@@ -5,6 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { StatusError, isNotFound } from '../../lib/api/errors.js';
+import { InvalidNameError } from '../../lib/api/names.js';
 import { resources } from '../../lib/api/resource.js';
 import type { ObjectSource } from '../../lib/api/source.js';
 import { ConfigMapManager, SecretManager } from '../../lib/manager/kind-managers.js';
@@ -12,6 +13,7 @@ import { NotRegisteredError, UnexpectedObjectError } from '../../lib/manager/err
 import type { ChangeDetectionStrategy } from '../../lib/manager/strategy.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';
+import type { LogFields, Logger } from '../../lib/util/logger.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
@@ -459,5 +461,86 @@ describe('strategy selection', () => {
     expect(manager.manager.watchStore !== undefined).toBe(strategy === 'Watch');
     await manager.close();
     expect(source.openWatchCount).toBe(0);
+  });
+});
+
+describe('names a Secret or ConfigMap cannot have (refused before any request)', () => {
+  const STRATEGIES: ChangeDetectionStrategy[] = ['Watch', 'Cache', 'Get'];
+  /** Path traversal (`.`, `..`), then the field-selector injections of issue 8. */
+  const BAD_NAMES = ['..', '.', 'a,metadata.namespace=b', 'foo,metadata.name!=zzz', '=foo', 'x=y', 'trailing,', 'back\\slash', 'b/c', 'Upper', 'a'.repeat(254)];
+
+  function setup(strategy: ChangeDetectionStrategy) {
+    const warnings: Array<[string, LogFields | undefined]> = [];
+    const logger: Logger = { debug() {}, warn: (msg, f) => void warnings.push([msg, f]) };
+    const source = new MemorySource<V1Secret>(resources.secrets);
+    // What each request the bad names could make would have found instead.
+    for (const [namespace, name] of [['ns1', 'ok'], ['ns1', 'a'], ['b', 'a'], ['ns1', 'foo'], ['ns1', 'trailing'], ['ns1', 'x'], ['a', 'b/c']]) {
+      source.create({ metadata: { namespace, name }, data: { owner: b64(`${namespace}/${name}`) } });
+    }
+    const manager = new SecretManager({ source, strategy, ttl: 0, logger, clock: new FakeClock(), resyncInterval: 60_000 });
+    return { source, manager, warnings };
+  }
+
+  const requested = (source: MemorySource<V1Secret>) => source.actions.map((a) => [a.verb, a.namespace, a.name ?? a.options.fieldSelector]);
+
+  for (const strategy of STRATEGIES) {
+    it(`${strategy}: registers the pod for its valid reference only, and getSecret of a bad name rejects with InvalidNameError`, async () => {
+      const { source, manager, warnings } = setup(strategy);
+      const pod = podWithSecrets('ns1', 'pod', { imagePullSecretNames: [...BAD_NAMES, 'ok'] });
+      expect(() => manager.registerPod(pod)).not.toThrow();
+      expect(() => manager.registerPod(pod)).not.toThrow();
+      await expect(manager.getSecret('ns1', 'ok')).resolves.toMatchObject({ metadata: { name: 'ok' } });
+      for (const name of BAD_NAMES) {
+        const err = await rejectionOf(manager.getSecret('ns1', name));
+        expect(err).toBeInstanceOf(InvalidNameError);
+        expect(err.message).toMatch(/^invalid secret name "/);
+      }
+      await settle();
+      const onlyOk = strategy === 'Watch' ? [['list', 'ns1', 'metadata.name=ok'], ['watch', 'ns1', 'metadata.name=ok']] : [['get', 'ns1', 'ok']];
+      expect(requested(source)).toEqual(onlyOk);
+      // Reported once per name, not on every re-registration; Get registers nothing at all.
+      expect(warnings.length).toBe(strategy === 'Get' ? 0 : BAD_NAMES.length);
+      for (const [msg, fields] of warnings) {
+        expect(msg).toBe('ignoring reference: not a valid secret name');
+        expect(fields).toMatchObject({ namespace: 'ns1', pod: 'pod' });
+      }
+      manager.unregisterPod(pod);
+      if (strategy !== 'Get') await expect(manager.getSecret('ns1', 'ok')).rejects.toBeInstanceOf(NotRegisteredError);
+      await manager.close();
+    });
+
+    it(`${strategy}: a pod in namespace ".." or "." makes no request, and getSecret there rejects with InvalidNameError`, async () => {
+      const { source, manager, warnings } = setup(strategy);
+      for (const namespace of ['..', '.']) {
+        manager.registerPod(podWithSecrets(namespace, 'pod', { imagePullSecretNames: ['ok'] }));
+        const err = await rejectionOf(manager.getSecret(namespace, 'ok'));
+        expect(err).toBeInstanceOf(InvalidNameError);
+        expect(err.message).toMatch(/^invalid namespace "\.\.?": /);
+      }
+      await settle();
+      expect(source.actions).toEqual([]);
+      if (strategy !== 'Get') expect(warnings.map(([msg]) => msg)).toEqual(Array(2).fill('ignoring pod: its namespace is not a valid namespace name'));
+      await manager.close();
+    });
+
+    it(`${strategy}: a pod in namespace "a/b" referencing "c" is never served namespace "a"'s secret "b/c"`, async () => {
+      const { source, manager } = setup(strategy);
+      manager.registerPod(podWithSecrets('a/b', 'pod', { imagePullSecretNames: ['c'] }));
+      const answer = await manager.getSecret('a/b', 'c').catch((e: unknown) => e);
+      expect(answer).toBeInstanceOf(InvalidNameError);
+      expect(JSON.stringify(answer)).not.toContain(b64('a/b/c'));
+      await settle();
+      expect(source.actions).toEqual([]);
+      await manager.close();
+    });
+  }
+
+  it('ConfigMapManager applies the same rule, worded for configmaps', async () => {
+    const source = new MemorySource<V1ConfigMap>(resources.configMaps);
+    const manager = new ConfigMapManager({ source, strategy: 'Cache', ttl: 0 });
+    manager.registerPod(podWithConfigMaps('ns1', 'pod', { volumes: ['..', 'x=y'] }));
+    await expect(manager.getConfigMap('ns1', 'x=y')).rejects.toThrow(/^invalid configmap name "x=y": a lowercase RFC 1123 subdomain/);
+    expect(source.actions).toEqual([]);
+    await manager.close();
   });
 });

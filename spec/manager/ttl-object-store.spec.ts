@@ -3,6 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Secret } from '@kubernetes/client-node';
 import { StatusError, isNotFound } from '../../lib/api/errors.js';
+import { InvalidNameError } from '../../lib/api/names.js';
 import { resources } from '../../lib/api/resource.js';
 import { NotRegisteredError } from '../../lib/manager/errors.js';
 import { TtlObjectStore } from '../../lib/manager/ttl-object-store.js';
@@ -214,5 +215,24 @@ describe('TtlObjectStore', () => {
     store.deleteReference('ns', 's', 'pod');
     expect(store.referenceCount('ns', 's')).toBe(0);
     expect(store.size).toBe(0);
+  });
+
+  for (const [namespace, name] of [['ns', '..'], ['ns', '.'], ['ns', 'a/b'], ['..', 's'], ['a/b', 'c']]) {
+    it(`refuses ${JSON.stringify(namespace)}/${JSON.stringify(name)} with InvalidNameError without calling getObject`, async () => {
+      const source = emptySecretSource();
+      const store = storeOver(source, { ttl: 0 });
+      store.addReference(namespace, name, 'pod');
+      await expect(store.get(namespace, name)).rejects.toThrow(InvalidNameError);
+      expect(source.actions).toEqual([]);
+      expect(store.referenceCount(namespace, name)).toBe(1);
+    });
+  }
+
+  it('keeps "a/b" + "c" and "a" + "b/c" apart: their counts never mix', () => {
+    const store = storeOver(emptySecretSource(), { ttl: 0 });
+    store.addReference('a', 'b/c', 'p1');
+    store.addReference('a/b', 'c', 'p2');
+    store.addReference('a/b', 'c', 'p3');
+    expect([store.referenceCount('a', 'b/c'), store.referenceCount('a/b', 'c'), store.size]).toEqual([1, 2, 2]);
   });
 });

@@ -4,11 +4,16 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { V1Secret } from '@kubernetes/client-node';
 import { firstValueFrom } from 'rxjs';
+import { KubeConfig } from '@kubernetes/client-node';
 import { StatusError, isForbidden, isNotFound } from '../../lib/api/errors.js';
-import { resources } from '../../lib/api/resource.js';
+import { KubeClient } from '../../lib/api/kube-client.js';
+import { InvalidNameError } from '../../lib/api/names.js';
+import type { KubeObject } from '../../lib/api/object.js';
+import { resources, type ResourceType } from '../../lib/api/resource.js';
 import { NotRegisteredError, StoreClosedError, SyncTimeoutError } from '../../lib/manager/errors.js';
 import { isImmutableSecretOrConfigMap } from '../../lib/manager/kind-managers.js';
 import { WatchObjectStore, type WatchObjectStoreOptions } from '../../lib/manager/watch-object-store.js';
+import { ApiServer } from '../../lib/testing/api-server/index.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';
 
@@ -37,8 +42,11 @@ function setup(opts: Partial<WatchObjectStoreOptions<V1Secret>> = {}) {
   return { clock, source, store };
 }
 
+const cleanups: Array<() => Promise<void> | void> = [];
+
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
+  for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 describe('WatchObjectStore', () => {
@@ -465,5 +473,105 @@ describe('WatchObjectStore', () => {
       await store.close();
       await expect(store.close()).resolves.toBeUndefined();
     });
+  });
+
+  describe('names that would steer a request', () => {
+    // RBAC roles and other resources allow such names (only path-unsafe ones are universal),
+    // so the generic store escapes them; it is the secret and configmap managers that refuse
+    // names a Secret cannot have.
+    const widgets: ResourceType = { group: 'example.io', version: 'v1', resource: 'widgets', kind: 'Widget', namespaced: true };
+    const hostileNames: Array<[string, string]> = [
+      ['a,metadata.namespace=b', 'metadata.name=a\\,metadata.namespace\\=b'],
+      ['foo,metadata.name!=zzz', 'metadata.name=foo\\,metadata.name!\\=zzz'],
+      ['=foo', 'metadata.name=\\=foo'],
+      ['x=y', 'metadata.name=x\\=y'],
+      ['trailing,', 'metadata.name=trailing\\,'],
+      ['back\\slash', 'metadata.name=back\\\\slash'],
+    ];
+
+    function widgetStore() {
+      const source = new MemorySource<KubeObject>(widgets);
+      const store = new WatchObjectStore<KubeObject>({ source, clock: new FakeClock(), recycleInterval: 0, random: () => 0 });
+      cleanups.push(() => store.close());
+      // Decoys: what each unescaped selector would have matched instead.
+      for (const [namespace, name] of [[NS, 'a'], ['b', 'a'], [NS, 'foo'], [NS, 'trailing'], [NS, 'x'], [NS, 'zzz']]) {
+        source.create({ metadata: { namespace, name } });
+      }
+      return { source, store };
+    }
+
+    for (const [name, selector] of hostileNames) {
+      it(`pins the reflector for ${JSON.stringify(name)} to exactly that name with an escaped selector`, async () => {
+        const { source, store } = widgetStore();
+        source.create({ metadata: { namespace: NS, name }, spec: { mine: true } } as KubeObject);
+        store.addReference(NS, name, 'pod');
+        await expect(store.get(NS, name)).resolves.toMatchObject({ metadata: { name }, spec: { mine: true } });
+        expect(source.actions.map((a) => [a.verb, a.namespace, a.options.fieldSelector])).toEqual([
+          ['list', NS, selector],
+          ['watch', NS, selector],
+        ]);
+      });
+    }
+
+    it('sends the escaped selector over HTTP exactly as written, and the API server finds the one object', async () => {
+      const server = await ApiServer.start({ tls: false, resources: [widgets] });
+      cleanups.push(() => server.stop());
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: server.url, skipTLSVerify: true }],
+        users: [{ name: 'u' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      const client = new KubeClient(kc);
+      cleanups.push(() => client.close());
+      const store = new WatchObjectStore<KubeObject>({ source: client.source(widgets), recycleInterval: 0 });
+      cleanups.push(() => store.close());
+      for (const [name] of hostileNames) server.storage.create(widgets, { metadata: { namespace: NS, name } });
+      for (const name of ['a', 'foo', 'trailing', 'x', 'zzz']) server.storage.create(widgets, { metadata: { namespace: NS, name } });
+      for (const [name] of hostileNames) store.addReference(NS, name, 'pod');
+      for (const [name] of hostileNames) await expect(store.get(NS, name)).resolves.toMatchObject({ metadata: { name } });
+      const seen = server.requests.filter((r) => r.verb === 'list').map((r) => [r.fieldSelector, r.code]);
+      expect(seen.sort()).toEqual(hostileNames.map(([, selector]) => [selector, 200]).sort());
+    });
+
+    const unsafe: Array<[string, string, string]> = [
+      ['a secret named ".."', NS, '..'],
+      ['a secret named "."', NS, '.'],
+      ['a name with a slash', NS, 'b/c'],
+      ['the namespace ".."', '..', 'x'],
+      ['a namespace with a slash', 'a/b', 'c'],
+      ['an empty name', NS, ''],
+    ];
+    for (const [what, namespace, name] of unsafe) {
+      it(`never lists or watches for ${what}, counts its references, and fails its reads with InvalidNameError`, async () => {
+        const { source, store } = setup();
+        store.addReference(namespace, name, 'pod');
+        store.addReference(NS, NAME, 'pod');
+        await settle();
+        expect(source.actions.map((a) => [a.verb, a.namespace, a.options.fieldSelector])).toEqual([
+          ['list', NS, `metadata.name=${NAME}`],
+          ['watch', NS, `metadata.name=${NAME}`],
+        ]);
+        await expect(store.get(namespace, name)).rejects.toThrow(InvalidNameError);
+        const err = await firstValueFrom(store.changes(namespace, name)).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidNameError);
+        expect(store.inspect(namespace, name)).toEqual({ running: false, synced: false, refs: { pod: 1 } });
+        store.deleteReference(namespace, name, 'pod');
+        expect(store.stats()).toMatchObject({ objects: 1, references: 1, runningReflectors: 1 });
+        expect(source.actions).toHaveLength(2);
+      });
+    }
+  });
+
+  it('keeps "a/b" + "c" and "a" + "b/c" apart: their references never mix', () => {
+    const { store } = setup();
+    store.addReference('a', 'b/c', 'pod-in-a');
+    store.addReference('a/b', 'c', 'pod-in-a-b');
+    expect(store.inspect('a', 'b/c')?.refs).toEqual({ 'pod-in-a': 1 });
+    expect(store.inspect('a/b', 'c')?.refs).toEqual({ 'pod-in-a-b': 1 });
+    store.deleteReference('a/b', 'c', 'pod-in-a-b');
+    expect(store.inspect('a/b', 'c')).toBeUndefined();
+    expect(store.stats()).toMatchObject({ objects: 1, references: 1 });
   });
 });

@@ -6,6 +6,7 @@
  * exception that escapes into the HTTP server.
  */
 import { StatusError } from '../../api/errors.js';
+import { oneTermEqualSelector } from '../../api/fields.js';
 import type { KubeObject } from '../../api/object.js';
 import { apiVersionOf, type ResourceType } from '../../api/resource.js';
 import type { Clock } from '../../util/clock.js';
@@ -160,7 +161,7 @@ export class RequestHandler {
     const options = watchOptions(query);
     if (path.name !== undefined) {
       // Watching one object by URL, as kube-apiserver allows: a name field selector.
-      const byName = `metadata.name=${path.name}`;
+      const byName = oneTermEqualSelector('metadata.name', path.name);
       options.fieldSelector = options.fieldSelector ? `${options.fieldSelector},${byName}` : byName;
     }
     const { plan, watches } = this.ctx;
