@@ -11,13 +11,14 @@
  * for a grace window; resources are released only once the removal is confirmed.
  */
 import { isIP } from 'node:net';
-import { isAbortError, raceAbort } from '../util/abort.js';
+import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
 import { deadline } from './deadline.js';
 import { ownerIsLive, type DesiredState, type Owner } from './desired-state.js';
 import { PeriodicReconciler, type PassReport } from './periodic-reconciler.js';
 import type { ContainerRuntime, RuntimeContainer } from './runtime.js';
+import { failureUnder, positiveOr, toError } from './values.js';
 
 /** miren's ownership label: its value is the owning sandbox's id. */
 export const DEFAULT_OWNER_LABEL = 'runtime.computer/entity-id';
@@ -184,7 +185,7 @@ export class ContainerWatchdog {
     const signalled = await Promise.all(orphans.map((o) => this.signalIfRunning(o.container.id, 'SIGQUIT', signal)));
     // Phase 2: give them the kill grace, unless nothing was running to begin with.
     if (signalled.some(Boolean) && !(await this.clock.sleep(this.killGrace, signal))) {
-      for (const o of orphans) result.failed.set(o.container.id, abortReason(signal));
+      for (const o of orphans) result.failed.set(o.container.id, toError(signal.reason));
       return result;
     }
     // Phase 3: force, remove, release.
@@ -262,12 +263,12 @@ export class ContainerWatchdog {
 
   /** SIGKILL if still running, remove, then release; the error if the removal failed. */
   private async reap(container: RuntimeContainer, signal: AbortSignal): Promise<Error | undefined> {
-    if (signal.aborted) return abortReason(signal);
+    if (signal.aborted) return toError(signal.reason);
     await this.signalIfRunning(container.id, 'SIGKILL', signal);
     try {
       await raceAbort(this.runtime.remove(container.id, { signal }), signal);
     } catch (err) {
-      const error = signal.aborted && isAbortError(err) ? abortReason(signal) : toError(err);
+      const error = failureUnder(signal, err);
       this.logger.warn('container watchdog could not remove an orphan', { id: container.id, error: error.message });
       return error;
     }
@@ -290,16 +291,4 @@ export function ipsFromLabels(container: RuntimeContainer, prefix = IP_LABEL_PRE
   return Object.entries(container.labels)
     .filter(([key, value]) => key.startsWith(prefix) && isIP(value) !== 0)
     .map(([, value]) => value);
-}
-
-function positiveOr(value: number | undefined, fallback: number): number {
-  return value !== undefined && value > 0 && Number.isFinite(value) ? value : fallback;
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(errorMessage(err));
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('container watchdog pass aborted');
 }
