@@ -5,10 +5,10 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Artifact, ArtifactCatalog, ArtifactVersion } from '../../lib/node/artifact-catalog.js';
 import { runBlobGC } from '../../lib/node/blob-gc.js';
 import { FakeClock } from '../../lib/testing/fake-clock.js';
 import type { LogFields, Logger } from '../../lib/util/logger.js';
+import { MemoryCatalog } from './fixtures.js';
 
 const HOUR = 60 * 60_000;
 const dirs: string[] = [];
@@ -19,24 +19,13 @@ afterEach(async () => {
 const manifest = (config: string, ...layers: string[]) =>
   JSON.stringify({ schemaVersion: 2, config: { digest: config }, layers: layers.map((digest) => ({ digest })) });
 
-class Catalog implements ArtifactCatalog {
-  artifactList: Artifact[] = [];
-  versionList: ArtifactVersion[] = [];
-  async artifacts() {
-    return this.artifactList;
-  }
-  async versions() {
-    return this.versionList;
-  }
-}
-
 async function rig(opts: { createDir?: boolean } = {}) {
   const data = await mkdtemp(join(tmpdir(), 'refwatch-blobs-'));
   dirs.push(data);
   const blobsDir = join(data, 'registry', 'blobs');
   if (opts.createDir !== false) await mkdir(blobsDir, { recursive: true });
   const clock = new FakeClock(Date.now());
-  const catalog = new Catalog();
+  const catalog = new MemoryCatalog();
   const warnings: { msg: string; fields?: LogFields }[] = [];
   const logger: Logger = { debug() {}, warn: (msg, fields) => warnings.push({ msg, fields }) };
   const blob = async (digest: string, ageMs = 2 * HOUR) => {

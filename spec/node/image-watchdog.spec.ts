@@ -6,11 +6,11 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArtifactId, type Artifact, type ArtifactCatalog, type ArtifactVersion } from '../../lib/node/artifact-catalog.js';
-import type { DesiredState, Owner } from '../../lib/node/desired-state.js';
+import { parseArtifactId } from '../../lib/node/artifact-catalog.js';
 import { ImageWatchdog, type CollectionReport, type FilesystemStats, type ImageWatchdogOptions } from '../../lib/node/image-watchdog.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemoryRuntime } from '../../lib/testing/memory-runtime.js';
+import { MemoryCatalog, MemoryOwners } from './fixtures.js';
 
 const HOUR = 60 * 60_000;
 const DAY = 24 * HOUR;
@@ -22,34 +22,13 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-class Catalog implements ArtifactCatalog {
-  artifactList: Artifact[] = [];
-  versionList: ArtifactVersion[] = [];
-  async artifacts() {
-    return this.artifactList;
-  }
-  async versions() {
-    return this.versionList;
-  }
-}
-
-class Owners implements DesiredState {
-  owners: Owner[] = [];
-  async list() {
-    return this.owners;
-  }
-  async get(id: string) {
-    return this.owners.find((o) => o.id === id);
-  }
-}
-
 async function rig(opts: Partial<ImageWatchdogOptions> = {}) {
   const dataPath = await mkdtemp(join(tmpdir(), 'refwatch-images-'));
   dirs.push(dataPath);
   const clock = new FakeClock(Date.now());
   const runtime = new MemoryRuntime({ clock });
-  const catalog = new Catalog();
-  const desired = new Owners();
+  const catalog = new MemoryCatalog();
+  const desired = new MemoryOwners();
   const reports: CollectionReport[] = [];
   const watchdog = new ImageWatchdog({ runtime, desired, catalog, dataPath, clock, jitter: 0, onCollect: (r) => reports.push(r), ...opts });
   const old = clock.now() - 2 * DAY;
