@@ -54,7 +54,7 @@ export interface ContainerWatchdogOptions {
   graceWindow?: number;
   /** ms between passes (after the first, which runs at start()). Default 5 minutes; zero or negative means the default. */
   checkInterval?: number;
-  /** ms between SIGQUIT and SIGKILL. Default 5 s. */
+  /** ms between SIGQUIT and SIGKILL. Default 5 s; 0 sends SIGKILL right after SIGQUIT. */
   killGrace?: number;
   /** Upper bound of one pass in ms; what is not done by then is reported as failed. Default 2 minutes. */
   passTimeout?: number;
@@ -184,7 +184,7 @@ export class ContainerWatchdog {
     // Phase 1: ask every orphan to stop.
     const signalled = await Promise.all(orphans.map((o) => this.signalIfRunning(o.container.id, 'SIGQUIT', signal)));
     // Phase 2: give them the kill grace, unless nothing was running to begin with.
-    if (signalled.some(Boolean) && !(await this.clock.sleep(this.killGrace, signal))) {
+    if (signalled.some(Boolean) && this.killGrace > 0 && !(await this.clock.sleep(this.killGrace, signal))) {
       for (const o of orphans) result.failed.set(o.container.id, toError(signal.reason));
       return result;
     }
