@@ -1,0 +1,224 @@
+// A real containerd for the node specs. With REFWATCH_CONTAINERD_ADDRESS set (as .ci/run does) the
+// specs use that daemon; otherwise, as root with containerd, runc and a static busybox installed,
+// each spec file starts its own with scripts/containerd/start.sh and stops it by pid. Without
+// them the specs skip with a message, except under CI=true, where they fail instead.
+//
+// Every spec file works in a namespace of its own, and teardown removes what it made: tasks
+// (their shims outlive containerd), containers with their snapshots, images, the namespace and
+// runc's state directory for it on the host.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, openSync, readSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { delimiter, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ContainerdRuntime } from '../../lib/node/containerd/containerd-runtime.js';
+
+const run = promisify(execFile);
+const SCRIPTS = fileURLToPath(new URL('../../scripts/containerd/', import.meta.url));
+/** The snapshotter the specs use: it copies layers, so it works on any filesystem (overlay on overlay fails). */
+export const SNAPSHOTTER = 'native';
+const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
+
+/** Why containerd specs cannot run here, or undefined when they can. Checked without side effects. */
+export function unavailableReason(): string | undefined {
+  if (process.env.REFWATCH_CONTAINERD_ADDRESS) return staticBusybox() ? undefined : 'no static busybox (apt-get install busybox-static)';
+  if (process.platform !== 'linux') return 'containerd specs need Linux';
+  if (process.getuid?.() !== 0) return 'containerd specs need root (runc creates namespaces and cgroups)';
+  for (const bin of ['containerd', 'ctr', 'runc', 'containerd-shim-runc-v2']) {
+    if (!onPath(bin)) return `${bin} is not installed (apt-get install containerd runc)`;
+  }
+  if (!staticBusybox()) return 'no static busybox (apt-get install busybox-static)';
+  return undefined;
+}
+
+/**
+ * Declares the specs of one file against a real containerd: `body` runs inside a describe that
+ * is skipped (with a console message) where containerd is unavailable, and replaced by a failing
+ * test under CI=true.
+ */
+export function describeWithContainerd(name: string, body: () => void, deps: { describe: any; it: any }): void {
+  const reason = unavailableReason();
+  if (reason === undefined) {
+    deps.describe(name, body);
+    return;
+  }
+  if (process.env.CI === 'true') {
+    deps.describe(name, () => deps.it('has a containerd to run against (CI=true may not skip)', () => {
+      throw new Error(`containerd specs cannot run: ${reason}`);
+    }));
+    return;
+  }
+  console.warn(`skipping "${name}": ${reason}`);
+  deps.describe.skip(name, body);
+}
+
+export interface Containerd {
+  address: string;
+  namespace: string;
+  runtime: ContainerdRuntime;
+  /** Runs ctr against this daemon and namespace; resolves with stdout. */
+  ctr(...args: string[]): Promise<string>;
+  /** Imports an image built from the busybox rootfs under `name`; further names are tags of it. */
+  importBusybox(name: string, ...tags: string[]): Promise<void>;
+  /** Creates a container from the busybox image with labels and starts its task running `script` under sh. */
+  runContainer(id: string, labels: Record<string, string>, script: string): Promise<void>;
+  /** Live shim processes serving this namespace. */
+  shims(): number[];
+  teardown(): Promise<void>;
+}
+
+const IMAGE = 'docker.io/refwatch/busybox:test';
+
+/** Starts (or joins) a containerd and opens a fresh namespace in it. */
+export async function startContainerd(): Promise<Containerd> {
+  let dir: string | undefined;
+  let address = process.env.REFWATCH_CONTAINERD_ADDRESS;
+  if (!address) {
+    const { stdout } = await run(join(SCRIPTS, 'start.sh'), []);
+    dir = stdout.trim().split('\n').pop()!;
+    address = join(dir, 'containerd.sock');
+  }
+  const namespace = `refwatch-test-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const runtime = new ContainerdRuntime({ address, namespace });
+  await runtime.ensureNamespace({ 'refwatch.test': 'true' });
+  const work = await mkdtemp(join(tmpdir(), 'refwatch-oci-'));
+  const ctr = async (...args: string[]) => (await run('ctr', ['--address', address!, '--namespace', namespace, ...args], { maxBuffer: 16 << 20 })).stdout;
+  let imported = false;
+
+  const env: Containerd = {
+    address,
+    namespace,
+    runtime,
+    ctr,
+    async importBusybox(name, ...tags) {
+      const tarball = await buildBusyboxImage(work, name);
+      await ctr('images', 'import', '--snapshotter', SNAPSHOTTER, tarball);
+      for (const tag of tags) await ctr('images', 'tag', name, tag);
+    },
+    async runContainer(id, labels, script) {
+      if (!imported) {
+        await env.importBusybox(IMAGE);
+        imported = true;
+      }
+      const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+      await ctr('run', '--detach', '--snapshotter', SNAPSHOTTER, ...labelArgs, IMAGE, id, '/bin/sh', '-c', script);
+    },
+    shims: () => shimPids(address!, namespace),
+    async teardown() {
+      try {
+        // Tasks first, through the adapter under test's own removal: kill, wait, delete task,
+        // container and snapshot.
+        for (const c of await runtime.listContainers().catch(() => [])) await runtime.remove(c.id).catch(() => {});
+        for (const i of await runtime.listImages().catch(() => [])) await runtime.removeImage(i.name).catch(() => {});
+        await runtime.deleteNamespace().catch(() => {});
+      } finally {
+        await runtime.close();
+        await rm(work, { recursive: true, force: true });
+        await rmdir(`/run/containerd/runc/${namespace}`).catch(() => {});
+        if (dir) await run(join(SCRIPTS, 'stop.sh'), [dir]);
+      }
+    },
+  };
+  return env;
+}
+
+/**
+ * A single-layer OCI image archive holding /bin/busybox and the applets the specs run (sh,
+ * sleep, true), built with tar: no registry, no network. Returns the archive's path.
+ */
+async function buildBusyboxImage(work: string, name: string): Promise<string> {
+  const root = join(work, `rootfs-${randomBytes(3).toString('hex')}`);
+  const layout = join(work, `layout-${randomBytes(3).toString('hex')}`);
+  await mkdir(join(root, 'bin'), { recursive: true });
+  await copyFile(staticBusybox()!, join(root, 'bin', 'busybox'));
+  for (const applet of ['sh', 'sleep', 'true']) await symlink('busybox', join(root, 'bin', applet));
+  await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
+  const layerTar = join(work, `${randomBytes(3).toString('hex')}.tar`);
+  await run('tar', ['--create', '--file', layerTar, '--directory', root, '--numeric-owner', '--owner=0', '--group=0', '.']);
+  const blob = async (content: Buffer, mediaType: string) => {
+    const digest = createHash('sha256').update(content).digest('hex');
+    await writeFile(join(layout, 'blobs', 'sha256', digest), content);
+    return { mediaType, digest: `sha256:${digest}`, size: content.length };
+  };
+  const layerBytes = await readFile(layerTar);
+  const layer = await blob(layerBytes, 'application/vnd.oci.image.layer.v1.tar');
+  const config = await blob(
+    Buffer.from(JSON.stringify({ architecture: goArch(), os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] } })),
+    'application/vnd.oci.image.config.v1+json',
+  );
+  const manifest = await blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] })), 'application/vnd.oci.image.manifest.v1+json');
+  await writeFile(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ ...manifest, annotations: { 'io.containerd.image.name': name } }] }));
+  await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const archive = `${layout}.tar`;
+  await run('tar', ['--create', '--file', archive, '--directory', layout, '.']);
+  await stat(archive);
+  return archive;
+}
+
+function goArch(): string {
+  return { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' }[process.arch as string] ?? process.arch;
+}
+
+function onPath(bin: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, bin), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A busybox binary without an ELF interpreter (statically linked), which runs in an empty rootfs. */
+function staticBusybox(): string | undefined {
+  return BUSYBOX_CANDIDATES.find((path) => {
+    try {
+      return !hasInterpreter(path);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Whether an ELF64 little-endian file has a PT_INTERP program header (is dynamically linked). */
+function hasInterpreter(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const header = Buffer.alloc(64);
+    readSync(fd, header, 0, 64, 0);
+    if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1) throw new Error('not an ELF64 LE file');
+    const phoff = Number(header.readBigUInt64LE(32));
+    const phentsize = header.readUInt16LE(54);
+    const phnum = header.readUInt16LE(56);
+    const table = Buffer.alloc(phentsize * phnum);
+    readSync(fd, table, 0, table.length, phoff);
+    for (let i = 0; i < phnum; i++) if (table.readUInt32LE(i * phentsize) === 3) return true;
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Pids of containerd-shim processes started for `namespace` of the containerd at `address`. */
+function shimPids(address: string, namespace: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!args[0]?.includes('containerd-shim')) continue;
+    const ns = args[args.indexOf('-namespace') + 1];
+    const addr = args[args.indexOf('-address') + 1];
+    if (ns === namespace && addr === address) pids.push(Number(entry));
+  }
+  return pids;
+}
