@@ -6,6 +6,7 @@
 // Every spec file works in a namespace of its own, and teardown removes what it made: tasks
 // (their shims outlive containerd), containers with their snapshots, images, the namespace and
 // runc's state directory for it on the host.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, openSync, readSync, closeSync, readdirSync, readFileSync } from 'node:fs';
@@ -36,24 +37,39 @@ export function unavailableReason(): string | undefined {
 }
 
 /**
- * Declares the specs of one file against a real containerd: `body` runs inside a describe that
- * is skipped (with a console message) where containerd is unavailable, and replaced by a failing
- * test under CI=true.
+ * Declares the specs of one file against a real containerd: `body` runs inside a describe whose
+ * hooks start the daemon (or join the shared one) in a fresh namespace before the specs and tear
+ * it all down after them, checking that no shim of the namespace is left. Where containerd is
+ * unavailable the describe is skipped with a console message, or under CI=true replaced by a
+ * failing test.
  */
-export function describeWithContainerd(name: string, body: () => void, deps: { describe: any; it: any }): void {
+export function describeWithContainerd(name: string, body: (containerd: () => Containerd) => void): void {
   const reason = unavailableReason();
-  if (reason === undefined) {
-    deps.describe(name, body);
+  if (reason !== undefined && process.env.CI === 'true') {
+    describe(name, () =>
+      it('has a containerd to run against (CI=true may not skip)', () => {
+        throw new Error(`containerd specs cannot run: ${reason}`);
+      }),
+    );
     return;
   }
-  if (process.env.CI === 'true') {
-    deps.describe(name, () => deps.it('has a containerd to run against (CI=true may not skip)', () => {
-      throw new Error(`containerd specs cannot run: ${reason}`);
-    }));
-    return;
-  }
-  console.warn(`skipping "${name}": ${reason}`);
-  deps.describe.skip(name, body);
+  // Straight to stderr: Jest drops the console output of a file whose every test is skipped.
+  if (reason !== undefined) process.stderr.write(`skipping "${name}": ${reason}\n`);
+  (reason === undefined ? describe : describe.skip)(name, () => {
+    let cd: Containerd | undefined;
+    beforeAll(async () => {
+      cd = await startContainerd();
+    }, 60_000);
+    afterAll(async () => {
+      if (!cd) return;
+      await cd.teardown();
+      expect(cd.shims()).toEqual([]);
+    }, 60_000);
+    body(() => {
+      if (!cd) throw new Error('containerd did not start');
+      return cd;
+    });
+  });
 }
 
 export interface Containerd {

@@ -1,27 +1,22 @@
 // ContainerdRuntime against a real containerd 1.6 (see containerd-harness.ts): labelled
 // containers from a local busybox image, real runc tasks, signals, removal with snapshot cleanup,
 // images, and a connection that close() leaves with no channel and no call behind.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, expect, it } from '@jest/globals';
 import { ContainerdRuntime } from '../../lib/node/containerd/containerd-runtime.js';
 import { isRuntimeNotFound } from '../../lib/node/runtime.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
-import { SNAPSHOTTER, describeWithContainerd, startContainerd, type Containerd } from './containerd-harness.js';
+import { SNAPSHOTTER, describeWithContainerd, type Containerd } from './containerd-harness.js';
 
 const HANDLES_QUIT = 'trap "exit 3" QUIT; sleep 1000 & wait';
 const IGNORES_QUIT = 'trap "" QUIT; sleep 1000 & wait';
 
 describeWithContainerd(
   'ContainerdRuntime on a real containerd',
-  () => {
+  (containerd) => {
     let cd: Containerd;
-    beforeAll(async () => {
-      cd = await startContainerd();
-    }, 60_000);
-    afterAll(async () => {
-      const namespace = cd?.namespace;
-      await cd?.teardown();
-      if (namespace) expect(cd.shims()).toEqual([]);
-    }, 60_000);
+    beforeAll(() => {
+      cd = containerd();
+    });
 
     it('lists the namespace\'s containers with their labels, image and creation time', async () => {
       const before = Date.now() - 1_000;
@@ -112,7 +107,6 @@ describeWithContainerd(
       expect(connected - unixPipes()).toBe(1);
     });
   },
-  { describe, it },
 );
 
 /** Open pipe handles (unix sockets among them) of this process. */

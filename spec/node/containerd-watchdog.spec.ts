@@ -3,14 +3,14 @@
 // it and only dies of the SIGKILL 5 s later on the clock), containers and snapshots gone, IPs
 // released only after removal, and the containers of live owners, of owners inside the grace
 // window and without the owner label untouched. Then the image GC on imported images.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, expect, it } from '@jest/globals';
 import { tmpdir } from 'node:os';
 import { ContainerWatchdog, DEFAULT_OWNER_LABEL, ipsFromLabels } from '../../lib/node/container-watchdog.js';
 import type { DesiredState, Owner } from '../../lib/node/desired-state.js';
 import { ImageWatchdog } from '../../lib/node/image-watchdog.js';
 import type { ContainerRuntime, KillSignal, RuntimeCallOptions, RuntimeContainer, RuntimeImage, TaskState } from '../../lib/node/runtime.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
-import { SNAPSHOTTER, describeWithContainerd, startContainerd, type Containerd } from './containerd-harness.js';
+import { SNAPSHOTTER, describeWithContainerd, type Containerd } from './containerd-harness.js';
 import { MemoryCatalog, MemoryOwners } from './fixtures.js';
 
 const MINUTE = 60_000;
@@ -66,15 +66,11 @@ class Desired implements DesiredState {
 
 describeWithContainerd(
   'Watchdogs on a real containerd',
-  () => {
+  (containerd) => {
     let cd: Containerd;
-    beforeAll(async () => {
-      cd = await startContainerd();
-    }, 60_000);
-    afterAll(async () => {
-      await cd?.teardown();
-      if (cd) expect(cd.shims()).toEqual([]);
-    }, 60_000);
+    beforeAll(() => {
+      cd = containerd();
+    });
 
     it('reaps orphans with SIGQUIT, then SIGKILL 5 s later, removes container and snapshot, then releases the IP; keeps the rest', async () => {
       const clock = new FakeClock(Date.now());
@@ -177,5 +173,4 @@ describeWithContainerd(
       await gc.stop();
     }, 60_000);
   },
-  { describe, it },
 );
