@@ -1,8 +1,9 @@
 /**
  * refwatch's public surface. The layers, bottom up: api (resources, sources, errors, the
  * cluster client) → cache (reflector, stores) → manager (the kubelet's object manager and its
- * strategies) → profiles (node-agent's container-profile cache, on the manager's stores).
- * Test helpers (FakeClock, in-memory source) are in `refwatch/testing`.
+ * strategies) → profiles (node-agent's container-profile cache, on the manager's stores) and
+ * node (miren's node watchdogs over containerd, with the pods of a node as desired state).
+ * Test helpers (FakeClock, in-memory source and runtime) are in `refwatch/testing`.
  */
 export * from './api/connection-pool.js';
 export * from './api/errors.js';
@@ -28,6 +29,8 @@ export * from './manager/ttl-object-store.js';
 export * from './manager/watch-object-store.js';
 
 export * from './profiles/index.js';
+
+export * from './node/index.js';
 
 export * from './util/backoff.js';
 export * from './util/clock.js';
