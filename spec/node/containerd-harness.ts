@@ -7,11 +7,10 @@
 // (their shims outlive containerd), containers with their snapshots, images, the namespace and
 // runc's state directory for it on the host.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, openSync, readSync, closeSync, readdirSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +21,6 @@ const run = promisify(execFile);
 const SCRIPTS = fileURLToPath(new URL('../../scripts/containerd/', import.meta.url));
 /** The snapshotter the specs use: it copies layers, so it works on any filesystem (overlay on overlay fails). */
 export const SNAPSHOTTER = 'native';
-const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
 
 /** Why containerd specs cannot run here, or undefined when they can. Checked without side effects. */
 export function unavailableReason(): string | undefined {
@@ -78,7 +76,7 @@ export interface Containerd {
   runtime: ContainerdRuntime;
   /** Runs ctr against this daemon and namespace; resolves with stdout. */
   ctr(...args: string[]): Promise<string>;
-  /** Imports an image built from the busybox rootfs under `name`; further names are tags of it. */
+  /** Imports an image built from the host's static busybox under `name`; further names are tags of it. */
   importBusybox(name: string, ...tags: string[]): Promise<void>;
   /** Creates a container from the busybox image with labels and starts its task running `script` under sh. */
   runContainer(id: string, labels: Record<string, string>, script: string): Promise<void>;
@@ -111,7 +109,8 @@ export async function startContainerd(): Promise<Containerd> {
     runtime,
     ctr,
     async importBusybox(name, ...tags) {
-      const tarball = await buildBusyboxImage(work, name);
+      const tarball = join(work, `${randomBytes(4).toString('hex')}.tar`);
+      await run(join(SCRIPTS, 'busybox-image.sh'), [tarball, name]);
       await ctr('images', 'import', '--snapshotter', SNAPSHOTTER, tarball);
       for (const tag of tags) await ctr('images', 'tag', name, tag);
     },
@@ -142,43 +141,6 @@ export async function startContainerd(): Promise<Containerd> {
   return env;
 }
 
-/**
- * A single-layer OCI image archive holding /bin/busybox and the applets the specs run (sh,
- * sleep, true), built with tar: no registry, no network. Returns the archive's path.
- */
-async function buildBusyboxImage(work: string, name: string): Promise<string> {
-  const root = join(work, `rootfs-${randomBytes(3).toString('hex')}`);
-  const layout = join(work, `layout-${randomBytes(3).toString('hex')}`);
-  await mkdir(join(root, 'bin'), { recursive: true });
-  await copyFile(staticBusybox()!, join(root, 'bin', 'busybox'));
-  for (const applet of ['sh', 'sleep', 'true']) await symlink('busybox', join(root, 'bin', applet));
-  await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
-  const layerTar = join(work, `${randomBytes(3).toString('hex')}.tar`);
-  await run('tar', ['--create', '--file', layerTar, '--directory', root, '--numeric-owner', '--owner=0', '--group=0', '.']);
-  const blob = async (content: Buffer, mediaType: string) => {
-    const digest = createHash('sha256').update(content).digest('hex');
-    await writeFile(join(layout, 'blobs', 'sha256', digest), content);
-    return { mediaType, digest: `sha256:${digest}`, size: content.length };
-  };
-  const layerBytes = await readFile(layerTar);
-  const layer = await blob(layerBytes, 'application/vnd.oci.image.layer.v1.tar');
-  const config = await blob(
-    Buffer.from(JSON.stringify({ architecture: goArch(), os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] } })),
-    'application/vnd.oci.image.config.v1+json',
-  );
-  const manifest = await blob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] })), 'application/vnd.oci.image.manifest.v1+json');
-  await writeFile(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ ...manifest, annotations: { 'io.containerd.image.name': name } }] }));
-  await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const archive = `${layout}.tar`;
-  await run('tar', ['--create', '--file', archive, '--directory', layout, '.']);
-  await stat(archive);
-  return archive;
-}
-
-function goArch(): string {
-  return { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' }[process.arch as string] ?? process.arch;
-}
-
 function onPath(bin: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => {
     try {
@@ -190,33 +152,13 @@ function onPath(bin: string): boolean {
   });
 }
 
-/** A busybox binary without an ELF interpreter (statically linked), which runs in an empty rootfs. */
-function staticBusybox(): string | undefined {
-  return BUSYBOX_CANDIDATES.find((path) => {
-    try {
-      return !hasInterpreter(path);
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** Whether an ELF64 little-endian file has a PT_INTERP program header (is dynamically linked). */
-function hasInterpreter(path: string): boolean {
-  const fd = openSync(path, 'r');
+/** Whether the image script finds a static busybox to build images from. */
+function staticBusybox(): boolean {
   try {
-    const header = Buffer.alloc(64);
-    readSync(fd, header, 0, 64, 0);
-    if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1) throw new Error('not an ELF64 LE file');
-    const phoff = Number(header.readBigUInt64LE(32));
-    const phentsize = header.readUInt16LE(54);
-    const phnum = header.readUInt16LE(56);
-    const table = Buffer.alloc(phentsize * phnum);
-    readSync(fd, table, 0, table.length, phoff);
-    for (let i = 0; i < phnum; i++) if (table.readUInt32LE(i * phentsize) === 3) return true;
+    execFileSync(join(SCRIPTS, 'busybox-image.sh'), ['--check'], { stdio: 'ignore' });
+    return true;
+  } catch {
     return false;
-  } finally {
-    closeSync(fd);
   }
 }
 
