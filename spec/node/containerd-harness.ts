@@ -128,8 +128,8 @@ export async function startContainerd(): Promise<Containerd> {
         // Tasks first, through the adapter under test's own removal: kill, wait, delete task,
         // container and snapshot.
         for (const c of await runtime.listContainers().catch(() => [])) await runtime.remove(c.id).catch(() => {});
-        for (const i of await runtime.listImages().catch(() => [])) await runtime.removeImage(i.name).catch(() => {});
-        await runtime.deleteNamespace().catch(() => {});
+        for (const i of await runtime.listImages().catch(() => [])) await runtime.removeImage(i.name, { sync: true }).catch(() => {});
+        await runtime.deleteNamespace();
       } finally {
         await runtime.close();
         await rm(work, { recursive: true, force: true });

@@ -194,10 +194,14 @@ export class ContainerdRuntime implements ContainerRuntime {
     return res.images.map((i) => ({ name: i.name, createdAt: epochMs(i.created_at) ?? 0, labels: { ...i.labels } }));
   }
 
-  /** Deletes the image record; containerd's garbage collector then frees content nothing else holds. */
-  async removeImage(name: string, opts?: RuntimeCallOptions): Promise<void> {
+  /**
+   * Deletes the image record; containerd's garbage collector then frees the content and
+   * snapshots nothing else holds, in the background, or before this resolves with `sync` (what
+   * emptying a namespace before deleting it needs).
+   */
+  async removeImage(name: string, opts: RuntimeCallOptions & { sync?: boolean } = {}): Promise<void> {
     if (typeof name !== 'string' || name === '') throw new TypeError('removeImage: the image name must be a non-empty string');
-    await ignoreNotFound(this.connection.call('images', 'Delete', { name, sync: false }, opts));
+    await ignoreNotFound(this.connection.call('images', 'Delete', { name, sync: opts.sync ?? false }, opts));
   }
 
   /** Cancels calls in flight and closes the connection. Later calls reject. Idempotent. */
