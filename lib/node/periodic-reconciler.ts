@@ -153,13 +153,15 @@ export class PeriodicReconciler {
 
   /**
    * Runs a pass now, or joins the one already running, and resolves when it is done (it never
-   * rejects: failures are logged and reported). The loop's timer is left as it is. Resolves at
-   * once without running after stop().
+   * rejects: failures are logged and reported). Its signal aborts with `signal` or stop(), not
+   * with start()'s. The loop's timer is left as it is. Resolves at once without running after
+   * stop().
    */
   runNow(signal?: AbortSignal): Promise<void> {
     if (this.inFlight) return this.inFlight;
     if (this.stopped) return Promise.resolve();
-    return this.runPass('manual', signal ? AbortSignal.any([signal, this.stopping.signal]) : this.loopSignal ?? this.stopping.signal);
+    // Not the loop's signal: a manual pass belongs to its caller, and ends only with theirs or stop().
+    return this.runPass('manual', signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal);
   }
 
   /** The pass running now, if any; resolves when it ends. */

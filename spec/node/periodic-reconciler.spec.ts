@@ -206,6 +206,23 @@ describe('PeriodicReconciler', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it("runs a manual pass with a live signal after start()'s signal aborted, and aborts it on stop()", async () => {
+    const ctl = new AbortController();
+    const { passes, r } = rig();
+    r.start(ctl.signal);
+    await settle();
+    ctl.abort();
+    await r.runNow();
+    expect(passes.map((p) => p.signal.aborted)).toEqual([true, false]);
+    const own = new AbortController();
+    const manual = r.runNow(own.signal);
+    own.abort();
+    await manual;
+    expect(passes[2].signal.aborted).toBe(true);
+    await r.stop();
+    expect(passes[1].signal.aborted).toBe(true);
+  });
+
   it('logs and reports a failed pass, and keeps the cadence', async () => {
     let calls = 0;
     const { clock, reports, warnings, r } = rig({
