@@ -104,10 +104,10 @@ export class PodDesiredState implements DesiredState {
 
 /** The owner id of a pod, `namespace/name`: what its containers' owner label carries. */
 export function podOwnerId(pod: V1Pod): string {
-  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+  return `${stringOr(pod?.metadata?.namespace)}/${stringOr(pod?.metadata?.name)}`;
 }
 
-/** A pod as an Owner. */
+/** A pod as an Owner. Never throws: fields of the wrong type read as absent. */
 export function podOwner(pod: V1Pod, containerIds: (pod: V1Pod) => string[] = podContainerIds): Owner {
   return {
     id: podOwnerId(pod),
@@ -125,9 +125,9 @@ export function podOwner(pod: V1Pod, containerIds: (pod: V1Pod) => string[] = po
  * containers are stopped by the kubelet, not reaped.
  */
 export function podOwnerStatus(pod: V1Pod): OwnerStatus {
-  switch (pod.status?.phase) {
+  switch (pod?.status?.phase) {
     case 'Running':
-      return pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'RUNNING' : 'NOT_READY';
+      return arrayOf(pod.status.conditions).some((c) => c?.type === 'Ready' && c?.status === 'True') ? 'RUNNING' : 'NOT_READY';
     case 'Succeeded':
     case 'Failed':
       return 'DEAD';
@@ -143,9 +143,11 @@ export function podOwnerStatus(pod: V1Pod): OwnerStatus {
  * else its start time, else its creation time, else 0.
  */
 export function podUpdatedAt(pod: V1Pod): number {
-  const transitions = (pod.status?.conditions ?? []).map((c) => epochMs(c.lastTransitionTime)).filter((t): t is number => t !== undefined);
+  const transitions = arrayOf(pod?.status?.conditions)
+    .map((c) => epochMs(c?.lastTransitionTime))
+    .filter((t): t is number => t !== undefined);
   if (transitions.length > 0) return Math.max(...transitions);
-  return epochMs(pod.status?.startTime) ?? epochMs(pod.metadata?.creationTimestamp) ?? 0;
+  return epochMs(pod?.status?.startTime) ?? epochMs(pod?.metadata?.creationTimestamp) ?? 0;
 }
 
 /**
@@ -153,9 +155,10 @@ export function podUpdatedAt(pod: V1Pod): number {
  * the `<runtime>://` prefix the kubelet puts in front removed.
  */
 export function podContainerIds(pod: V1Pod): string[] {
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])];
+  const status = pod?.status;
+  const statuses = [...arrayOf(status?.initContainerStatuses), ...arrayOf(status?.containerStatuses), ...arrayOf(status?.ephemeralContainerStatuses)];
   return statuses
-    .map((s) => s.containerID ?? '')
+    .map((s) => stringOr(s?.containerID))
     .map((id) => {
       const scheme = id.indexOf('://');
       return scheme < 0 ? id : id.slice(scheme + 3);
@@ -165,8 +168,9 @@ export function podContainerIds(pod: V1Pod): string[] {
 
 /** The images of a pod's containers, as containerd names them (`nginx` is `docker.io/library/nginx:latest`). */
 export function podImages(pod: V1Pod): string[] {
-  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? []), ...(pod.spec?.ephemeralContainers ?? [])];
-  return [...new Set(containers.map((c) => c.image).filter((i): i is string => typeof i === 'string' && i !== '').map(normalizeImageName))];
+  const spec = pod?.spec;
+  const containers = [...arrayOf(spec?.initContainers), ...arrayOf(spec?.containers), ...arrayOf(spec?.ephemeralContainers)];
+  return [...new Set(containers.map((c) => stringOr(c?.image)).filter((i) => i !== '').map(normalizeImageName))];
 }
 
 /**
@@ -183,6 +187,15 @@ export function normalizeImageName(image: string): string {
   const lastComponent = name.slice(name.lastIndexOf('/') + 1);
   if (!lastComponent.includes(':') && !lastComponent.includes('@')) name = `${name}:latest`;
   return name;
+}
+
+/** `value` if it is an array, else empty: a malformed pod reads as one without those entries. */
+function arrayOf<T>(value: T[] | undefined): T[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function stringOr(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }
 
 function epochMs(value: unknown): number | undefined {

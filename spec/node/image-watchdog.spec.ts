@@ -268,6 +268,19 @@ describe('ImageWatchdog triggers', () => {
     await r.watchdog.stop();
   });
 
+  it('stop() aborts a collection in progress and waits for it, leaving no timer', async () => {
+    const r = await rig({ statfs: async () => ({ blocks: 100, bavail: 0, bsize: 1 }) });
+    r.runtime.addImage({ name: img('a-1'), createdAt: r.old });
+    r.catalog.artifactList = [{ id: 'artifact/a-1', status: 'archived' }];
+    r.runtime.during('removeImage', () => new Promise<void>(() => {}));
+    r.watchdog.start();
+    await until(() => r.runtime.calls.some((c) => c.op === 'removeImage'));
+    await r.watchdog.stop();
+    expect(r.reports).toHaveLength(1);
+    expect((r.reports[0].images as { failed: Map<string, Error> }).failed.has(img('a-1'))).toBe(true);
+    expect(r.clock.pendingTimers()).toBe(0);
+  });
+
   it('bounds an image GC to 5 minutes: a hung removal is reported as failed', async () => {
     const r = await rig();
     r.runtime.addImage({ name: img('a-1'), createdAt: r.old });

@@ -12,6 +12,7 @@ import {
   PodDesiredState,
   normalizeImageName,
   podContainerIds,
+  podOwner,
   podOwnerStatus,
   podUpdatedAt,
 } from '../../lib/node/pod-desired-state.js';
@@ -227,6 +228,19 @@ describe('pods as owners', () => {
     p.status!.ephemeralContainerStatuses = [{ name: 'debug', containerID: 'cri-o://dbg', image: '', imageID: '', ready: false, restartCount: 0 }];
     p.status!.containerStatuses!.push({ name: 'pending', image: '', imageID: '', ready: false, restartCount: 0 });
     expect(podContainerIds(p)).toEqual(['init-1', 'main', 'dbg']);
+  });
+
+  it('reads a malformed pod as far as it can, without throwing', () => {
+    const malformed = [
+      { metadata: { namespace: 'default', name: 'x' }, spec: { containers: 'nginx' }, status: { phase: 'Running', conditions: 'Ready' } },
+      { metadata: { namespace: 'default', name: 'y' }, spec: { containers: [null, { image: 7 }] }, status: { containerStatuses: [null, { containerID: 42 }], conditions: [null] } },
+      { metadata: { name: 5 }, status: null },
+    ] as unknown as V1Pod[];
+    expect(malformed.map((p) => podOwner(p))).toEqual([
+      { id: 'default/x', status: 'NOT_READY', updatedAt: 0, containers: [], images: [] },
+      { id: 'default/y', status: 'PENDING', updatedAt: 0, containers: [], images: [] },
+      { id: '/', status: 'PENDING', updatedAt: 0, containers: [], images: [] },
+    ]);
   });
 
   it.each([
