@@ -153,7 +153,8 @@ export class ContainerWatchdog {
    * live owner (any status but DEAD, or DEAD within the grace window), and:
    * - its owner was listed but is DEAD past the grace window; or
    * - its owner was listed, is live, does not account for it, and the container is older than
-   *   the grace window (a container just created may not be in its owner's status yet); or
+   *   the grace window (a container just created may not be in its owner's status yet; one of
+   *   unknown age is kept); or
    * - its owner was not listed and the authoritative `get` says it does not exist or is DEAD
    *   past the grace window. A failed `get` keeps the container.
    *
@@ -217,7 +218,7 @@ export class ContainerWatchdog {
       if (!pending) {
         pending = Promise.resolve()
           .then(() => raceAbort(this.desired.get(id, { signal }), signal))
-          .catch((err: unknown) => (err instanceof Error ? err : new Error(errorMessage(err))));
+          .catch(toError);
         refetched.set(id, pending);
       }
       return pending;
