@@ -1,9 +1,10 @@
 /**
  * refwatch's public surface. The layers, bottom up: api (resources, sources, errors, the
  * cluster client) → cache (reflector, stores) → manager (the kubelet's object manager and its
- * strategies) → profiles (node-agent's container-profile cache, on the manager's stores);
+ * strategies) → profiles (node-agent's container-profile cache, on the manager's stores) and
+ * node (miren's node watchdogs over containerd, with the pods of a node as desired state);
  * the Informer (cache) and wait tasks (wait) serve controllers.
- * Test helpers (FakeClock, in-memory source) are in `refwatch/testing`.
+ * Test helpers (FakeClock, in-memory source and runtime) are in `refwatch/testing`.
  */
 export * from './api/connection-pool.js';
 export * from './api/errors.js';
@@ -41,6 +42,8 @@ export * from './wait/reconcile-handlers.js';
 export * from './wait/single-flight.js';
 export * from './wait/wait-hooks.js';
 export * from './wait/wait-task.js';
+
+export * from './node/index.js';
 
 export * from './util/backoff.js';
 export * from './util/clock.js';

@@ -2,9 +2,11 @@
  * The reconciler's clock work (node-agent `tickLoop`): every interval, one pass (evict containers
  * that are gone, retry pending ones), then, when the cache polls, a refresh of every entry in the
  * background. Both are single-flight: a pass never overlaps another, a refresh never stacks on a
- * slow one. All waiting is on the injected clock, so tests step it instead of sleeping.
+ * slow one. The cadence is the shared PeriodicReconciler's; all waiting is on the injected clock,
+ * so tests step it instead of sleeping.
  */
-import type { Clock, Timer } from '../util/clock.js';
+import { PeriodicReconciler } from '../node/periodic-reconciler.js';
+import type { Clock } from '../util/clock.js';
 import { errorMessage, type Logger } from '../util/logger.js';
 import type { ReconcilerPhase } from './metrics.js';
 
@@ -35,33 +37,46 @@ export interface ReconcilerLoopOptions {
 
 export class ReconcilerLoop {
   private readonly opts: ReconcilerLoopOptions;
-  private timer: Timer | undefined;
-  private loopSignal: AbortSignal | undefined;
-  private passInFlight: Promise<void> | undefined;
+  private readonly periodic: PeriodicReconciler;
   private refreshInFlight: Promise<void> | undefined;
-  /** Aborted by stop(): ends whatever runs and keeps anything new from starting. */
+  /** Aborted by stop(): ends a running refresh and keeps a new one from starting. */
   private readonly stopping = new AbortController();
 
   constructor(opts: ReconcilerLoopOptions) {
     this.opts = opts;
+    this.periodic = new PeriodicReconciler({
+      name: 'profile cache reconciler',
+      interval: opts.interval,
+      jitter: RECONCILE_JITTER,
+      random: opts.random,
+      // Upstream's ticker first fires one interval after start.
+      runOnStart: false,
+      clock: opts.clock,
+      logger: opts.logger,
+      onPass: (report) => opts.onDuration('evict', report.durationMs),
+      run: async (signal) => {
+        try {
+          await opts.pass(signal);
+        } finally {
+          if (opts.refreshOnTick && !signal.aborted) void this.runRefresh(signal);
+        }
+      },
+    });
   }
 
   /** Whether start() has run and neither its signal nor stop() has ended the loop. */
   get running(): boolean {
-    return this.loopSignal !== undefined && !this.loopSignal.aborted && !this.stopping.signal.aborted;
+    return this.periodic.running;
   }
 
   /** The delay before the next pass: the interval stretched by the jitter. */
   nextDelay(): number {
-    return this.opts.interval * (1 + this.opts.random() * RECONCILE_JITTER);
+    return this.periodic.nextDelay();
   }
 
   /** Starts ticking until `signal` aborts or stop(); a second call while running does nothing. */
   start(signal: AbortSignal): void {
-    if (this.running || signal.aborted || this.stopping.signal.aborted) return;
-    this.loopSignal = AbortSignal.any([signal, this.stopping.signal]);
-    this.loopSignal.addEventListener('abort', () => this.cancelTimer(), { once: true });
-    this.schedule();
+    this.periodic.start(signal);
   }
 
   /**
@@ -69,27 +84,14 @@ export class ReconcilerLoop {
    * when the pass is done, not the refresh.
    */
   runPass(signal?: AbortSignal): Promise<void> {
-    if (this.passInFlight) return this.passInFlight;
-    const combined = this.combine(signal);
-    const started = this.opts.clock.now();
-    const run = (async () => {
-      try {
-        await this.opts.pass(combined);
-      } catch (err) {
-        this.opts.logger.warn('profile cache reconciler pass failed', { error: errorMessage(err) });
-      }
-      this.opts.onDuration('evict', this.opts.clock.now() - started);
-      if (this.opts.refreshOnTick && !combined.aborted) void this.runRefresh(combined);
-    })();
-    this.passInFlight = run.finally(() => (this.passInFlight = undefined));
-    return this.passInFlight;
+    return this.periodic.runNow(signal);
   }
 
   /** A refresh of every entry now, joining one already running. */
   runRefresh(signal?: AbortSignal): Promise<void> {
     if (this.refreshInFlight) return this.refreshInFlight;
     const refresh = this.opts.refresh;
-    const combined = this.combine(signal);
+    const combined = signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
     const started = this.opts.clock.now();
     const run = (async () => {
       try {
@@ -105,30 +107,12 @@ export class ReconcilerLoop {
 
   /** The pass and refresh running now, if any. */
   inFlight(): Promise<void>[] {
-    return [this.passInFlight, this.refreshInFlight].filter((p): p is Promise<void> => p !== undefined);
+    return [this.periodic.current(), this.refreshInFlight].filter((p): p is Promise<void> => p !== undefined);
   }
 
   /** Cancels the timer and everything in flight, and waits for it to finish. Idempotent. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    this.cancelTimer();
-    await Promise.all([this.passInFlight, this.refreshInFlight]);
-  }
-
-  private schedule(): void {
-    if (!this.running) return;
-    this.timer = this.opts.clock.setTimeout(() => {
-      this.timer = undefined;
-      void this.runPass(this.loopSignal).then(() => this.schedule());
-    }, this.nextDelay());
-  }
-
-  private cancelTimer(): void {
-    this.timer?.cancel();
-    this.timer = undefined;
-  }
-
-  private combine(signal: AbortSignal | undefined): AbortSignal {
-    return signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
+    await Promise.all([this.periodic.stop(), this.refreshInFlight]);
   }
 }

@@ -1,13 +1,23 @@
 /**
  * Field and label selector matching as kube-apiserver does it for the selectors refwatch and
- * its tests use: field selectors on metadata.name and metadata.namespace, and the full label
- * selector grammar (=, ==, !=, in, notin, exists, !exists). Shared by the in-memory source and
- * the embedded API server.
+ * its tests use: field selectors on metadata.name, metadata.namespace and a pod's spec.nodeName
+ * (what a node agent lists its pods by), and the full label selector grammar (=, ==, !=, in,
+ * notin, exists, !exists). Shared by the in-memory source and the embedded API server.
  */
 import { StatusError } from '../api/errors.js';
 import { metaOf } from '../api/object.js';
 
 export type Matcher = (obj: unknown) => boolean;
+
+/** The fields a field selector may name, and how each is read; an absent field reads as "", as in kube-apiserver. */
+const FIELDS: Record<string, (obj: unknown) => string> = {
+  'metadata.name': (obj) => metaOf(obj)?.name ?? '',
+  'metadata.namespace': (obj) => metaOf(obj)?.namespace ?? '',
+  'spec.nodeName': (obj) => {
+    const nodeName = (obj as { spec?: { nodeName?: unknown } } | null)?.spec?.nodeName;
+    return typeof nodeName === 'string' ? nodeName : '';
+  },
+};
 
 const matchAll: Matcher = () => true;
 
@@ -24,13 +34,11 @@ export function parseFieldSelector(selector: string | undefined): Matcher {
     const parts = splitFieldTerm(term);
     if (!parts) throw badSelector('field', selector);
     const field = parts.field.trim();
-    if (field !== 'metadata.name' && field !== 'metadata.namespace') {
-      throw new StatusError(400, 'BadRequest', `field label not supported: ${field}`);
-    }
+    const read = Object.hasOwn(FIELDS, field) ? FIELDS[field] : undefined;
+    if (!read) throw new StatusError(400, 'BadRequest', `field label not supported: ${field}`);
     const value = unescapeFieldValue(parts.value, selector);
-    const key = field === 'metadata.name' ? 'name' : 'namespace';
     const negate = parts.op === '!=';
-    terms.push((obj: unknown) => ((metaOf(obj)?.[key] ?? '') === value) !== negate);
+    terms.push((obj: unknown) => (read(obj) === value) !== negate);
   }
   return (obj) => terms.every((t) => t(obj));
 }

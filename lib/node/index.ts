@@ -1,0 +1,23 @@
+/**
+ * The node toolkit (miren runtime's controllers/sandbox): the periodic loop, the desired state
+ * (pods of this node) against the runtime's actual state (containerd), and the watchdogs that
+ * make one match the other: the orphan reaper, image and blob GC, and the port monitor.
+ */
+export * from './periodic-reconciler.js';
+
+export * from './runtime.js';
+export * from './desired-state.js';
+export * from './artifact-catalog.js';
+
+export * from './container-watchdog.js';
+export * from './image-watchdog.js';
+export * from './blob-gc.js';
+export * from './port-monitor.js';
+export * from './proc-net-tcp.js';
+export { DeadlineExceededError } from './deadline.js';
+
+export * from './node-pods.js';
+export * from './pod-desired-state.js';
+
+export * from './containerd/containerd-runtime.js';
+export { ContainerdError } from './containerd/connection.js';
