@@ -15,7 +15,7 @@
  * it outputs, so a rotating credential stays in one client, which asks for it again (KubeAuth).
  */
 import { createHash } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 /** Where client-node 1.x keeps authenticators added with `addAuthenticator`; private, so read defensively. */
 interface KubeConfigInternals {
@@ -52,23 +52,43 @@ export function snapshotKubeConfig(kc: KubeConfig): KubeConfig {
   const context = kc.getContextObject(kc.getCurrentContext());
   const cluster = context ? kc.getCluster(context.cluster) : null;
   if (!context || !cluster) return kc;
+  const KubeConfigClass = clientNodeClass(kc);
+  if (!KubeConfigClass) return kc;
   const user = kc.getUser(context.user);
   const copy = Object.create(Object.getPrototypeOf(kc) as object) as KubeConfig;
   for (const key of Reflect.ownKeys(kc)) {
     if (typeof key === 'string' && DATA_FIELDS.has(key)) continue;
     Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(kc, key)!);
   }
-  const builtIns = (new KubeConfig() as unknown as KubeConfigInternals).authenticators;
+  const builtIns = (new KubeConfigClass() as unknown as KubeConfigInternals).authenticators;
   if (builtIns !== undefined) (copy as unknown as KubeConfigInternals).authenticators = builtIns;
   const customs = (kc as unknown as KubeConfigInternals).custom_authenticators;
   if (Array.isArray(customs)) (copy as unknown as KubeConfigInternals).custom_authenticators = [...customs];
-  KubeConfig.prototype.loadFromOptions.call(copy, {
+  KubeConfigClass.prototype.loadFromOptions.call(copy, {
     clusters: [copyData(cluster, 0)],
     users: user ? [copyData(user, 0)] : [],
     contexts: [copyData(context, 0)],
     currentContext: context.name,
   });
   return copy;
+}
+
+/**
+ * client-node's own KubeConfig class, found from the instance rather than imported: refwatch
+ * never loads client-node at run time (it is a peer dependency, and the user's copy is the one
+ * that counts). It is the root of the instance's class chain; undefined for an object that is
+ * not a KubeConfig at all.
+ */
+function clientNodeClass(kc: KubeConfig): (new () => KubeConfig) | undefined {
+  let proto = Object.getPrototypeOf(kc) as object | null;
+  while (proto !== null) {
+    const parent = Object.getPrototypeOf(proto) as object | null;
+    if (parent === Object.prototype || parent === null) break;
+    proto = parent;
+  }
+  const ctor = (proto as { constructor?: unknown } | null)?.constructor;
+  if (typeof ctor !== 'function' || typeof (ctor.prototype as Partial<KubeConfig>).loadFromOptions !== 'function') return undefined;
+  return ctor as new () => KubeConfig;
 }
 
 /** A deep copy of plain data (objects, arrays, primitives); anything else is kept as it is, by reference. */
@@ -86,7 +106,7 @@ function copyData<T>(value: T, depth: number): T {
 function customCode(kc: KubeConfig): object[] {
   const code: object[] = [];
   const proto = Object.getPrototypeOf(kc) as object;
-  if (proto !== KubeConfig.prototype) code.push(proto);
+  if (proto !== clientNodeClass(kc)?.prototype) code.push(proto);
   const customs = (kc as unknown as KubeConfigInternals).custom_authenticators;
   if (Array.isArray(customs)) for (const a of customs) if (a !== null && typeof a === 'object') code.push(a);
   for (const key of Reflect.ownKeys(kc)) {
