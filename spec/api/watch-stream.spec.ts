@@ -1,7 +1,7 @@
 // WatchStream's line splitting on its own, over a PassThrough body: lines cut at every byte
 // (multi-byte characters included), the oversized-line limit when the runaway line arrives in
 // small pieces, the last line without a newline, and backpressure on a slow reader.
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { PassThrough } from 'node:stream';
 import type { PoolResponse } from '../../lib/api/connection-pool.js';
 import type { WatchEvent } from '../../lib/api/source.js';
@@ -28,6 +28,15 @@ async function drain(stream: WatchStream<{ v: string }>): Promise<WatchEvent<{ v
   for await (const e of stream) out.push(e);
   return out;
 }
+
+/** Lets a feeding loop stop when its test timed out, instead of running on in the background. */
+let testEnded = false;
+beforeEach(() => {
+  testEnded = false;
+});
+afterEach(() => {
+  testEnded = true;
+});
 
 const event = (v: string) => JSON.stringify({ type: 'ADDED', object: { v } });
 
@@ -75,6 +84,23 @@ describe('WatchStream line splitting', () => {
     body.end(event('a').slice(10));
     expect((await events).map((e) => e.object.v)).toEqual(['a']);
   });
+
+  it('parses an 8 MiB event arriving in 64-byte chunks in one pass (a rescanning parser needs minutes)', async () => {
+    // 131,072 chunks: scanning only new bytes reads 8 MiB once; rescanning the pending line on
+    // every chunk reads it about 65,000 times (measured: 2 MiB this way took the old parser 34 s).
+    // Chunks go in batches with an event-loop turn between, so the test's timeout can end a slow run.
+    const body = new PassThrough({ highWaterMark: 1 << 30 });
+    const { stream } = streamOver(body);
+    const it = stream[Symbol.asyncIterator]();
+    const first = it.next();
+    const line = Buffer.from(`${event('z'.repeat(8 * 1024 * 1024))}\n`);
+    for (let at = 0; at < line.length && !testEnded; at += 64) {
+      body.write(line.subarray(at, at + 64));
+      if ((at / 64) % 1024 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect((await first).value?.object.v).toHaveLength(8 * 1024 * 1024);
+    await it.return?.();
+  }, 10_000);
 
   it('pauses the body while 256 events wait for a slow reader, and resumes when they are read', async () => {
     const body = new PassThrough();
