@@ -8,6 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../util/clock.js';
+import { parseProxyUrl } from './proxy.js';
+import { parseServerAddress } from './server-address.js';
 
 /** TLS settings for one connection; `identity` changes whenever any of them does. */
 export interface TlsMaterial {
@@ -27,7 +29,12 @@ export interface ResolvedAuth {
 }
 
 export class KubeAuth {
+  /** The server to dial (see server-address.ts for what a kubeconfig may hold). */
   readonly server: URL;
+  /** The server URL's path prefix for every request, e.g. "/k8s/clusters/c-m-abc123"; '' for none. */
+  readonly basePath: string;
+  /** The kubeconfig's proxy-url, if any (http:// only; see proxy.ts). */
+  readonly proxy: URL | undefined;
   private cached: { at: number; value: Promise<ResolvedAuth> } | undefined;
 
   constructor(
@@ -38,10 +45,10 @@ export class KubeAuth {
   ) {
     const cluster = kc.getCurrentCluster();
     if (!cluster?.server) throw new Error('the kubeconfig has no current cluster with a server address');
-    this.server = new URL(cluster.server);
-    if (this.server.protocol !== 'https:' && this.server.protocol !== 'http:') {
-      throw new Error(`unsupported server address ${JSON.stringify(cluster.server)}: expected https:// or http://`);
-    }
+    const user = kc.getCurrentUser();
+    const hasTlsConfig = Boolean(cluster.caData || cluster.caFile || cluster.skipTLSVerify || user?.certData || user?.certFile);
+    ({ url: this.server, basePath: this.basePath } = parseServerAddress(cluster.server, { hasTlsConfig }));
+    this.proxy = cluster.proxyUrl ? parseProxyUrl(cluster.proxyUrl) : undefined;
   }
 
   /** Headers and TLS material for the next request. */
