@@ -218,7 +218,11 @@ export class ConnectionPool {
       const tunnel = this.proxy ? await this.tunnel(dial) : undefined;
       const socket = dial.track(
         tls.connect({
-          ...(tunnel ? { socket: tunnel } : { host, port }),
+          // With a tunnel the socket is given, but `host` is still what the certificate is
+          // checked against (Node assumes "localhost" without it).
+          ...(tunnel ? { socket: tunnel } : {}),
+          host,
+          port,
           servername: material.servername ?? (isIP(host) ? undefined : host),
           ca: material.ca,
           cert: material.cert,

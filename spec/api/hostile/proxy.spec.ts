@@ -1,75 +1,39 @@
 // Item 13 of issue 8: the kubeconfig's proxy-url was silently ignored. It is honoured now:
 // an https:// server is reached through an HTTP CONNECT tunnel (HTTP/2 and HTTP/1.1 alike), an
 // http:// one with absolute-form requests to the proxy, and any other proxy scheme is refused
-// when the client is made. The proxy here is a real one, written below, that records what it
-// was asked.
-import { describe, expect, it } from '@jest/globals';
+// when the client is made. The proxy is a real one (http-proxy.ts) that records what it was
+// asked.
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import http from 'node:http';
-import net from 'node:net';
 import { StatusError } from '../../../lib/api/errors.js';
 import { KubeClient, type KubeClientOptions } from '../../../lib/api/kube-client.js';
 import { resources } from '../../../lib/api/resource.js';
 import { TransportError } from '../../../lib/api/transport-errors.js';
-import { ApiServer } from '../../../lib/testing/api-server/index.js';
+import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../../lib/testing/api-server/index.js';
 import { FakeClock, settle } from '../../../lib/testing/fake-clock.js';
-import { certs, h1Server, hostileRig, kubeconfig, listen, onCleanup, outcome, until } from './servers.js';
+import { startHttpProxy, type HttpProxy, type HttpProxyOptions } from './http-proxy.js';
+import { h1Server, hostileRig, kubeconfig, onCleanup, outcome, until } from './servers.js';
 
 hostileRig();
 
-interface ProxyOptions {
-  /** Answer CONNECT with this status instead of opening the tunnel. */
-  refuse?: number;
-  /** Accept CONNECT and never answer it. */
-  stall?: boolean;
+/** A real HTTP proxy (http-proxy.ts), closed after the test. */
+async function startProxy(opts: HttpProxyOptions = {}): Promise<HttpProxy> {
+  const proxy = await startHttpProxy(opts);
+  onCleanup(() => proxy.close());
+  return proxy;
 }
 
-/** An HTTP proxy: CONNECT tunnels, and absolute-form forwarding for plain-HTTP targets. */
-async function startProxy(opts: ProxyOptions = {}) {
-  const seen = { connects: [] as string[], forwarded: [] as string[], authorization: [] as Array<string | undefined> };
-  const proxy = http.createServer((req, res) => {
-    seen.forwarded.push(`${req.method} ${req.url}`);
-    seen.authorization.push(req.headers['proxy-authorization']);
-    const target = new URL(req.url ?? '');
-    const headers = { ...req.headers };
-    delete headers['proxy-authorization'];
-    const upstream = http.request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: req.method, headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    seen.connects.push(req.url ?? '');
-    seen.authorization.push(req.headers['proxy-authorization']);
-    client.on('error', () => {});
-    if (opts.refuse) {
-      client.end(`HTTP/1.1 ${opts.refuse} Not Allowed Here\r\n\r\n`);
-      return;
-    }
-    if (opts.stall) {
-      client.resume();
-      client.on('end', () => client.end()); // http.Server sockets are half-open: close ours when the client leaves
-      return;
-    }
-    const [host, port] = [req.url!.slice(0, req.url!.lastIndexOf(':')), Number(req.url!.slice(req.url!.lastIndexOf(':') + 1))];
-    const upstream = net.connect(port, host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length > 0) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  const listening = await listen(proxy);
-  return { ...listening, sockets: listening.sockets, url: `http://127.0.0.1:${listening.port}`, seen };
-}
+/**
+ * Serving certificates for 127.0.0.1 only, no "localhost": TLS through a tunnel must check the
+ * certificate against the server's address, not the name Node assumes for a given socket.
+ */
+let ipOnly: ServingCertificates;
+beforeAll(async () => {
+  ipOnly = await generateServingCertificates({ dnsNames: [], ipAddresses: ['127.0.0.1'] });
+});
 
 async function apiServer(tls = true): Promise<ApiServer> {
-  const server = await ApiServer.start({ certificates: certs, tls });
+  const server = await ApiServer.start({ certificates: ipOnly, tls });
   onCleanup(() => server.stop());
   server.storage.create(resources.secrets, { metadata: { namespace: 'ns', name: 's' } });
   return server;
@@ -85,7 +49,7 @@ describe("the kubeconfig's proxy-url", () => {
   it('tunnels HTTP/2 through CONNECT: one tunnel carries every request and watch', async () => {
     const server = await apiServer();
     const proxy = await startProxy();
-    const c = client(kubeconfig({ server: server.url, proxyUrl: proxy.url }));
+    const c = client(kubeconfig({ caPem: ipOnly.caPem, server: server.url, proxyUrl: proxy.url }));
     const secrets = c.source(resources.secrets);
     await expect(secrets.get('ns', 's')).resolves.toMatchObject({ metadata: { name: 's' } });
     const list = await secrets.list('ns');
@@ -103,7 +67,7 @@ describe("the kubeconfig's proxy-url", () => {
   it('tunnels HTTP/1.1 through CONNECT, keeping the tunnel alive between requests', async () => {
     const server = await apiServer();
     const proxy = await startProxy();
-    const c = client(kubeconfig({ server: server.url, proxyUrl: proxy.url }), { http2: false });
+    const c = client(kubeconfig({ caPem: ipOnly.caPem, server: server.url, proxyUrl: proxy.url }), { http2: false });
     for (let i = 0; i < 3; i++) await expect(c.source(resources.secrets).get('ns', 's')).resolves.toMatchObject({ metadata: { name: 's' } });
     expect(proxy.seen.connects).toEqual([new URL(server.url).host]);
     expect(c.stats().protocols).toEqual(['http/1.1']);
@@ -125,7 +89,7 @@ describe("the kubeconfig's proxy-url", () => {
   it('sends absolute-form requests to the proxy for an http:// server', async () => {
     const server = await apiServer(false);
     const proxy = await startProxy();
-    const c = client(kubeconfig({ server: server.url, proxyUrl: proxy.url, ca: false }));
+    const c = client(kubeconfig({ server: server.url, proxyUrl: proxy.url, ca: false, insecure: true })); // client-node's rule for http://
     await expect(c.source(resources.secrets).get('ns', 's')).resolves.toMatchObject({ metadata: { name: 's' } });
     expect(proxy.seen.connects).toEqual([]);
     expect(proxy.seen.forwarded).toEqual([`GET ${server.url}/api/v1/namespaces/ns/secrets/s`]);
@@ -135,7 +99,7 @@ describe("the kubeconfig's proxy-url", () => {
     const server = await apiServer();
     const proxy = await startProxy({ refuse: 407 });
     const proxyUrl = `http://agent:p%40ss-hunter2@127.0.0.1:${proxy.port}`;
-    const c = client(kubeconfig({ server: server.url, proxyUrl }));
+    const c = client(kubeconfig({ caPem: ipOnly.caPem, server: server.url, proxyUrl }));
     const err = (await c.source(resources.secrets).get('ns', 's').catch((e: unknown) => e)) as Error;
     expect(proxy.seen.authorization).toEqual([`Basic ${Buffer.from('agent:p@ss-hunter2').toString('base64')}`]);
     expect(err).toBeInstanceOf(TransportError);
@@ -147,7 +111,7 @@ describe("the kubeconfig's proxy-url", () => {
     const server = await apiServer();
     const proxy = await startProxy({ stall: true });
     const clock = new FakeClock();
-    const c = client(kubeconfig({ server: server.url, proxyUrl: proxy.url }), { clock, requestTimeout: 500 });
+    const c = client(kubeconfig({ caPem: ipOnly.caPem, server: server.url, proxyUrl: proxy.url }), { clock, requestTimeout: 500 });
     const get = outcome(c.source(resources.secrets).get('ns', 's'));
     await until(() => proxy.seen.connects.length === 1, 'the CONNECT');
     await clock.advance(500);
@@ -161,7 +125,7 @@ describe("the kubeconfig's proxy-url", () => {
       const server = await apiServer();
       const proxy = await startProxy({ stall: true });
       const clock = new FakeClock();
-      const c = client(kubeconfig({ server: server.url, proxyUrl: proxy.url }), { clock, http2: protocol === 'h2' });
+      const c = client(kubeconfig({ caPem: ipOnly.caPem, server: server.url, proxyUrl: proxy.url }), { clock, http2: protocol === 'h2' });
       const get = outcome(c.source(resources.secrets).get('ns', 's'));
       await until(() => proxy.seen.connects.length === 1, 'the CONNECT');
       await c.close();

@@ -109,6 +109,10 @@ export interface KubeconfigFor {
   server: string;
   /** Trust the test CA. Default true. */
   ca?: boolean;
+  /** The CA to trust instead of the shared one. */
+  caPem?: string;
+  /** insecure-skip-tls-verify; client-node requires it for plain http:// servers. Default false. */
+  insecure?: boolean;
   proxyUrl?: string;
 }
 
@@ -120,8 +124,9 @@ export function kubeconfig(opts: KubeconfigFor): KubeConfig {
       {
         name: 'c',
         server: opts.server,
-        ...((opts.ca ?? true) ? { caData: Buffer.from(certs.caPem).toString('base64') } : {}),
+        ...((opts.ca ?? true) ? { caData: Buffer.from(opts.caPem ?? certs.caPem).toString('base64') } : {}),
         ...(opts.proxyUrl ? { proxyUrl: opts.proxyUrl } : {}),
+        ...(opts.insecure ? { skipTLSVerify: true } : {}),
       },
     ],
     users: [{ name: 'u', token: 't' }],
