@@ -35,20 +35,29 @@ export class KubeAuth {
   readonly basePath: string;
   /** The kubeconfig's proxy-url, if any (http:// only; see proxy.ts). */
   readonly proxy: URL | undefined;
+  /**
+   * What client-node is asked for credentials and TLS: the kubeconfig, or a view of it. Besides
+   * them client-node builds an agent from the server and proxy-url, which the pool never uses,
+   * and refuses a proxy-url next to a server without a scheme ("Unsupported proxy type"); so
+   * when either is there it sees the cluster as the pool dials it: the normalised server and no
+   * proxy-url (the pool does the proxying). Its own rule stays: plain http:// needs
+   * insecure-skip-tls-verify, with a proxy or without.
+   */
+  private readonly credentialSource: Pick<KubeConfig, 'applyToHTTPSOptions'>;
   private cached: { at: number; value: Promise<ResolvedAuth> } | undefined;
 
   constructor(
-    private readonly kc: KubeConfig,
+    kc: KubeConfig,
     private readonly clock: Clock,
     /** How long one answer from client-node is reused, in ms. */
     private readonly cacheFor = 1_000,
   ) {
     const cluster = kc.getCurrentCluster();
     if (!cluster?.server) throw new Error('the kubeconfig has no current cluster with a server address');
-    const user = kc.getCurrentUser();
-    const hasTlsConfig = Boolean(cluster.caData || cluster.caFile || cluster.skipTLSVerify || user?.certData || user?.certFile);
-    ({ url: this.server, basePath: this.basePath } = parseServerAddress(cluster.server, { hasTlsConfig }));
+    const address = parseServerAddress(cluster.server);
+    ({ url: this.server, basePath: this.basePath } = address);
     this.proxy = cluster.proxyUrl ? parseProxyUrl(cluster.proxyUrl) : undefined;
+    this.credentialSource = this.proxy || address.schemeAdded ? asDialled(kc, this.server) : kc;
   }
 
   /** Headers and TLS material for the next request. */
@@ -80,7 +89,7 @@ export class KubeAuth {
       rejectUnauthorized?: boolean;
       auth?: string;
     } = { headers: {} };
-    await this.kc.applyToHTTPSOptions(opts as never);
+    await this.credentialSource.applyToHTTPSOptions(opts as never);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k.toLowerCase()] = v;
     if (opts.auth && !headers.authorization) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
@@ -97,4 +106,14 @@ export class KubeAuth {
     }
     return { headers, tls: { ...tls, identity: digest.digest('hex').slice(0, 16) } };
   }
+}
+
+/** `kc` with its current cluster showing `server` and no proxy-url; everything else is kc's own. */
+function asDialled(kc: KubeConfig, server: URL): KubeConfig {
+  const view = Object.create(kc) as KubeConfig;
+  view.getCurrentCluster = () => {
+    const cluster = kc.getCurrentCluster();
+    return cluster && { ...cluster, server: server.href, proxyUrl: undefined };
+  };
+  return view;
 }

@@ -1,13 +1,14 @@
 // Items 11 and 12 of issue 8: the kubeconfig's server as users write it. `127.0.0.1:PORT` or a
-// bare host is accepted as kubectl accepts it (https:// when the kubeconfig has TLS settings,
-// http:// otherwise) and anything else is refused with a message that says what is wrong; a
-// server URL with a path prefix keeps it on every request and watch.
+// bare host is accepted as kubectl accepts it, with https://, and anything else is refused with
+// a message that says what is wrong; a server URL with a path prefix keeps it on every request
+// and watch.
 import { describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import http2 from 'node:http2';
 import { KubeClient } from '../../../lib/api/kube-client.js';
 import { resources } from '../../../lib/api/resource.js';
 import { ApiServer } from '../../../lib/testing/api-server/index.js';
+import { startHttpProxy } from './http-proxy.js';
 import { EMPTY_LIST, certs, hostileRig, kubeconfig, listen, onCleanup } from './servers.js';
 
 hostileRig();
@@ -18,8 +19,8 @@ function client(kc: KubeConfig, opts: ConstructorParameters<typeof KubeClient>[1
   return c;
 }
 
-async function apiServer(tls: boolean): Promise<ApiServer> {
-  const server = await ApiServer.start({ certificates: certs, tls });
+async function apiServer(): Promise<ApiServer> {
+  const server = await ApiServer.start({ certificates: certs });
   onCleanup(() => server.stop());
   server.storage.create(resources.secrets, { metadata: { namespace: 'ns', name: 's' } });
   return server;
@@ -28,7 +29,7 @@ async function apiServer(tls: boolean): Promise<ApiServer> {
 describe('a server address without a scheme', () => {
   for (const host of ['127.0.0.1', 'localhost']) {
     it(`${host}:PORT with a certificate-authority is reached over https, as kubectl does`, async () => {
-      const server = await apiServer(true);
+      const server = await apiServer();
       const c = client(kubeconfig({ server: `${host}:${new URL(server.url).port}` }));
       expect(c.server.protocol).toBe('https:');
       await expect(c.source(resources.secrets).get('ns', 's')).resolves.toMatchObject({ metadata: { name: 's' } });
@@ -36,11 +37,17 @@ describe('a server address without a scheme', () => {
     });
   }
 
-  it('127.0.0.1:PORT without any TLS setting is reached over http, as client-go does', async () => {
-    const server = await apiServer(false);
-    const c = client(kubeconfig({ server: `127.0.0.1:${new URL(server.url).port}`, ca: false }));
-    expect(c.server.protocol).toBe('http:');
+  it('127.0.0.1:PORT with a proxy-url is reached through the proxy (client-node alone refuses that pair)', async () => {
+    const server = await apiServer();
+    const proxy = await startHttpProxy();
+    onCleanup(() => proxy.close());
+    const c = client(kubeconfig({ server: `127.0.0.1:${new URL(server.url).port}`, proxyUrl: proxy.url }));
     await expect(c.source(resources.secrets).get('ns', 's')).resolves.toMatchObject({ metadata: { name: 's' } });
+    expect(proxy.seen.connects).toEqual([new URL(server.url).host]);
+  });
+
+  it('127.0.0.1:PORT without any TLS setting still gets https (kube-apiserver has no insecure port)', () => {
+    expect(client(kubeconfig({ server: '127.0.0.1:6443', ca: false })).server.href).toBe('https://127.0.0.1:6443/');
   });
 
   it('a bare host gets https and the default port', () => {
