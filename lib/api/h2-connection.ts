@@ -9,18 +9,28 @@ import type { Clock, Timer } from '../util/clock.js';
 import { errorMessage, type Logger } from '../util/logger.js';
 import { TransportError } from './transport-errors.js';
 
+/** How an H2Connection watches itself; the pool fills these from ConnectionPoolOptions. */
 export interface H2ConnectionOptions {
+  /** Drives the PING and idle timers (both background: they do not keep a process alive). */
   clock: Clock;
   logger: Logger;
   /** Our own upper bound of streams per connection; the server's SETTINGS can only lower it. */
   maxStreamsPerConnection: number;
+  /** A PING goes out this often while streams are open. */
   pingInterval: number;
+  /** A PING unanswered this long destroys the connection, failing its streams. */
   pingTimeout: number;
+  /** With no stream open for this long the connection is closed. */
   idleTimeout: number;
   /** Called once when the connection takes no more streams (GOAWAY, close, error, idle, dead). */
   onRetire: (conn: H2Connection) => void;
 }
 
+/**
+ * One HTTP/2 connection whose SETTINGS have arrived. Streams are reserved with `acquire()` and
+ * given back with `release()`; once it retires (GOAWAY, close, error, idle, dead) it takes no
+ * more and tells the pool through `onRetire`.
+ */
 export class H2Connection {
   readonly session: http2.ClientHttp2Session;
   readonly identity: string;
