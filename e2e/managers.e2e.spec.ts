@@ -1,6 +1,6 @@
 // The managers against a real kube-apiserver and etcd: the three strategies for secrets and
 // configmaps, immutable objects, server-side watch ends on unregister, a CRD, the RBAC-limited
-// reader, and TLS verification.
+// reader, TLS verification, and proxy-url.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { KubeConfig, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { ConfigMapManager, SecretManager } from '../lib/manager/kind-managers.js
 import type { ChangeDetectionStrategy } from '../lib/manager/strategy.js';
 import { WatchObjectStore } from '../lib/manager/watch-object-store.js';
 import { generateClientCertificates, generateServingCertificates } from '../lib/testing/api-server/certificates.js';
+import { startHttpProxy } from '../spec/api/hostile/http-proxy.js';
 import { READER_NAMESPACE, type RealCluster } from './harness/cluster.js';
 import { describeWithCluster, eventually, extraResources, prepareNamespaces, startCluster, writer } from './harness/fixtures.js';
 
@@ -244,6 +245,33 @@ describeWithCluster('refwatch against a real kube-apiserver', () => {
       expect(isForbidden(denied)).toBe(true);
     } finally {
       await closeSharedClients();
+    }
+  });
+
+  it("reaches kube-apiserver through the kubeconfig's proxy-url (HTTP/2 inside a CONNECT tunnel) and at a server given as host:port", async () => {
+    const proxy = await startHttpProxy();
+    const hostPort = new URL(cluster.url).host;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'e2e', server: hostPort, caData: Buffer.from(cluster.caPem).toString('base64'), proxyUrl: proxy.url }],
+      users: [{ name: 'admin', token: cluster.admin.token }],
+      contexts: [{ name: 'e2e', cluster: 'e2e', user: 'admin' }],
+      currentContext: 'e2e',
+    });
+    const client = new KubeClient(kc);
+    const store = new WatchObjectStore<V1Secret>({ source: client.source(resources.secrets) });
+    try {
+      const name = 'through-the-proxy';
+      store.addReference(NS, name, 'pod');
+      await writer<V1Secret>(admin, resources.secrets).create(NS, { metadata: { name }, data: { v: b64('proxied') } });
+      await eventually(async () => expect((await store.get(NS, name)).data).toEqual({ v: b64('proxied') }));
+      expect(client.server.href).toBe(`https://${hostPort}/`);
+      expect(client.stats()).toMatchObject({ protocols: ['h2'], http2Connections: 1 });
+      expect(proxy.seen.connects).toEqual([hostPort]);
+    } finally {
+      await store.close();
+      await client.close();
+      await proxy.close();
     }
   });
 

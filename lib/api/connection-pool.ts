@@ -6,17 +6,27 @@
  * spilling onto a new connection beyond it, as Go's transport does, so no request ever queues
  * silently behind a full connection. Dead connections are found with HTTP/2 PINGs. Servers
  * that do not offer h2 in ALPN (or plain http://) get HTTP/1.1 with keep-alive instead.
+ *
+ * A connection still being set up is the pool's too (a `Dial`): it has a deadline of its own,
+ * a request waiting for it stops waiting when its own signal fires, and `close()` ends it at
+ * whatever step it is stuck in (TCP, a proxy's CONNECT, TLS, the server's SETTINGS).
  */
-import { once } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import { isIP } from 'node:net';
+import net, { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
+import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { noopLogger, type Logger } from '../util/logger.js';
+import { H2Connection, type H2ConnectionOptions } from './h2-connection.js';
 import type { TlsMaterial } from './kube-auth.js';
+import { openTunnel, proxyAuthorization, proxyEndpoint } from './proxy.js';
+import { TransportError, abortError, describeTransportError } from './transport-errors.js';
+
+export { TransportError, describeTransportError } from './transport-errors.js';
 
 export interface PoolRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -59,12 +69,21 @@ export interface ConnectionPoolOptions {
   connectTimeout?: number;
   /** false forces HTTP/1.1 even when the server offers h2 (client-go's DISABLE_HTTP2). Default true. */
   http2?: boolean;
+  /**
+   * An http:// proxy every connection goes through (see proxy.ts): a CONNECT tunnel for an
+   * https:// server, absolute-form requests for an http:// one. KubeClient sets it from the
+   * kubeconfig's proxy-url. Default: none, connect directly. Environment variables
+   * (HTTPS_PROXY, NO_PROXY) are not read.
+   */
+  proxy?: URL;
   logger?: Logger;
 }
 
 export interface PoolStats {
   /** Open TCP connections, both protocols. */
   connections: number;
+  /** Connections still being set up: TCP, a proxy tunnel, TLS, or the wait for the server's SETTINGS. */
+  connecting: number;
   http2Connections: number;
   /** Requests and watches in flight. */
   activeStreams: number;
@@ -72,163 +91,22 @@ export interface PoolStats {
   protocols: string[];
 }
 
-/** A failure below HTTP: connect, TLS, a reset or dead connection. `code` is Node's (ECONNREFUSED...). */
-export class TransportError extends Error {
-  readonly code: string | undefined;
-
-  constructor(message: string, cause?: unknown) {
-    super(message, { cause });
-    this.name = 'TransportError';
-    this.code = (cause as { code?: string } | undefined)?.code;
-  }
-}
-
-const TLS_VERIFY_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_SIGNATURE_FAILURE',
-]);
-
-/** A transport failure worded for the person reading it; TLS verification says what to check. */
-export function describeTransportError(server: URL, err: unknown): TransportError {
-  if (err instanceof TransportError) return err;
-  const code = (err as { code?: string } | undefined)?.code;
-  if (code && TLS_VERIFY_CODES.has(code)) {
-    return new TransportError(
-      `TLS verification of ${server.origin} failed (${code}): ${errorMessage(err)}; check that the kubeconfig's certificate-authority is the one that signed the server's certificate`,
-      err,
-    );
-  }
-  return new TransportError(`request to ${server.origin} failed: ${errorMessage(err)}`, err);
-}
-
-class H2Connection {
-  readonly session: http2.ClientHttp2Session;
-  readonly identity: string;
-  active = 0;
-  limit: number;
-  closed = false;
-  private pingTimer: Timer | undefined;
-  private idleTimer: Timer | undefined;
-
-  constructor(
-    session: http2.ClientHttp2Session,
-    identity: string,
-    private readonly pool: ConnectionPool,
-    private readonly opts: Required<Pick<ConnectionPoolOptions, 'pingInterval' | 'pingTimeout' | 'idleTimeout' | 'maxStreamsPerConnection'>> & { clock: Clock; logger: Logger },
-  ) {
-    this.session = session;
-    this.identity = identity;
-    this.limit = this.serverLimit();
-    session.on('remoteSettings', () => (this.limit = this.serverLimit()));
-    session.on('goaway', () => this.retire());
-    session.on('close', () => this.retire());
-    session.on('error', (err) => {
-      opts.logger.debug('HTTP/2 connection failed', { error: errorMessage(err) });
-      this.retire();
-    });
-    this.schedulePing();
-    this.scheduleIdle();
-  }
-
-  get usable(): boolean {
-    return !this.closed && !this.session.closed && !this.session.destroyed;
-  }
-
-  acquire(): void {
-    this.active++;
-    this.idleTimer?.cancel();
-    this.idleTimer = undefined;
-  }
-
-  release(): void {
-    this.active--;
-    if (this.active === 0) this.scheduleIdle();
-  }
-
-  destroy(err?: Error): void {
-    this.retire();
-    this.session.destroy(err);
-  }
-
-  private serverLimit(): number {
-    const advertised = this.session.remoteSettings?.maxConcurrentStreams;
-    return Math.min(this.opts.maxStreamsPerConnection, typeof advertised === 'number' && advertised > 0 ? advertised : Infinity);
-  }
-
-  /** No new streams go here; streams already open finish on their own. */
-  private retire(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.pingTimer?.cancel();
-    this.idleTimer?.cancel();
-    this.pool.forget(this);
-  }
-
-  private scheduleIdle(): void {
-    if (this.closed) return;
-    this.idleTimer?.cancel();
-    this.idleTimer = this.opts.clock.setTimeout(
-      () => {
-        if (this.active === 0) this.destroy();
-      },
-      this.opts.idleTimeout,
-      { background: true },
-    );
-  }
-
-  private schedulePing(): void {
-    if (this.closed) return;
-    this.pingTimer = this.opts.clock.setTimeout(() => this.ping(), this.opts.pingInterval, { background: true });
-  }
-
-  private ping(): void {
-    if (!this.usable) return;
-    if (this.active === 0) return this.schedulePing();
-    let answered = false;
-    const deadline = this.opts.clock.setTimeout(
-      () => {
-        if (answered) return;
-        this.opts.logger.warn('HTTP/2 PING unanswered; closing the connection and re-establishing its watches', {
-          streams: this.active,
-        });
-        this.destroy(new TransportError(`HTTP/2 PING not answered within ${this.opts.pingTimeout} ms; connection presumed dead`));
-      },
-      this.opts.pingTimeout,
-      { background: true },
-    );
-    const sent = this.session.ping((err) => {
-      answered = true;
-      deadline.cancel();
-      if (err) this.destroy(err);
-      else this.schedulePing();
-    });
-    if (!sent) {
-      deadline.cancel();
-      this.schedulePing();
-    }
-  }
-}
-
 export class ConnectionPool {
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly h2opts: ConstructorParameters<typeof H2Connection>[3];
+  private readonly h2opts: H2ConnectionOptions;
   private readonly connectTimeout: number;
   private readonly allowH2: boolean;
+  private readonly proxy: URL | undefined;
   private readonly h2 = new Set<H2Connection>();
   /** One connection attempt at a time per identity, so a burst of watches does not open a burst of connections. */
-  private readonly connecting = new Map<string, Promise<H2Connection | undefined>>();
+  private readonly connecting = new Map<string, { dial: Dial; conn: Promise<H2Connection | undefined> }>();
+  /** Every connection being set up, HTTP/2 or a proxy tunnel for HTTP/1.1: close() ends them. */
+  private readonly dials = new Set<Dial>();
   /** What ALPN chose per TLS identity; HTTP/1.1 once a server declined h2. */
   private readonly protocol = new Map<string, 'h2' | 'http/1.1'>();
   private readonly agents = new Map<string, http.Agent>();
-  private readonly h1Sockets = new Set<import('node:net').Socket>();
+  private readonly h1Sockets = new Set<net.Socket>();
   private h1Active = 0;
   private closed = false;
 
@@ -240,6 +118,7 @@ export class ConnectionPool {
     this.logger = opts.logger ?? noopLogger;
     this.connectTimeout = opts.connectTimeout ?? 30_000;
     this.allowH2 = (opts.http2 ?? true) && server.protocol === 'https:';
+    this.proxy = opts.proxy;
     this.h2opts = {
       clock: this.clock,
       logger: this.logger,
@@ -247,6 +126,7 @@ export class ConnectionPool {
       pingInterval: opts.pingInterval ?? 30_000,
       pingTimeout: opts.pingTimeout ?? 15_000,
       idleTimeout: opts.idleTimeout ?? 90_000,
+      onRetire: (conn) => this.h2.delete(conn),
     };
   }
 
@@ -255,27 +135,34 @@ export class ConnectionPool {
     for (const c of this.h2) h2Active += c.active;
     return {
       connections: this.h2.size + this.h1Sockets.size,
+      connecting: this.dials.size,
       http2Connections: this.h2.size,
       activeStreams: h2Active + this.h1Active,
       protocols: [...new Set(this.protocol.values())],
     };
   }
 
+  /**
+   * Sends one request. Rejects with a TransportError when no answer arrives (connect, TLS,
+   * proxy, reset), or with an AbortError as soon as `req.signal` fires, also while the
+   * connection is still being set up.
+   */
   async request(req: PoolRequest): Promise<PoolResponse> {
-    if (this.closed) throw new TransportError(`connection pool for ${this.server.origin} is closed`);
+    if (this.closed) throw this.closedError();
     if (req.signal?.aborted) throw abortError();
     if (this.allowH2 && this.protocol.get(req.tls.identity) !== 'http/1.1') {
-      const conn = await this.h2Connection(req.tls);
+      const conn = await this.h2Connection(req.tls, req.signal);
       if (conn) return this.h2Request(conn, req);
     }
     return this.h1Request(req);
   }
 
-  /** Closes every connection; requests in flight fail. */
+  /** Closes every connection, also those still being set up; requests in flight fail. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const closing: Promise<unknown>[] = [];
+    for (const dial of this.dials) closing.push(dial.fail(this.closedError()));
     for (const conn of [...this.h2]) {
       closing.push(conn.session.closed ? Promise.resolve() : once(conn.session, 'close').catch(() => {}));
       conn.destroy();
@@ -289,94 +176,125 @@ export class ConnectionPool {
     await Promise.all(closing);
   }
 
-  /** @internal called by a connection that will take no more streams. */
-  forget(conn: H2Connection): void {
-    this.h2.delete(conn);
+  private closedError(): TransportError {
+    return new TransportError(`connection pool for ${this.server.origin} is closed`);
   }
 
   /** A connection with a free stream slot, reserved for the caller; undefined if the server only speaks HTTP/1.1. */
-  private async h2Connection(material: TlsMaterial): Promise<H2Connection | undefined> {
+  private async h2Connection(material: TlsMaterial, signal: AbortSignal | undefined): Promise<H2Connection | undefined> {
     for (;;) {
       for (const conn of this.h2) {
-        if (conn.identity === material.identity && conn.usable && conn.active < conn.limit) {
+        if (conn.identity === material.identity && conn.hasFreeSlot) {
           conn.acquire();
           return conn;
         }
       }
-      if (this.closed) throw new TransportError(`connection pool for ${this.server.origin} is closed`);
-      let pending = this.connecting.get(material.identity);
-      if (!pending) {
-        pending = this.connectH2(material).finally(() => this.connecting.delete(material.identity));
-        this.connecting.set(material.identity, pending);
+      if (this.closed) throw this.closedError();
+      let attempt = this.connecting.get(material.identity);
+      if (!attempt) {
+        const dial = this.newDial();
+        const conn = this.connectH2(material, dial).finally(() => this.connecting.delete(material.identity));
+        attempt = { dial, conn };
+        this.connecting.set(material.identity, attempt);
       }
-      const conn = await pending;
+      const { dial } = attempt;
+      // The attempt is shared and keeps its own deadline; this caller stops waiting on its signal.
+      const during = () => abortError(`connecting to ${this.server.origin} (waiting for the ${dial.step})`);
+      const conn = await (signal ? raceAbort(attempt.conn, signal, during) : attempt.conn);
       if (!conn) return undefined;
     }
   }
 
-  private async connectH2(material: TlsMaterial): Promise<H2Connection | undefined> {
-    const host = this.server.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(this.server.port || 443);
-    const socket = tls.connect({
-      host,
-      port,
-      servername: material.servername ?? (isIP(host) ? undefined : host),
-      ca: material.ca,
-      cert: material.cert,
-      key: material.key,
-      rejectUnauthorized: material.rejectUnauthorized,
-      ALPNProtocols: ['h2', 'http/1.1'],
-    });
-    socket.setKeepAlive(true, 30_000);
-    try {
-      await this.withConnectTimeout(once(socket, 'secureConnect'), () => socket.destroy());
-    } catch (err) {
-      socket.destroy();
-      throw describeTransportError(this.server, err);
-    }
-    if (socket.alpnProtocol !== 'h2') {
-      this.protocol.set(material.identity, 'http/1.1');
-      socket.destroy();
-      return undefined;
-    }
-    this.protocol.set(material.identity, 'h2');
-    const session = http2.connect(this.server.origin, { createConnection: () => socket, settings: { enablePush: false } });
-    session.on('error', () => {}); // surfaced per stream; H2Connection logs it
-    try {
-      // Wait for the server's SETTINGS: only then is its stream limit known, and no stream is
-      // ever queued inside node:http2 waiting for a slot.
-      await this.withConnectTimeout(once(session, 'remoteSettings'), () => session.destroy());
-    } catch (err) {
-      session.destroy();
-      throw describeTransportError(this.server, err);
-    }
-    if (this.closed) {
-      session.destroy();
-      throw new TransportError(`connection pool for ${this.server.origin} is closed`);
-    }
-    const conn = new H2Connection(session, material.identity, this, this.h2opts);
-    this.h2.add(conn);
-    this.logger.debug('opened HTTP/2 connection', { server: this.server.origin, maxStreams: conn.limit });
-    return conn;
+  private newDial(): Dial {
+    const dial = new Dial(this.clock, this.connectTimeout, this.server, () => this.dials.delete(dial));
+    this.dials.add(dial);
+    return dial;
   }
 
-  private async withConnectTimeout<T>(p: Promise<T>, onTimeout: () => void): Promise<T> {
-    let timer: Timer | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = this.clock.setTimeout(() => {
-        onTimeout();
-        reject(new TransportError(`connecting to ${this.server.origin} timed out after ${this.connectTimeout} ms`));
-      }, this.connectTimeout);
-    });
+  /** TCP (or a proxy tunnel), TLS with ALPN, then the server's SETTINGS; undefined when ALPN chose HTTP/1.1. */
+  private async connectH2(material: TlsMaterial, dial: Dial): Promise<H2Connection | undefined> {
     try {
-      return await Promise.race([p, timeout]);
-    } finally {
-      timer?.cancel();
+      const { host, port } = endpointOf(this.server);
+      const tunnel = this.proxy ? await this.tunnel(dial) : undefined;
+      const socket = dial.track(
+        tls.connect({
+          // With a tunnel the socket is given, but `host` is still what the certificate is
+          // checked against (Node assumes "localhost" without it).
+          ...(tunnel ? { socket: tunnel } : {}),
+          host,
+          port,
+          servername: material.servername ?? (isIP(host) ? undefined : host),
+          ca: material.ca,
+          cert: material.cert,
+          key: material.key,
+          rejectUnauthorized: material.rejectUnauthorized,
+          ALPNProtocols: ['h2', 'http/1.1'],
+        }),
+      );
+      socket.setKeepAlive(true, 30_000);
+      await dial.until(socket, 'secureConnect', 'TLS handshake');
+      dial.throwIfFailed();
+      if (socket.alpnProtocol !== 'h2') {
+        this.protocol.set(material.identity, 'http/1.1');
+        dial.done();
+        socket.destroy();
+        return undefined;
+      }
+      this.protocol.set(material.identity, 'h2');
+      const session = dial.track(http2.connect(this.server.origin, { createConnection: () => socket, settings: { enablePush: false } }));
+      session.on('error', () => {}); // surfaced per stream; H2Connection logs it
+      // Wait for the server's SETTINGS: only then is its stream limit known, and no stream is
+      // ever queued inside node:http2 waiting for a slot. A server that closes the connection
+      // instead fails the wait at once ('close' as well as 'error').
+      await dial.until(session, 'remoteSettings', "server's HTTP/2 SETTINGS");
+      dial.throwIfFailed(); // close() may have come between the SETTINGS and this line
+      const conn = new H2Connection(session, material.identity, this.h2opts);
+      if (conn.limit === 0) {
+        // Zero streams is a refusal, not "no limit"; another connection would be told the same.
+        conn.destroy();
+        throw new TransportError(`${this.server.origin} allows no streams on a new HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS=0)`);
+      }
+      dial.done();
+      this.h2.add(conn);
+      this.logger.debug('opened HTTP/2 connection', { server: this.server.origin, maxStreams: conn.limit });
+      return conn;
+    } catch (err) {
+      const failure = describeTransportError(this.server, err);
+      await dial.fail(failure);
+      throw failure;
+    }
+  }
+
+  /** A CONNECT tunnel to the server through the proxy, as one step of `dial`. */
+  private async tunnel(dial: Dial): Promise<net.Socket> {
+    const proxy = this.proxy!;
+    // CONNECT always names the port, also the default one that URL.host leaves out.
+    const { request, tunnel } = openTunnel(proxy, `${this.server.hostname}:${endpointOf(this.server).port}`);
+    dial.track(request);
+    return dial.track(await dial.race(tunnel, `answer of proxy ${proxy.origin} to CONNECT`));
+  }
+
+  /** TLS over a fresh proxy tunnel, for the HTTP/1.1 agent; the TLS handshake is the request's. */
+  private async tunnelledTls(options: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+    const dial = this.newDial();
+    try {
+      const raw = await this.tunnel(dial);
+      dial.done();
+      return tls.connect({ ...options, socket: raw });
+    } catch (err) {
+      const failure = describeTransportError(this.server, err);
+      await dial.fail(failure);
+      throw failure;
     }
   }
 
   private h2Request(conn: H2Connection, req: PoolRequest): Promise<PoolResponse> {
     return new Promise<PoolResponse>((resolve, reject) => {
+      if (req.signal?.aborted) {
+        conn.release();
+        reject(abortError());
+        return;
+      }
       let stream: http2.ClientHttp2Stream;
       try {
         stream = conn.session.request(
@@ -423,17 +341,18 @@ export class ConnectionPool {
     const secure = this.server.protocol === 'https:';
     this.protocol.set(req.tls.identity, 'http/1.1');
     const agent = this.agentFor(req.tls, secure);
-    const host = this.server.hostname.replace(/^\[|\]$/g, '');
+    const headers = req.body === undefined ? req.headers : { ...req.headers, 'content-length': String(req.body.length) };
+    const options: https.RequestOptions =
+      this.proxy && !secure
+        ? // Plain HTTP through a proxy: absolute-form requests to the proxy, as Go's transport sends them.
+          { ...proxyEndpoint(this.proxy), path: `${this.server.origin}${req.path}`, headers: this.viaProxy(headers) }
+        : { ...endpointOf(this.server), path: req.path, headers };
     return new Promise<PoolResponse>((resolve, reject) => {
-      const options: https.RequestOptions = {
-        host,
-        port: Number(this.server.port || (secure ? 443 : 80)),
-        method: req.method,
-        path: req.path,
-        headers: req.body === undefined ? req.headers : { ...req.headers, 'content-length': String(req.body.length) },
-        agent,
-      };
-      const request = (secure ? https : http).request(options);
+      if (req.signal?.aborted) {
+        reject(abortError());
+        return;
+      }
+      const request = (secure ? https : http).request({ ...options, method: req.method, agent });
       this.h1Active++;
       let done = false;
       const finish = () => {
@@ -471,6 +390,11 @@ export class ConnectionPool {
     });
   }
 
+  private viaProxy(headers: Record<string, string>): Record<string, string> {
+    const auth = proxyAuthorization(this.proxy!);
+    return { ...headers, host: this.server.host, ...(auth ? { 'proxy-authorization': auth } : {}) };
+  }
+
   private agentFor(material: TlsMaterial, secure: boolean): http.Agent {
     let agent = this.agents.get(material.identity);
     if (!agent) {
@@ -484,14 +408,133 @@ export class ConnectionPool {
             rejectUnauthorized: material.rejectUnauthorized,
           })
         : new http.Agent({ keepAlive: true });
+      if (secure && this.proxy) {
+        // node:http's Agent accepts a connection handed over later through the callback.
+        const connect = (options: tls.ConnectionOptions, callback: (err: Error | null, socket?: net.Socket) => void): undefined => {
+          this.tunnelledTls(options).then(
+            (socket) => callback(null, socket),
+            (err: Error) => callback(err),
+          );
+          return undefined;
+        };
+        (agent as unknown as { createConnection: typeof connect }).createConnection = connect;
+      }
       this.agents.set(material.identity, agent);
     }
     return agent;
   }
 }
 
-function abortError(): Error {
-  const err = new Error('request aborted');
-  err.name = 'AbortError';
-  return err;
+/** Host (without IPv6 brackets) and port to dial for a server URL. */
+function endpointOf(server: URL): { host: string; port: number } {
+  return { host: server.hostname.replace(/^\[|\]$/g, ''), port: Number(server.port || (server.protocol === 'https:' ? 443 : 80)) };
+}
+
+/**
+ * One connection being set up: its connect deadline, the step it is waiting for, and every
+ * socket, session or proxy request it opened, so that a timeout, a failure or the pool's
+ * close() ends it at whatever step it is stuck in and leaves nothing behind.
+ */
+class Dial {
+  /** What the dial waits for now, for error messages: "waiting for the <step>". */
+  step = 'TCP connect';
+  private readonly parts: Array<{ destroy(): void }> = [];
+  private readonly sockets = new Set<net.Socket>();
+  private failure: Error | undefined;
+  private interrupt: ((err: Error) => void) | undefined;
+  private readonly timer: Timer;
+  private ended = false;
+
+  constructor(
+    clock: Clock,
+    timeoutMs: number,
+    private readonly server: URL,
+    private readonly onEnd: () => void,
+  ) {
+    this.timer = clock.setTimeout(() => {
+      void this.fail(new TransportError(`connecting to ${server.origin} timed out after ${timeoutMs} ms, waiting for the ${this.step}`));
+    }, timeoutMs);
+  }
+
+  /** Registers something to destroy if the dial fails; sockets also get a no-op 'error' listener (failures surface through `until`). */
+  track<T extends { destroy(): void }>(part: T): T {
+    this.parts.push(part);
+    if (part instanceof net.Socket) {
+      this.sockets.add(part);
+      part.on('error', () => {});
+      part.once('close', () => this.sockets.delete(part));
+    }
+    if (this.failure) part.destroy();
+    return part;
+  }
+
+  /** Waits for `event` on `emitter`; its 'error' or 'close' fails the wait, as does the dial failing. */
+  until(emitter: EventEmitter, event: string, step: string): Promise<unknown[]> {
+    return this.race(
+      new Promise<unknown[]>((resolve, reject) => {
+        const cleanup = () => {
+          emitter.off(event, onEvent);
+          emitter.off('error', onError);
+          emitter.off('close', onClose);
+        };
+        const onEvent = (...args: unknown[]) => {
+          cleanup();
+          resolve(args);
+        };
+        const onError = (err: Error) => {
+          cleanup();
+          reject(err);
+        };
+        const onClose = () => {
+          cleanup();
+          reject(new TransportError(`${this.server.origin} closed the connection while we waited for the ${step}`));
+        };
+        emitter.on(event, onEvent);
+        emitter.on('error', onError);
+        emitter.on('close', onClose);
+      }),
+      step,
+    );
+  }
+
+  /** `promise`, unless the dial fails first (timeout, close()). */
+  race<T>(promise: Promise<T>, step: string): Promise<T> {
+    this.step = step;
+    promise.catch(() => {}); // a loser's later rejection is not news
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      this.interrupt = reject;
+      promise.then(resolve, reject).finally(() => {
+        if (this.interrupt === reject) this.interrupt = undefined;
+      });
+    });
+  }
+
+  /** Throws the dial's failure, if it failed (timed out, or the pool closed) since the last wait. */
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** Success: the parts now belong to a connection; only the deadline goes. */
+  done(): void {
+    this.end();
+  }
+
+  /** Ends the dial with `err`: everything it opened is destroyed; resolves once its sockets closed. */
+  async fail(err: Error): Promise<void> {
+    if (!this.failure) {
+      this.failure = err;
+      this.end();
+      this.interrupt?.(err);
+      for (const part of this.parts) part.destroy();
+    }
+    await Promise.all([...this.sockets].map((s) => (s.closed ? undefined : once(s, 'close').catch(() => {}))));
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.timer.cancel();
+    this.onEnd();
+  }
 }

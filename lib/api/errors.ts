@@ -35,6 +35,17 @@ export interface Status {
   details?: StatusDetails;
 }
 
+/**
+ * The longest Retry-After honoured, in seconds. kube-apiserver asks for 1 s (priority and
+ * fairness, max-in-flight) up to a few seconds; a proxy or a broken server can ask for anything
+ * (3,000,000 s has been seen), and obeying it would leave a cache stale for weeks. 60 s is the
+ * reflector's longest backoff (30 s, jittered up to 2x), so a server asking for more still gets
+ * the quietest rate a failing reflector ever produces. client-go bounds it differently (a
+ * request's wait ends with its context; a reflector's 429 uses its own backoff); the effect
+ * is the same: no server value stops a client for long.
+ */
+export const MAX_RETRY_AFTER_SECONDS = 60;
+
 export class StatusError extends Error {
   /** HTTP status code (404, 410, 429, 500...); 0 when the failure never reached a server. */
   readonly code: number;
@@ -50,9 +61,15 @@ export class StatusError extends Error {
     this.details = details;
   }
 
-  /** Seconds the server asked the client to wait (Retry-After / details.retryAfterSeconds). */
+  /**
+   * Seconds to wait before retrying, as the server asked (Retry-After / details.retryAfterSeconds),
+   * at most MAX_RETRY_AFTER_SECONDS; undefined when it asked for none or for something that is
+   * not a positive number. `details.retryAfterSeconds` keeps what the server sent.
+   */
   get retryAfterSeconds(): number | undefined {
-    return this.details?.retryAfterSeconds;
+    const asked: unknown = this.details?.retryAfterSeconds;
+    if (typeof asked !== 'number' || !(asked > 0)) return undefined;
+    return Math.min(asked, MAX_RETRY_AFTER_SECONDS);
   }
 
   /**

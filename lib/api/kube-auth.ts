@@ -8,6 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../util/clock.js';
+import { parseProxyUrl } from './proxy.js';
+import { parseServerAddress } from './server-address.js';
 
 /** TLS settings for one connection; `identity` changes whenever any of them does. */
 export interface TlsMaterial {
@@ -27,21 +29,35 @@ export interface ResolvedAuth {
 }
 
 export class KubeAuth {
+  /** The server to dial (see server-address.ts for what a kubeconfig may hold). */
   readonly server: URL;
+  /** The server URL's path prefix for every request, e.g. "/k8s/clusters/c-m-abc123"; '' for none. */
+  readonly basePath: string;
+  /** The kubeconfig's proxy-url, if any (http:// only; see proxy.ts). */
+  readonly proxy: URL | undefined;
+  /**
+   * What client-node is asked for credentials and TLS: the kubeconfig, or a view of it. Besides
+   * them client-node builds an agent from the server and proxy-url, which the pool never uses,
+   * and refuses a proxy-url next to a server without a scheme ("Unsupported proxy type"); so
+   * when either is there it sees the cluster as the pool dials it: the normalised server and no
+   * proxy-url (the pool does the proxying). Its own rule stays: plain http:// needs
+   * insecure-skip-tls-verify, with a proxy or without.
+   */
+  private readonly credentialSource: Pick<KubeConfig, 'applyToHTTPSOptions'>;
   private cached: { at: number; value: Promise<ResolvedAuth> } | undefined;
 
   constructor(
-    private readonly kc: KubeConfig,
+    kc: KubeConfig,
     private readonly clock: Clock,
     /** How long one answer from client-node is reused, in ms. */
     private readonly cacheFor = 1_000,
   ) {
     const cluster = kc.getCurrentCluster();
     if (!cluster?.server) throw new Error('the kubeconfig has no current cluster with a server address');
-    this.server = new URL(cluster.server);
-    if (this.server.protocol !== 'https:' && this.server.protocol !== 'http:') {
-      throw new Error(`unsupported server address ${JSON.stringify(cluster.server)}: expected https:// or http://`);
-    }
+    const address = parseServerAddress(cluster.server);
+    ({ url: this.server, basePath: this.basePath } = address);
+    this.proxy = cluster.proxyUrl ? parseProxyUrl(cluster.proxyUrl) : undefined;
+    this.credentialSource = this.proxy || address.schemeAdded ? asDialled(kc, this.server) : kc;
   }
 
   /** Headers and TLS material for the next request. */
@@ -73,7 +89,7 @@ export class KubeAuth {
       rejectUnauthorized?: boolean;
       auth?: string;
     } = { headers: {} };
-    await this.kc.applyToHTTPSOptions(opts as never);
+    await this.credentialSource.applyToHTTPSOptions(opts as never);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k.toLowerCase()] = v;
     if (opts.auth && !headers.authorization) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
@@ -106,4 +122,14 @@ export function tlsIdentity(tls: Omit<TlsMaterial, 'identity'>): string {
     digest.update(`${bytes.length}:`).update(bytes);
   }
   return digest.digest('hex');
+}
+
+/** `kc` with its current cluster showing `server` and no proxy-url; everything else is kc's own. */
+function asDialled(kc: KubeConfig, server: URL): KubeConfig {
+  const view = Object.create(kc) as KubeConfig;
+  view.getCurrentCluster = () => {
+    const cluster = kc.getCurrentCluster();
+    return cluster && { ...cluster, server: server.href, proxyUrl: undefined };
+  };
+  return view;
 }

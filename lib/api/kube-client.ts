@@ -7,9 +7,10 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
+import { Deadline, isAbortError, raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
-import { ConnectionPool, describeTransportError, type ConnectionPoolOptions, type PoolResponse, type PoolStats } from './connection-pool.js';
+import { ConnectionPool, type ConnectionPoolOptions, type PoolResponse, type PoolStats } from './connection-pool.js';
 import { StatusError, reasonForCode, type Status } from './errors.js';
 import { kubeConfigIdentity, snapshotKubeConfig } from './config-identity.js';
 import { KubeAuth } from './kube-auth.js';
@@ -18,9 +19,11 @@ import { collectionPath, objectPath, withQuery } from './paths.js';
 import { apiVersionOf, type ResourceType } from './resource.js';
 import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchOptions } from './source.js';
 import type { ObjectList } from './object.js';
+import { TransportError, abortError, describeTransportError } from './transport-errors.js';
 import { WatchStream } from './watch-stream.js';
 
-export interface KubeClientOptions extends ConnectionPoolOptions {
+/** The pool's options, less `proxy`: the kubeconfig's proxy-url decides that. */
+export interface KubeClientOptions extends Omit<ConnectionPoolOptions, 'proxy'> {
   /**
    * How many times a request answered 429 is retried after the server's Retry-After before the
    * 429 is returned. Default 10, client-go's. Watches are not retried here: their 429 goes to
@@ -77,13 +80,15 @@ export class KubeClient {
   private readonly counters: KubeClientStats['requests'] = { get: 0, list: 0, watch: 0, create: 0, update: 0, patch: 0, delete: 0 };
   private malformed = 0;
   private throttled = 0;
+  /** Budgets of requests (and watches not yet answered) in flight, so close() can end them and their timers. */
+  private readonly inFlight = new Set<Deadline>();
 
   constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
     this.clock = opts.clock ?? realClock;
     this.logger = opts.logger ?? noopLogger;
     this.auth = new KubeAuth(kc, this.clock);
     this.server = this.auth.server;
-    this.pool = new ConnectionPool(this.server, opts);
+    this.pool = new ConnectionPool(this.server, { ...opts, proxy: this.auth.proxy });
     this.maxRetries = opts.maxRetries ?? 10;
     this.requestTimeout = opts.requestTimeout ?? 60_000;
     this.watchQuietTimeout = opts.watchQuietTimeout ?? 5 * 60_000;
@@ -115,52 +120,49 @@ export class KubeClient {
     return { ...this.pool.stats(), requests: { ...this.counters }, malformedWatchLines: this.malformed, throttled: this.throttled };
   }
 
-  /** Closes every connection; requests and watches in flight end. */
+  /** Closes every connection; requests and watches in flight end, with their timers. */
   async close(): Promise<void> {
     for (const [key, client] of shared) if (client === this) shared.delete(key);
+    for (const deadline of this.inFlight) deadline.abort('closed');
     await this.pool.close();
   }
 
-  /** Sends one request and parses the JSON answer; failures reject with StatusError or TransportError. */
+  /**
+   * Sends one request and parses the JSON answer; failures reject with StatusError or
+   * TransportError. Everything the request waits for (auth, connecting, the answer, its body,
+   * a Retry-After) shares one `requestTimeout` budget; the caller's signal ends it with an
+   * AbortError, and `close()` with a TransportError.
+   */
   async request<R>(spec: RequestSpec): Promise<R> {
     this.counters[spec.verb]++;
-    // One signal for "the caller gave up or the time is up". Linked by hand and unlinked in
-    // `finally`: a reflector reuses its signal for every list, and AbortSignal.any would leave a
-    // listener on it per request.
-    const deadline = new AbortController();
-    const signal = deadline.signal;
-    const timer = this.clock.setTimeout(() => deadline.abort(), this.requestTimeout);
-    const onCallerAbort = () => deadline.abort();
-    if (spec.signal?.aborted) deadline.abort();
-    else spec.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const deadline = this.deadline(spec.signal);
+    const started = this.clock.now();
     try {
       for (let attempt = 0; ; attempt++) {
-        const res = await this.send(spec, signal);
-        const body = await readAll(res.body, signal);
-        if (res.status >= 200 && res.status < 300) return parseJson<R>(body, res.status);
-        const err = statusErrorFrom(res, body, spec.body);
+        const res = await this.send(spec, deadline.signal);
+        if (res.status >= 200 && res.status < 300) return parseJson<R>(await readAll(res.body, deadline.signal, this.server), res.status);
+        const err = statusErrorFrom(res, await this.readErrorBody(res, deadline), spec.body);
+        if (deadline.reason) throw err; // the budget went on an error body that never ended
         if (res.status === 401 && attempt === 0) {
           this.auth.invalidate(); // a rotated token or an expired exec credential: ask again once
           continue;
         }
         if (res.status === 429) {
           this.throttled++;
-          if (attempt < this.maxRetries) {
-            const wait = (err.retryAfterSeconds ?? 1) * 1000;
-            if (!(await this.clock.sleep(wait, signal))) throw err;
+          const wait = (err.retryAfterSeconds ?? 1) * 1000;
+          // A wait that outlasts the budget cannot end in an answer: the 429 (with its
+          // Retry-After) goes to the caller now, whose own backoff honours it.
+          if (attempt < this.maxRetries && this.clock.now() - started + wait < this.requestTimeout) {
+            if (!(await this.clock.sleep(wait, deadline.signal))) throw err;
             continue;
           }
         }
         throw err;
       }
     } catch (err) {
-      if (signal.aborted && !spec.signal?.aborted) {
-        throw new StatusError(504, 'Timeout', `${spec.method} ${spec.path.split('?')[0]} did not complete within ${this.requestTimeout} ms`);
-      }
-      throw err;
+      throw this.failure(deadline, err, `${spec.method} ${spec.path.split('?')[0]} did not complete within ${this.requestTimeout} ms`);
     } finally {
-      timer.cancel();
-      spec.signal?.removeEventListener('abort', onCallerAbort);
+      this.finish(deadline);
     }
   }
 
@@ -168,32 +170,28 @@ export class KubeClient {
   watch<T>(path: string, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): AsyncIterableIterator<WatchEvent<T>> {
     this.counters.watch++;
     const open = async () => {
-      // Until the response headers arrive the watch is an ordinary request, with its budget.
-      const opened = new AbortController();
-      const timer = this.clock.setTimeout(() => opened.abort(), this.requestTimeout);
-      const onCallerAbort = () => opened.abort();
-      if (signal?.aborted) opened.abort();
-      else signal?.addEventListener('abort', onCallerAbort, { once: true });
+      // Until the response headers (and an error's body) arrive the watch is an ordinary
+      // request, with its budget.
+      const deadline = this.deadline(signal);
       let res: PoolResponse;
       try {
-        res = await this.send({ method: 'GET', path }, opened.signal);
-      } catch (err) {
-        signal?.removeEventListener('abort', onCallerAbort);
-        if (opened.signal.aborted && !signal?.aborted) {
-          throw new StatusError(504, 'Timeout', `watch ${path.split('?')[0]} was not answered within ${this.requestTimeout} ms`);
+        res = await this.send({ method: 'GET', path }, deadline.signal);
+        if (res.status === 200) {
+          // From here only the caller's signal ends it (the stream is long-lived by design); the
+          // link goes with the stream, so a reflector's signal does not collect one per watch.
+          deadline.disarm();
+          this.inFlight.delete(deadline);
+          res.body.once('close', () => deadline.end());
+          return res;
         }
+        const err = statusErrorFrom(res, await this.readErrorBody(res, deadline));
+        if (res.status === 429) this.throttled++;
+        if (res.status === 401) this.auth.invalidate();
         throw err;
-      } finally {
-        timer.cancel();
+      } catch (err) {
+        this.finish(deadline);
+        throw this.failure(deadline, err, `watch ${path.split('?')[0]} was not answered within ${this.requestTimeout} ms`);
       }
-      // From here only the caller's signal ends it (the stream is long-lived by design); the
-      // link goes with the stream, so a reflector's signal does not collect one per watch.
-      res.body.once('close', () => signal?.removeEventListener('abort', onCallerAbort));
-      if (res.status === 200) return res;
-      const err = statusErrorFrom(res, await readAll(res.body, signal));
-      if (res.status === 429) this.throttled++;
-      if (res.status === 401) this.auth.invalidate();
-      throw err;
     };
     return new WatchStream<T>(open, {
       clock: this.clock,
@@ -207,8 +205,51 @@ export class KubeClient {
     });
   }
 
-  private async send(spec: Pick<RequestSpec, 'method' | 'path' | 'body' | 'contentType'>, signal: AbortSignal | undefined): Promise<PoolResponse> {
-    const auth = await this.auth.resolve().catch((err) => {
+  /** A request's budget, linked to the caller's signal, that `close()` can end. */
+  private deadline(signal: AbortSignal | undefined): Deadline {
+    const deadline = new Deadline(this.clock, this.requestTimeout, signal);
+    this.inFlight.add(deadline);
+    return deadline;
+  }
+
+  private finish(deadline: Deadline): void {
+    deadline.end();
+    this.inFlight.delete(deadline);
+  }
+
+  /**
+   * An error response's body within the request's budget. When the budget runs out first (a
+   * 500 whose body never ends) the answer is still the server's status, with an empty body.
+   */
+  private async readErrorBody(res: PoolResponse, deadline: Deadline): Promise<Buffer> {
+    try {
+      return await readAll(res.body, deadline.signal, this.server);
+    } catch (err) {
+      if (deadline.reason !== 'timeout') throw err;
+      this.logger.debug('an error response body did not complete in time', { server: this.server.origin, status: res.status });
+      return Buffer.alloc(0);
+    }
+  }
+
+  /** What a request that failed with `err` rejects with, given why its deadline fired. */
+  private failure(deadline: Deadline, err: unknown, timedOut: string): unknown {
+    switch (deadline.reason) {
+      case 'closed':
+        return new TransportError(`the client for ${this.server.origin} is closed`);
+      case 'timeout': {
+        if (err instanceof StatusError || err instanceof TransportError) return err;
+        const during = (err as { during?: string } | undefined)?.during;
+        return new StatusError(504, 'Timeout', during ? `${timedOut}, still ${during}` : timedOut);
+      }
+      default:
+        return err;
+    }
+  }
+
+  private async send(spec: Pick<RequestSpec, 'method' | 'path' | 'body' | 'contentType'>, signal: AbortSignal): Promise<PoolResponse> {
+    // An exec plugin that hangs must not outlive the request's budget either.
+    const auth = await raceAbort(this.auth.resolve(), signal).catch((err) => {
+      if (isAbortError(err)) throw abortError(`asking the kubeconfig for credentials`);
       throw new Error(`cannot authenticate to ${this.server.origin}: ${errorMessage(err)}`, { cause: err });
     });
     const headers: Record<string, string> = { ...auth.headers, accept: 'application/json', 'user-agent': this.userAgent };
@@ -217,8 +258,10 @@ export class KubeClient {
       body = Buffer.from(JSON.stringify(spec.body));
       headers['content-type'] = spec.contentType ?? 'application/json';
     }
+    // A server URL with a path (a proxy that relocates the apiserver) prefixes every request.
+    const path = `${this.auth.basePath}${spec.path}`;
     try {
-      return await this.pool.request({ method: spec.method, path: spec.path, headers, body, tls: auth.tls, signal });
+      return await this.pool.request({ method: spec.method, path, headers, body, tls: auth.tls, signal });
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       throw describeTransportError(this.server, err);
@@ -237,12 +280,14 @@ class KubeObjectSource<T> implements ObjectSource<T> {
     readonly resource: ResourceType,
   ) {}
 
-  get(namespace: string, name: string, opts: GetOptions = {}): Promise<T> {
+  // async, so a name that cannot be a path segment (InvalidNameError from paths.ts) rejects
+  // like every other failure instead of throwing at the call.
+  async get(namespace: string, name: string, opts: GetOptions = {}): Promise<T> {
     const path = withQuery(objectPath(this.resource, namespace, name), { resourceVersion: opts.resourceVersion });
     return this.client.request<T>({ verb: 'get', method: 'GET', path, signal: opts.signal });
   }
 
-  list(namespace: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
+  async list(namespace: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
     const path = withQuery(collectionPath(this.resource, namespace), {
       fieldSelector: opts.fieldSelector,
       labelSelector: opts.labelSelector,
@@ -255,7 +300,8 @@ class KubeObjectSource<T> implements ObjectSource<T> {
   }
 
   watch(namespace: string, opts: WatchOptions = {}): AsyncIterable<WatchEvent<T>> {
-    const path = withQuery(collectionPath(this.resource, namespace), {
+    // Built when iteration starts, so an invalid namespace rejects the iteration as the contract says.
+    const path = () => withQuery(collectionPath(this.resource, namespace), {
       watch: true,
       fieldSelector: opts.fieldSelector,
       labelSelector: opts.labelSelector,
@@ -265,7 +311,15 @@ class KubeObjectSource<T> implements ObjectSource<T> {
       timeoutSeconds: opts.timeoutSeconds,
       sendInitialEvents: opts.sendInitialEvents,
     });
-    return { [Symbol.asyncIterator]: () => this.client.watch<T>(path, opts.timeoutSeconds, opts.signal) };
+    return {
+      [Symbol.asyncIterator]: () => {
+        try {
+          return this.client.watch<T>(path(), opts.timeoutSeconds, opts.signal);
+        } catch (err) {
+          return { next: () => Promise.reject(err), [Symbol.asyncIterator]() { return this; } };
+        }
+      },
+    };
   }
 }
 
@@ -304,23 +358,30 @@ export class ObjectWriter<T> {
   }
 }
 
-async function readAll(body: Readable, signal: AbortSignal | undefined): Promise<Buffer> {
+/**
+ * The whole body. A body cut off on the way (an HTTP/1.1 connection reset after the headers, an
+ * HTTP/2 connection gone mid-stream, which node:http2 ends quietly) is a TransportError, not a
+ * short body that later reads as "not JSON"; the signal firing is an AbortError.
+ */
+async function readAll(body: Readable, signal: AbortSignal, server: URL): Promise<Buffer> {
   const chunks: Buffer[] = [];
+  let received = 0;
   const onAbort = () => body.destroy();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
-    for await (const chunk of body) chunks.push(chunk as Buffer);
-  } catch (err) {
-    if (signal?.aborted) {
-      const abort = new Error('request aborted');
-      abort.name = 'AbortError';
-      throw abort;
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      received += (chunk as Buffer).length;
     }
-    throw err;
+  } catch (err) {
+    if (signal.aborted) throw abortError('reading the response body');
+    throw describeTransportError(server, err, `reading the response (${received} bytes received)`);
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', onAbort);
   }
-  return Buffer.concat(chunks);
+  if (body.readableEnded) return Buffer.concat(chunks);
+  if (signal.aborted) throw abortError('reading the response body');
+  throw new TransportError(`the response from ${server.origin} was cut off after ${received} bytes: the connection or stream closed before the body ended`);
 }
 
 function parseJson<R>(body: Buffer, status: number): R {

@@ -9,9 +9,13 @@
  * It is a hand-written iterator fed by 'data' events rather than async generators over the
  * body's async iterator: a node may hold thousands of these open, and the generator layers
  * (with their promises and contexts) cost several KiB per watch.
+ *
+ * Lines are found in bytes, and each chunk is scanned once: a line that arrives in many small
+ * frames (a 2 MB event in 64-byte HTTP/2 DATA frames) is kept as its pieces and joined once
+ * when its newline comes, so parsing stays linear in the input. A newline byte never occurs
+ * inside a multi-byte UTF-8 sequence, so splitting before decoding is safe.
  */
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import type { Clock, Timer } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { PoolResponse } from './connection-pool.js';
@@ -26,7 +30,7 @@ export interface WatchStreamOptions {
   http1QuietMs: number;
   /** Called with the reason for each skipped line; never with the line itself (it may hold secret data). */
   onMalformed: (reason: string) => void;
-  /** Longest line accepted, in characters; a runaway line is dropped, not buffered for ever. Default 64 Mi. */
+  /** Longest line accepted, in bytes; a runaway line is dropped, not buffered for ever. Default 64 MiB. */
   maxLineLength?: number;
 }
 
@@ -36,6 +40,9 @@ export interface WatchStreamOptions {
  */
 const HIGH_WATER = 256;
 
+const NEWLINE = 0x0a;
+const EMPTY = Buffer.alloc(0);
+
 type Pending<T> = { resolve: (r: IteratorResult<WatchEvent<T>>) => void; reject: (e: unknown) => void };
 
 export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
@@ -44,8 +51,9 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
   private body: Readable | undefined;
   private readonly queue: WatchEvent<T>[] = [];
   private pending: Pending<T> | undefined;
-  private decoder: StringDecoder | undefined;
-  private partial = '';
+  /** The pieces of a line whose newline has not arrived yet; undefined between lines. */
+  private partial: Buffer[] | undefined;
+  private partialBytes = 0;
   private skippingOversized = false;
   private deadline: Timer | undefined;
   private quiet: Timer | undefined;
@@ -105,7 +113,6 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
   private attach(res: PoolResponse): void {
     this.state = 'open';
     this.body = res.body;
-    this.decoder = new StringDecoder('utf8');
     this.quietMs = res.protocol === 'h2' ? 0 : this.opts.http1QuietMs;
     this.deadline = this.opts.clock.setTimeout(() => this.finish('deadline passed'), this.opts.deadlineMs);
     this.armQuiet();
@@ -120,21 +127,36 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
   private onData(chunk: Buffer): void {
     if (this.state !== 'open') return;
     this.armQuiet();
-    this.partial += this.decoder!.write(chunk);
-    let nl = this.partial.indexOf('\n');
-    while (nl >= 0) {
-      const line = this.partial.slice(0, nl);
-      this.partial = this.partial.slice(nl + 1);
-      if (this.skippingOversized) this.skippingOversized = false;
-      else this.deliver(line);
-      nl = this.partial.indexOf('\n');
+    let start = 0;
+    for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
+      const tail = chunk.subarray(start, nl);
+      start = nl + 1;
+      if (this.skippingOversized) {
+        this.skippingOversized = false;
+        continue;
+      }
+      this.deliver(this.takeLine(tail));
     }
+    if (start === chunk.length || this.skippingOversized) return;
+    (this.partial ??= []).push(start === 0 ? chunk : chunk.subarray(start));
+    this.partialBytes += chunk.length - start;
     const max = this.opts.maxLineLength ?? 64 * 1024 * 1024;
-    if (this.partial.length > max) {
-      this.opts.onMalformed(`line longer than ${max} characters`);
-      this.partial = '';
+    if (this.partialBytes > max) {
+      this.opts.onMalformed(`line longer than ${max} bytes`);
+      this.partial = undefined;
+      this.partialBytes = 0;
       this.skippingOversized = true;
     }
+  }
+
+  /** The pending pieces plus `tail`, decoded once; clears the pending line. */
+  private takeLine(tail: Buffer): string {
+    if (!this.partial) return tail.toString('utf8');
+    this.partial.push(tail);
+    const line = Buffer.concat(this.partial, this.partialBytes + tail.length).toString('utf8');
+    this.partial = undefined;
+    this.partialBytes = 0;
+    return line;
   }
 
   private deliver(line: string): void {
@@ -156,9 +178,9 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
   private finish(why?: string): void {
     if (this.state === 'ended') return;
     if (why) this.opts.logger.debug('ending watch stream', { reason: why });
-    if (this.state === 'open' && this.partial.trim() !== '' && !this.skippingOversized) this.deliver(this.partial);
+    if (this.state === 'open' && this.partial && !this.skippingOversized) this.deliver(this.takeLine(EMPTY));
     this.state = 'ended';
-    this.partial = '';
+    this.partial = undefined;
     this.deadline?.cancel();
     this.quiet?.cancel();
     this.body?.destroy();

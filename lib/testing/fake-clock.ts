@@ -4,7 +4,7 @@
  * promise callbacks that each timer releases run before the next timer fires, so chains of
  * async work (a sleep, then a list, then another sleep) play out as they would in real time.
  */
-import { sleepOn, type Clock, type Timer } from '../util/clock.js';
+import { clampDelay, sleepOn, type Clock, type Timer } from '../util/clock.js';
 
 interface Scheduled {
   at: number;
@@ -26,8 +26,9 @@ export class FakeClock implements Clock {
     return this.t;
   }
 
+  /** As the wall clock does, `ms` is clamped to [0, MAX_TIMER_DELAY], so fake time sees what real time would. */
   setTimeout(fn: () => void, ms: number): Timer {
-    const entry: Scheduled = { at: this.t + Math.max(0, ms), seq: this.seq++, fn };
+    const entry: Scheduled = { at: this.t + clampDelay(ms), seq: this.seq++, fn };
     this.timers.add(entry);
     return { cancel: () => void this.timers.delete(entry) };
   }

@@ -4,6 +4,23 @@
  * them on `FakeClock` deterministically instead of sleeping.
  */
 
+/**
+ * The longest delay a timer can take: 2^31 - 1 ms, about 24.8 days. Node's setTimeout turns
+ * anything longer (or NaN) into 1 ms with a TimeoutOverflowWarning, so one huge delay from a
+ * server (a Retry-After of weeks) would become a retry loop that spins. Every Clock clamps to
+ * this range itself, so no caller can overflow it by accident.
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * `ms` as a timer accepts it: negative and NaN become 0, anything above MAX_TIMER_DELAY
+ * (Infinity included) becomes MAX_TIMER_DELAY.
+ */
+export function clampDelay(ms: number): number {
+  if (ms > MAX_TIMER_DELAY) return MAX_TIMER_DELAY;
+  return ms > 0 ? ms : 0;
+}
+
 /** A scheduled callback; `cancel()` is idempotent and safe after the timer fired. */
 export interface Timer {
   cancel(): void;
@@ -13,7 +30,8 @@ export interface Clock {
   /** Milliseconds since an arbitrary epoch; only differences are meaningful. */
   now(): number;
   /**
-   * Runs `fn` once after `ms` milliseconds unless cancelled first. `background: true` marks
+   * Runs `fn` once after `ms` milliseconds unless cancelled first; `ms` is clamped to
+   * [0, MAX_TIMER_DELAY] (see `clampDelay`). `background: true` marks
    * housekeeping (connection pings, idle-connection closing) that should not by itself keep
    * the process alive; the wall clock unrefs such timers.
    */
@@ -49,7 +67,7 @@ export class RealClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number, opts?: { background?: boolean }): Timer {
-    const handle = setTimeout(fn, Math.max(0, ms));
+    const handle = setTimeout(fn, clampDelay(ms));
     if (opts?.background) handle.unref();
     return { cancel: () => clearTimeout(handle) };
   }

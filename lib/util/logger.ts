@@ -19,10 +19,14 @@ export const consoleLogger: Logger = {
   warn: (msg, fields) => console.warn(JSON.stringify({ level: 'warn', msg, ...fields })),
 };
 
-/** The message of any thrown value, without its stack; safe to log. */
+/**
+ * The message of any thrown value, without its stack; safe to log. Read by shape, not by
+ * `instanceof Error`: errors made in another realm (Node's own, seen from a Jest sandbox) are
+ * not instances of this realm's Error.
+ */
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  const message = (err as { message?: unknown } | null | undefined)?.message;
+  return typeof message === 'string' ? message : String(err);
 }
 
 /**

@@ -1,0 +1,151 @@
+/**
+ * H2Connection is one established HTTP/2 connection in the pool: how many streams it carries,
+ * how many the server lets it carry, and the PING and idle timers that find it dead or unused.
+ * It exists apart from the pool so the pool reads as "which connection, or a new one", and
+ * this file as "is this connection still good".
+ */
+import http2 from 'node:http2';
+import type { Clock, Timer } from '../util/clock.js';
+import { errorMessage, type Logger } from '../util/logger.js';
+import { TransportError } from './transport-errors.js';
+
+/** How an H2Connection watches itself; the pool fills these from ConnectionPoolOptions. */
+export interface H2ConnectionOptions {
+  /** Drives the PING and idle timers (both background: they do not keep a process alive). */
+  clock: Clock;
+  logger: Logger;
+  /** Our own upper bound of streams per connection; the server's SETTINGS can only lower it. */
+  maxStreamsPerConnection: number;
+  /** A PING goes out this often while streams are open. */
+  pingInterval: number;
+  /** A PING unanswered this long destroys the connection, failing its streams. */
+  pingTimeout: number;
+  /** With no stream open for this long the connection is closed. */
+  idleTimeout: number;
+  /** Called once when the connection takes no more streams (GOAWAY, close, error, idle, dead). */
+  onRetire: (conn: H2Connection) => void;
+}
+
+/**
+ * One HTTP/2 connection whose SETTINGS have arrived. Streams are reserved with `acquire()` and
+ * given back with `release()`; once it retires (GOAWAY, close, error, idle, dead) it takes no
+ * more and tells the pool through `onRetire`.
+ */
+export class H2Connection {
+  readonly session: http2.ClientHttp2Session;
+  readonly identity: string;
+  /** Streams open on this connection, reserved by `acquire()`. */
+  active = 0;
+  /** Streams the server allows now: 0 means none (SETTINGS_MAX_CONCURRENT_STREAMS=0), not "no limit". */
+  limit: number;
+  closed = false;
+  private pingTimer: Timer | undefined;
+  private idleTimer: Timer | undefined;
+
+  constructor(
+    session: http2.ClientHttp2Session,
+    identity: string,
+    private readonly opts: H2ConnectionOptions,
+  ) {
+    this.session = session;
+    this.identity = identity;
+    this.limit = this.serverLimit();
+    session.on('remoteSettings', () => (this.limit = this.serverLimit()));
+    session.on('goaway', () => this.retire());
+    session.on('close', () => this.retire());
+    session.on('error', (err) => {
+      opts.logger.debug('HTTP/2 connection failed', { error: errorMessage(err) });
+      this.retire();
+    });
+    this.schedulePing();
+    this.scheduleIdle();
+  }
+
+  get usable(): boolean {
+    return !this.closed && !this.session.closed && !this.session.destroyed;
+  }
+
+  /** True when one more stream may be opened here without node:http2 queueing it. */
+  get hasFreeSlot(): boolean {
+    return this.usable && this.active < this.limit;
+  }
+
+  acquire(): void {
+    this.active++;
+    this.idleTimer?.cancel();
+    this.idleTimer = undefined;
+  }
+
+  release(): void {
+    this.active--;
+    if (this.active === 0) this.scheduleIdle();
+  }
+
+  destroy(err?: Error): void {
+    this.retire();
+    this.session.destroy(err);
+  }
+
+  /**
+   * The server's advertised limit, capped by ours. node:http2 reports 2^32-1 when the server
+   * sent none. Zero is honoured as zero: a server that says so is refusing streams, and a
+   * stream opened anyway would wait inside node:http2 until our own timeout.
+   */
+  private serverLimit(): number {
+    const advertised = this.session.remoteSettings?.maxConcurrentStreams;
+    return Math.min(this.opts.maxStreamsPerConnection, typeof advertised === 'number' && advertised >= 0 ? advertised : Infinity);
+  }
+
+  /** No new streams go here; streams already open finish on their own. */
+  private retire(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pingTimer?.cancel();
+    this.idleTimer?.cancel();
+    this.opts.onRetire(this);
+  }
+
+  private scheduleIdle(): void {
+    if (this.closed) return;
+    this.idleTimer?.cancel();
+    this.idleTimer = this.opts.clock.setTimeout(
+      () => {
+        if (this.active === 0) this.destroy();
+      },
+      this.opts.idleTimeout,
+      { background: true },
+    );
+  }
+
+  private schedulePing(): void {
+    if (this.closed) return;
+    this.pingTimer = this.opts.clock.setTimeout(() => this.ping(), this.opts.pingInterval, { background: true });
+  }
+
+  private ping(): void {
+    if (!this.usable) return;
+    if (this.active === 0) return this.schedulePing();
+    let answered = false;
+    const deadline = this.opts.clock.setTimeout(
+      () => {
+        if (answered) return;
+        this.opts.logger.warn('HTTP/2 PING unanswered; closing the connection and re-establishing its watches', {
+          streams: this.active,
+        });
+        this.destroy(new TransportError(`HTTP/2 PING not answered within ${this.opts.pingTimeout} ms; connection presumed dead`));
+      },
+      this.opts.pingTimeout,
+      { background: true },
+    );
+    const sent = this.session.ping((err) => {
+      answered = true;
+      deadline.cancel();
+      if (err) this.destroy(err);
+      else this.schedulePing();
+    });
+    if (!sent) {
+      deadline.cancel();
+      this.schedulePing();
+    }
+  }
+}
