@@ -44,7 +44,7 @@ describe('npm run demo', () => {
 
   it('stays on its embedded server when only KUBECONFIG points at a cluster, and never contacts it', async () => {
     const demo = examples.start('demo', ['--duration', '1'], { KUBECONFIG: kubeconfig, HOME: dir });
-    expect(await demo.exit()).toEqual({ code: 0, signal: null });
+    await demo.exitsWith(0);
     expect(demo.stdout).toContain('KUBECONFIG is set but not used');
     expect(demo.stdout).toMatch(/refwatch demo on the embedded API server https:\/\/127\.0\.0\.1:\d+/);
     expect(cluster.requests.length).toBe(0);
@@ -53,7 +53,7 @@ describe('npm run demo', () => {
 
   it('prints plain lines that fit 100 columns, and one summary explaining every column, when not on a terminal', async () => {
     const demo = examples.start('demo', ['--duration', '6']);
-    expect(await demo.exit()).toEqual({ code: 0, signal: null });
+    await demo.exitsWith(0);
     const lines = demo.stdout.split('\n');
     expect(demo.stdout).not.toContain(ESC);
     expect(lines.filter((l) => l.length > WIDTH)).toEqual([]);
@@ -82,7 +82,7 @@ describe('npm run demo', () => {
     expect(leftOnCluster().configMaps.filter((c) => c.startsWith(`${ns}/`))).toHaveLength(5);
 
     demo.signal('SIGINT');
-    expect(await demo.exit()).toEqual({ code: 130, signal: null });
+    await demo.exitsWith(130);
     const announce = demo.stdout.indexOf(`refwatch demo will write to context "refwatch" at ${cluster.url}:`);
     expect(announce).toBeGreaterThanOrEqual(0);
     expect(announce).toBeLessThan(demo.stdout.indexOf('creating namespace'));
@@ -97,7 +97,7 @@ describe('npm run demo', () => {
     const demo = examples.start('demo', ['--kubeconfig', kubeconfig], { HOME: dir });
     await demo.waitFor(/creating namespace/);
     demo.signal('SIGTERM');
-    expect(await demo.exit()).toEqual({ code: 143, signal: null });
+    await demo.exitsWith(143);
     expect(demo.stdout).not.toContain('running for');
     expect(leftOnCluster()).toEqual({ namespaces: [], secrets: [], configMaps: [] });
   }, 30_000);
@@ -105,7 +105,7 @@ describe('npm run demo', () => {
   it('refuses options it does not know, and --context without --kubeconfig, with its usage', async () => {
     for (const args of [['--kubeconfg', kubeconfig], ['--context', 'prod'], ['--duration', '-1']]) {
       const demo = examples.start('demo', args);
-      expect(await demo.exit()).toEqual({ code: 2, signal: null });
+      await demo.exitsWith(2);
       expect(demo.stderr).toContain('usage: npm run demo');
     }
     expect(cluster.requests.length).toBe(0);

@@ -137,4 +137,12 @@ export class ExampleProcess {
       clearTimeout(guard);
     }
   }
+
+  /** Waits for the exit and fails with the process's output when it ended otherwise than with `code`. */
+  async exitsWith(code: number, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+    const exit = await this.exit(timeoutMs);
+    if (exit.code !== code || exit.signal !== null) {
+      throw new Error(`expected exit code ${code}, got ${JSON.stringify(exit)}\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`);
+    }
+  }
 }
