@@ -22,6 +22,7 @@ import {
   type ChangeDetectionStrategy,
 } from '../lib/index.js';
 import { ApiServer } from '../lib/testing/index.js';
+import { percentile } from '../lib/util/percentile.js';
 
 const DURATION_MS = Number(process.env.DEMO_DURATION_MS ?? 20_000);
 const PODS = 30;
@@ -61,10 +62,9 @@ function pod(ns: string, i: number): V1Pod {
   };
 }
 
-function percentile(values: number[], p: number): number | string {
-  if (values.length === 0) return '-';
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
+/** A latency percentile for the table, rounded to whole ms; "-" before any update was seen. */
+function latencyCell(values: number[], p: number): number | string {
+  return values.length === 0 ? '-' : Math.round(percentile(values, p));
 }
 
 async function connect(): Promise<{ kc: KubeConfig; where: string; server?: ApiServer; namespace: string }> {
@@ -162,8 +162,8 @@ async function main(): Promise<void> {
           LIST: stats.requests.list,
           WATCH: stats.requests.watch,
           'updates seen': `${lane.latencies.length}/${writes}`,
-          'p50 ms': percentile(lane.latencies, 50),
-          'p99 ms': percentile(lane.latencies, 99),
+          'p50 ms': latencyCell(lane.latencies, 50),
+          'p99 ms': latencyCell(lane.latencies, 99),
         };
       });
       const live = process.stdout.isTTY && !final;
