@@ -54,6 +54,10 @@ const dataKey = "key"
 // interval the Node workers can poll at without spinning, and every variant must poll alike.
 const pollInterval = time.Millisecond
 
+// A failed get that returned faster than this is retried after it (as in the Node workers), so
+// that a get failing at once cannot turn a retry loop into a busy loop.
+const retryFloor = 10 * time.Millisecond
+
 type command struct {
 	Op        string  `json:"op"`
 	Name      string  `json:"name"`
@@ -196,6 +200,7 @@ func syncAll(manager secret.Manager, namespace string, count int, out *output) {
 		go func(name string) {
 			defer wg.Done()
 			for {
+				started := time.Now()
 				_, err := manager.GetSecret(namespace, name)
 				if err == nil {
 					readable.Add(1)
@@ -204,6 +209,9 @@ func syncAll(manager secret.Manager, namespace string, count int, out *output) {
 				failedGets.Add(1)
 				// The message names the secret but never holds its data.
 				lastError.Store(err.Error())
+				if time.Since(started) < retryFloor {
+					time.Sleep(retryFloor)
+				}
 			}
 		}(secretName(i))
 	}

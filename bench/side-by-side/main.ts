@@ -1,0 +1,225 @@
+/**
+ * The side-by-side benchmark (issue 9): on one real kube-apiserver, N secrets watched the way
+ * a kubelet with N pods watches them, by refwatch's SecretManager, by the kubelet's own Go
+ * watching secret manager, and by client-node informers (one per secret), plus the objects
+ * alone as the floor. For each size the secrets are created once; then each variant runs in a
+ * fresh process, in an order rotated every round, and the medians of the rounds are reported:
+ * time until all are readable, TCP connections, heap and RSS (and their per-object slopes
+ * between sizes), update-to-visible latency, the apiserver's RSS.
+ *
+ *   npm run bench                                   (1,000 and 10,000; builds what it needs)
+ *   node dist/bench/side-by-side/main.js --sizes 1000,10000,100000 --rounds 1
+ *   node dist/bench/side-by-side/main.js --help
+ *
+ * Needs Go (kube-apiserver, etcd and the kubelet worker are built from the Go module proxy by
+ * scripts/kube/build.sh and scripts/bench/build-kubelet.sh, into ~/.cache/refwatch); without
+ * it, it says so and exits 0.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import type { V1Secret } from '@kubernetes/client-node';
+import { KubeClient, ObjectWriter } from '../../lib/api/kube-client.js';
+import { StatusError } from '../../lib/api/errors.js';
+import { resources } from '../../lib/api/resource.js';
+import { errorMessage } from '../../lib/util/logger.js';
+import { RealCluster } from '../../e2e/harness/cluster.js';
+import { machine, writeResult } from '../report.js';
+import { defaultLimitMs, parseOptions, roundOrder, runsAt, type BenchOptions } from './options.js';
+import { count, figures, slopeTable, sizeTable, writeFigures } from './output.js';
+import { runOnce, type RunContext, type RunSample } from './run.js';
+import { slopesOf, summarize, type VariantSummary } from './summary.js';
+import { VARIANT_SPECS, type VariantId } from './variants.js';
+import { initialSecret, NAMESPACE } from './workload.js';
+
+/** Concurrent creates while filling the namespace: fast, and well under the apiserver's 200 mutating requests in flight. */
+const CREATE_CONCURRENCY = 64;
+/** After the secrets of a size are written, before the first run: the apiserver's watch cache and GC catch up. */
+const AFTER_CREATE_MS = 5_000;
+
+/** How each quantity is measured, for the JSON and the README. */
+const METHOD = [
+  'One kube-apiserver and etcd for the whole run; secrets secret-0 … secret-(N-1) in one namespace, each with one small value.',
+  'Each variant runs in a fresh worker process; rounds rotate the order of variants; tables show medians over the runs that converged.',
+  'refwatch and the kubelet register one pod per secret (registerPod / RegisterPod), then get every secret, retrying each failed get at once (after 10 ms if it failed faster); client-node starts one ListWatch informer per secret with a metadata.name field selector, restarted 5 s after an error.',
+  'Time until all readable: from the start command until every secret was read once, measured in the worker.',
+  'TCP connections: ESTABLISHED sockets of the worker pid to the apiserver port (/proc/<pid>/fd inodes matched in /proc/<pid>/net/tcp{,6}), 3 s after ready; peak: sampled every second while syncing.',
+  'Heap: Node process.memoryUsage().heapUsed after two gc() (--expose-gc); Go runtime.MemStats.HeapInuse after two runtime.GC(), goroutine stacks (StackInuse) apart. RSS: VmRSS of /proc/<pid>/status. Per-object costs are slopes between sizes of the medians.',
+  'Update to visible: the orchestrator arms the worker (which starts reading that secret from its cache every 1 ms), notes CLOCK_MONOTONIC, merge-patches a new value; the worker reports the CLOCK_MONOTONIC at which its cache first served it. One update at a time, spread evenly over the secrets; p50/p99 by nearest rank per run, then the median over runs.',
+  'Apiserver RSS: VmRSS of the kube-apiserver process after the worker was ready; watches: its apiserver_longrunning_requests gauge for secrets WATCH.',
+];
+
+function log(line: string): void {
+  console.error(line);
+}
+
+/** The built binary's path, or undefined when Go is not installed (exit code 3). */
+function build(script: string, what: string): string | undefined {
+  const started = performance.now();
+  const result = spawnSync(script, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (result.status === 3) return undefined;
+  if (result.status !== 0) throw new Error(`${script} failed (${result.status ?? result.signal}); see its output above`);
+  log(`${what}: ready in ${Math.round((performance.now() - started) / 100) / 10} s`);
+  return result.stdout.trim().split('\n').pop()!;
+}
+
+/** The apiserver inherited this process's open-files limit; it serves one connection per client-node informer. */
+function raiseFdLimit(pid: number, limit: number): void {
+  const result = spawnSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`], { encoding: 'utf8' });
+  if (result.status !== 0) log(`could not raise the apiserver's open-files limit to ${limit} with prlimit: ${(result.stderr || result.error?.message || '').trim()}`);
+}
+
+async function createSecrets(writer: ObjectWriter<V1Secret>, from: number, to: number): Promise<void> {
+  let next = from;
+  const started = performance.now();
+  const lane = async () => {
+    for (let i = next++; i < to; i = next++) {
+      try {
+        await writer.create(NAMESPACE, initialSecret(i));
+      } catch (err) {
+        // 409: left by an earlier run of the same size.
+        if (!(err instanceof StatusError && err.code === 409)) throw err;
+      }
+      if ((i + 1) % 10_000 === 0) log(`  created ${count(i + 1)} secrets`);
+    }
+  };
+  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, lane));
+  log(`created secrets ${count(from)} … ${count(to - 1)} in ${Math.round((performance.now() - started) / 100) / 10} s`);
+}
+
+function describeRun(s: RunSample): string {
+  if (s.outcome !== 'ready') {
+    return `${s.outcome === 'timeout' ? 'did not converge' : 'FAILED'}: ${count(s.readable)} readable, ${count(s.watches)} watches, ${count(s.connections)} connections; ${s.failure ?? ''}`;
+  }
+  const visible = s.latencyMs.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  const lat = visible.length ? `, update→visible median ${visible[Math.ceil(visible.length / 2) - 1].toFixed(1)} ms (${visible.length}/${s.latencyMs.length})` : '';
+  const mem = s.memory ? `, heap ${count(s.memory.heapBytes / 2 ** 20)} MiB${s.memory.stackBytes !== undefined ? ` + ${count(s.memory.stackBytes / 2 ** 20)} MiB stacks` : ''}, RSS ${count(s.memory.rssBytes / 2 ** 20)} MiB` : '';
+  return `ready in ${((s.readyMs ?? NaN) / 1000).toFixed(2)} s, ${count(s.connections)} connections (peak ${count(s.peakConnections)})${mem}${lat}`;
+}
+
+interface Results {
+  options: BenchOptions;
+  kubeVersion: string;
+  kubeletWorker?: string;
+  samples: RunSample[];
+  skipped: string[];
+  loadAverage: { start: number; end?: number };
+}
+
+function publish(results: Results, final: boolean): void {
+  const { options, samples } = results;
+  const measuredSizes = options.sizes.filter((n) => samples.some((s) => s.objects === n));
+  const summaries = measuredSizes.flatMap((n) => options.variants.map((v) => summarize(samples, v, n)).filter((s): s is VariantSummary => s !== undefined));
+  const slopes = options.variants.map((v) => slopesOf(summaries, v, measuredSizes));
+  const tables: Record<string, string> = {};
+  for (const n of measuredSizes) tables[String(n)] = sizeTable(summaries.filter((s) => s.objects === n), options.limitMs ?? defaultLimitMs(n));
+  const slopeText = measuredSizes.length > 1 ? slopeTable(slopes, slopes.find((s) => s.variant === 'objects')) : undefined;
+  const m = machine();
+  const title = `Side by side on a real kube-apiserver ${results.kubeVersion}: ${measuredSizes.map(count).join(' / ')} secrets, one pod per secret, medians of ${options.rounds} round${options.rounds === 1 ? '' : 's'}`;
+  const notes = [
+    `${new Date().toISOString().slice(0, 10)}, ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, load average ${results.loadAverage.start.toFixed(1)} at start; Node ${process.version}; ${results.kubeletWorker ?? ''}`,
+    `medians of ${options.rounds} round${options.rounds === 1 ? '' : 's'}; method and every sample: bench/results/side-by-side.json`,
+  ];
+  if (final) {
+    console.log(`\n${title}\n`);
+    for (const n of measuredSizes) console.log(`${count(n)} secrets\n\n${tables[String(n)]}\n`);
+    if (slopeText) console.log(`Per object (slopes between sizes)\n\n${slopeText}\n`);
+    for (const s of results.skipped) console.log(`skipped: ${s}`);
+  }
+  const dir = path.resolve(options.out);
+  writeResult('side-by-side', {
+    title,
+    complete: final,
+    method: METHOD,
+    options,
+    kubeVersion: results.kubeVersion,
+    kubeletWorker: results.kubeletWorker,
+    loadAverage: results.loadAverage,
+    skipped: results.skipped,
+    tables,
+    slopeTable: slopeText,
+    summaries,
+    slopes,
+    samples,
+  }, dir);
+  if (final) writeFigures(dir, figures(summaries, options, notes));
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const binDir = RealCluster.binDirFromEnv() ?? build('scripts/kube/build.sh', 'kube-apiserver and etcd');
+  if (!binDir) {
+    console.log('side-by-side: skipped. Go is not installed; kube-apiserver, etcd and the kubelet worker are built from the Go module proxy (docs/real-apiserver.md).');
+    return;
+  }
+  const skipped: string[] = [];
+  let kubeletBinary: string | undefined;
+  if (options.variants.includes('kubelet')) kubeletBinary = build('scripts/bench/build-kubelet.sh', 'kubelet worker');
+  const kubeletWorker = kubeletBinary ? execFileSync(kubeletBinary, ['-version'], { encoding: 'utf8' }).trim() : undefined;
+  const kubeVersion = execFileSync(path.join(binDir, 'kube-apiserver'), ['--version'], { encoding: 'utf8' }).trim().replace(/^Kubernetes /, '');
+  const results: Results = { options, kubeVersion, kubeletWorker, samples: [], skipped, loadAverage: { start: loadavg()[0] } };
+
+  const cluster = await RealCluster.start(binDir);
+  const admin = new KubeClient(cluster.admin.kubeconfig);
+  try {
+    const apiserverPid = cluster.apiserverPid;
+    if (apiserverPid === undefined) throw new Error('kube-apiserver is not running');
+    raiseFdLimit(apiserverPid, options.fdLimit);
+    await new ObjectWriter(admin, resources.namespaces).create('', { metadata: { name: NAMESPACE } });
+    const writer = new ObjectWriter<V1Secret>(admin, resources.secrets);
+    // Settle first: the apiserver starts its own secret watches (token authenticators) after it is ready.
+    await new Promise((r) => setTimeout(r, AFTER_CREATE_MS));
+    const baselineWatches = await cluster.openWatches('secrets');
+    log(`the apiserver itself holds ${baselineWatches} secret watches; runs count those beyond them`);
+    const ctx: RunContext = {
+      cluster,
+      baselineWatches,
+      apiserverPid,
+      apiPort: Number(new URL(cluster.url).port),
+      writer,
+      kubeletBinary,
+      kubeletFlags: options.kubeletFlags,
+      fdLimit: options.fdLimit,
+      updates: options.updates,
+      log,
+    };
+    let created = 0;
+    for (const objects of options.sizes) {
+      await createSecrets(writer, created, objects);
+      created = objects;
+      await new Promise((r) => setTimeout(r, AFTER_CREATE_MS));
+      const variants = options.variants.filter((v) => {
+        if (v === 'kubelet' && !kubeletBinary) return false;
+        if (runsAt(options, v, objects)) return true;
+        skipped.push(`${VARIANT_SPECS[v].label} at ${count(objects)} (above --client-node-max ${count(options.clientNodeMax)})`);
+        return false;
+      });
+      const limitMs = options.limitMs ?? defaultLimitMs(objects);
+      for (let round = 0; round < options.rounds; round++) {
+        for (const variant of roundOrder<VariantId>(variants, round)) {
+          const sample = await runOnce(ctx, variant, objects, round, limitMs);
+          results.samples.push(sample);
+          log(`[${count(objects)} · round ${round + 1}/${options.rounds}] ${variant}: ${describeRun(sample)}`);
+        }
+      }
+      // Partial results survive a later size that crashes or is interrupted.
+      publish(results, false);
+    }
+    if (options.variants.includes('kubelet') && !kubeletBinary) skipped.push('kubelet (Go): Go is not installed');
+    results.loadAverage.end = loadavg()[0];
+    publish(results, true);
+  } finally {
+    await admin.close();
+    await cluster.stop();
+  }
+}
+
+// An interrupted run still stops the apiserver and etcd (cluster.ts kills its children on exit),
+// and the workers end when their stdin closes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+main().catch((err) => {
+  console.error(errorMessage(err));
+  console.error(err instanceof Error ? err.stack : '');
+  process.exitCode = 1;
+});
