@@ -66,7 +66,8 @@ const PANEL_WIDTH = 480;
 const PLOT_HEIGHT = 300;
 const MARGIN = { left: 64, right: 16, top: 34, bottom: 46 };
 const LEGEND_ROW = 18;
-const LEGEND_COLUMNS = 2;
+/** Two legend columns fit labels up to this many characters at 11 px; longer ones get a row each. */
+const LEGEND_LABEL_FITS = 30;
 const FIGURE_TITLE = 34;
 const NOTE_LINE = 16;
 
@@ -123,12 +124,17 @@ function text(x: number, y: number, content: string, attrs = ''): string {
   return `<text x="${fmt(x)}" y="${fmt(y)}"${attrs ? ' ' + attrs : ''}>${escapeXml(content)}</text>`;
 }
 
+function legendColumns(items: Array<{ label: string }>): number {
+  return items.some((item) => item.label.length > LEGEND_LABEL_FITS) ? 1 : 2;
+}
+
 function legend(items: Array<{ label: string; color: string; dashed?: boolean; box?: boolean }>, top: number): string {
-  const colWidth = (PANEL_WIDTH - MARGIN.left) / LEGEND_COLUMNS;
+  const columns = legendColumns(items);
+  const colWidth = (PANEL_WIDTH - MARGIN.left) / columns;
   return items
     .map((item, i) => {
-      const x = MARGIN.left + (i % LEGEND_COLUMNS) * colWidth;
-      const y = top + Math.floor(i / LEGEND_COLUMNS) * LEGEND_ROW;
+      const x = MARGIN.left + (i % columns) * colWidth;
+      const y = top + Math.floor(i / columns) * LEGEND_ROW;
       const mark = item.box
         ? `<rect x="${fmt(x)}" y="${fmt(y - 9)}" width="12" height="10" fill="${item.color}"/>`
         : `<line x1="${fmt(x)}" y1="${fmt(y - 4)}" x2="${fmt(x + 18)}" y2="${fmt(y - 4)}" stroke="${item.color}" stroke-width="2"${item.dashed ? ' stroke-dasharray="5 3"' : ''}/>`;
@@ -137,8 +143,8 @@ function legend(items: Array<{ label: string; color: string; dashed?: boolean; b
     .join('');
 }
 
-function legendHeight(count: number): number {
-  return Math.ceil(count / LEGEND_COLUMNS) * LEGEND_ROW + 6;
+function legendHeight(items: Array<{ label: string }>): number {
+  return Math.ceil(items.length / legendColumns(items)) * LEGEND_ROW + 6;
 }
 
 interface Frame {
@@ -202,7 +208,7 @@ function renderLine(panel: LinePanel): { body: string; height: number } {
   }
   const legendTop = plotBottom + MARGIN.bottom + 12;
   parts.push(legend(panel.series, legendTop));
-  return { body: parts.join(''), height: legendTop + legendHeight(panel.series.length) };
+  return { body: parts.join(''), height: legendTop + legendHeight(panel.series) };
 }
 
 function renderBars(panel: BarPanel): { body: string; height: number } {
@@ -230,7 +236,7 @@ function renderBars(panel: BarPanel): { body: string; height: number } {
   });
   const legendTop = plotBottom + MARGIN.bottom - 4;
   parts.push(legend(panel.series.map((s) => ({ ...s, box: true })), legendTop));
-  return { body: parts.join(''), height: legendTop + legendHeight(panel.series.length) };
+  return { body: parts.join(''), height: legendTop + legendHeight(panel.series) };
 }
 
 /** The whole figure as an SVG document. */
