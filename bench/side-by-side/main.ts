@@ -24,8 +24,9 @@ import { StatusError } from '../../lib/api/errors.js';
 import { resources } from '../../lib/api/resource.js';
 import { errorMessage } from '../../lib/util/logger.js';
 import { RealCluster } from '../../e2e/harness/cluster.js';
+import { openFilesLimit } from '../proc.js';
 import { machine, writeResult } from '../report.js';
-import { defaultLimitMs, parseOptions, roundOrder, runsAt, type BenchOptions } from './options.js';
+import { defaultLimitMs, defaultStallMs, parseOptions, roundOrder, runsAt, type BenchOptions } from './options.js';
 import { count, figures, slopeTable, sizeTable, writeFigures } from './output.js';
 import { runOnce, type RunContext, type RunSample } from './run.js';
 import { slopesOf, summarize, type VariantSummary } from './summary.js';
@@ -46,7 +47,7 @@ const METHOD = [
   'TCP connections: ESTABLISHED sockets of the worker pid to the apiserver port (/proc/<pid>/fd inodes matched in /proc/<pid>/net/tcp{,6}), 3 s after ready; peak: sampled every second while syncing.',
   'Heap: Node process.memoryUsage().heapUsed after two gc() (--expose-gc); Go runtime.MemStats.HeapInuse after two runtime.GC(), goroutine stacks (StackInuse) apart. RSS: VmRSS of /proc/<pid>/status. Per-object costs are slopes between sizes of the medians.',
   'Update to visible: the orchestrator arms the worker (which starts reading that secret from its cache every 1 ms), notes CLOCK_MONOTONIC, merge-patches a new value; the worker reports the CLOCK_MONOTONIC at which its cache first served it. One update at a time, spread evenly over the secrets; p50/p99 by nearest rank per run, then the median over runs.',
-  'Apiserver RSS: VmRSS of the kube-apiserver process after the worker was ready; watches: its apiserver_longrunning_requests gauge for secrets WATCH.',
+  'Apiserver RSS: VmRSS of the kube-apiserver process after the worker was ready; watches: its apiserver_longrunning_requests gauge for secrets WATCH, minus the watches it held before any worker ran. Memory, connections and latency are measured once it serves a watch per secret.',
 ];
 
 function log(line: string): void {
@@ -64,9 +65,11 @@ function build(script: string, what: string): string | undefined {
 }
 
 /** The apiserver inherited this process's open-files limit; it serves one connection per client-node informer. */
-function raiseFdLimit(pid: number, limit: number): void {
+function raiseFdLimit(pid: number, limit: number): number | undefined {
   const result = spawnSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`], { encoding: 'utf8' });
-  if (result.status !== 0) log(`could not raise the apiserver's open-files limit to ${limit} with prlimit: ${(result.stderr || result.error?.message || '').trim()}`);
+  const now = openFilesLimit(pid);
+  if (result.status !== 0) log(`could not raise the apiserver's open-files limit to ${count(limit)} with prlimit (${(result.stderr || result.error?.message || '').trim()}); it stays at ${count(now)}`);
+  return now;
 }
 
 async function createSecrets(writer: ObjectWriter<V1Secret>, from: number, to: number): Promise<void> {
@@ -104,6 +107,7 @@ interface Results {
   samples: RunSample[];
   skipped: string[];
   loadAverage: { start: number; end?: number };
+  apiserverFdLimit?: number;
 }
 
 function publish(results: Results, final: boolean): void {
@@ -135,6 +139,7 @@ function publish(results: Results, final: boolean): void {
     kubeVersion: results.kubeVersion,
     kubeletWorker: results.kubeletWorker,
     loadAverage: results.loadAverage,
+    apiserverFdLimit: results.apiserverFdLimit,
     skipped: results.skipped,
     tables,
     slopeTable: slopeText,
@@ -164,7 +169,7 @@ async function main(): Promise<void> {
   try {
     const apiserverPid = cluster.apiserverPid;
     if (apiserverPid === undefined) throw new Error('kube-apiserver is not running');
-    raiseFdLimit(apiserverPid, options.fdLimit);
+    results.apiserverFdLimit = raiseFdLimit(apiserverPid, options.fdLimit);
     await new ObjectWriter(admin, resources.namespaces).create('', { metadata: { name: NAMESPACE } });
     const writer = new ObjectWriter<V1Secret>(admin, resources.secrets);
     // Settle first: the apiserver starts its own secret watches (token authenticators) after it is ready.
@@ -195,9 +200,10 @@ async function main(): Promise<void> {
         return false;
       });
       const limitMs = options.limitMs ?? defaultLimitMs(objects);
+      const stallMs = options.stallMs ?? defaultStallMs(objects);
       for (let round = 0; round < options.rounds; round++) {
         for (const variant of roundOrder<VariantId>(variants, round)) {
-          const sample = await runOnce(ctx, variant, objects, round, limitMs);
+          const sample = await runOnce(ctx, variant, objects, round, limitMs, stallMs);
           results.samples.push(sample);
           log(`[${count(objects)} · round ${round + 1}/${options.rounds}] ${variant}: ${describeRun(sample)}`);
         }

@@ -19,6 +19,8 @@ export interface BenchOptions {
   clientNodeMax: number;
   /** Per-run limit until all are readable, in ms; default `defaultLimitMs(objects)`. */
   limitMs?: number;
+  /** A run with no newly readable object for this long is stopped as stalled; default `defaultStallMs(objects)`. */
+  stallMs?: number;
   /** Open-files limit the workers (and the apiserver) get. Default 1,048,576 (Linux's nr_open default). */
   fdLimit: number;
   /** Flags passed to the kubelet worker, e.g. ["-qps", "50"]. */
@@ -36,6 +38,15 @@ export function defaultLimitMs(objects: number): number {
   return 60_000 + 15 * objects;
 }
 
+/**
+ * How long a run may go without one more object becoming readable before it is stopped as
+ * stalled: a minute plus 1 ms per object. A variant caught in a retry storm (every informer
+ * failing and restarting together) is reported after that instead of the whole limit.
+ */
+export function defaultStallMs(objects: number): number {
+  return 60_000 + objects;
+}
+
 const USAGE = `usage: node dist/bench/side-by-side/main.js [options]
   --sizes 1000,10000          numbers of secrets (ascending); add 100000 explicitly
   --rounds 3                  rounds of all variants (medians are reported)
@@ -43,6 +54,7 @@ const USAGE = `usage: node dist/bench/side-by-side/main.js [options]
   --variants ${VARIANTS.join(',')}
   --client-node-max 10000     largest size client-node informers run at
   --limit-s S                 per-run limit until all readable (default 60 s + 15 ms per object)
+  --stall-s S                 stop a run after S s without a newly readable object (default 60 s + 1 ms per object)
   --fd-limit 1048576          open-files limit of workers and the apiserver
   --kubelet-qps 50 --kubelet-burst 100 --kubelet-content-type application/vnd.kubernetes.protobuf
                               the kubelet worker's client (defaults: the kubelet's own)
@@ -67,6 +79,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       variants: { type: 'string' },
       'client-node-max': { type: 'string' },
       'limit-s': { type: 'string' },
+      'stall-s': { type: 'string' },
       'fd-limit': { type: 'string' },
       'kubelet-qps': { type: 'string' },
       'kubelet-burst': { type: 'string' },
@@ -101,6 +114,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     variants: [...new Set(variants)] as VariantId[],
     clientNodeMax: positiveInt('client-node-max', values['client-node-max'], 10_000),
     limitMs: values['limit-s'] === undefined ? undefined : positiveInt('limit-s', values['limit-s'], 0) * 1000,
+    stallMs: values['stall-s'] === undefined ? undefined : positiveInt('stall-s', values['stall-s'], 0) * 1000,
     fdLimit: positiveInt('fd-limit', values['fd-limit'], 1_048_576),
     kubeletFlags,
     out: values.out ?? 'bench/results',

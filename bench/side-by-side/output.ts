@@ -36,15 +36,26 @@ function kib(bytes: number | undefined): string {
   return bytes === undefined ? '–' : `${round(bytes / KiB, 1)} KiB`;
 }
 
-/** "did not converge in 75 s: 812 readable, 900 watches open, 12 connections, 1.2 GiB RSS". */
+/** How long a quoted client error may be in a table cell. */
+const ERROR_CELL_CHARS = 90;
+
+/**
+ * "did not converge in 75 s: 812 of 1,000 readable, 900 watches open, 12 connections (peak
+ * 1,000), 1.2 GiB RSS, 9,994 failed gets (last: socket hang up)"; "stalled" or "failed"
+ * instead of the limit when that is how the runs ended.
+ */
 export function notConvergedCell(s: VariantSummary, limitMs: number): string {
   const r = s.reached!;
-  const exited = r.failures.some((f) => /exited/.test(f));
+  const how = r.failures.some((f) => /exited/.test(f)) ? 'failed' : r.failures.every((f) => /stalled/.test(f)) ? 'stalled' : `did not converge in ${seconds(limitMs)}`;
   const parts = [`${count(r.readable)} of ${count(s.objects)} readable`];
   if (r.watches !== undefined) parts.push(`${count(r.watches)} watches open`);
-  if (r.connections !== undefined) parts.push(`${count(r.connections)} connections`);
+  if (r.connections !== undefined) parts.push(`${count(r.connections)} connections${r.peakConnections !== undefined ? ` (peak ${count(r.peakConnections)})` : ''}`);
   if (r.rssBytes !== undefined) parts.push(`${mib(r.rssBytes)} RSS`);
-  return `${exited ? 'failed' : `did not converge in ${seconds(limitMs)}`}: ${parts.join(', ')}`;
+  if (r.failedGets) {
+    const last = r.lastError ? ` (last: ${r.lastError.length > ERROR_CELL_CHARS ? r.lastError.slice(0, ERROR_CELL_CHARS) + '…' : r.lastError})` : '';
+    parts.push(`${count(r.failedGets)} failed gets${last}`);
+  }
+  return `${how}: ${parts.join(', ')}`;
 }
 
 function heapCell(s: VariantSummary): string {
@@ -64,7 +75,8 @@ export function sizeTable(summaries: VariantSummary[], limitMs: number): string 
   const cell = (f: (s: VariantSummary) => string, otherwise: (s: VariantSummary) => string = () => '–') => summaries.map((s) => (s.reached ? otherwise(s) : f(s)));
   const rows: string[][] = [
     [`time until all ${count(objects)} are readable`, ...cell((s) => `${seconds(s.readyMs!)}${runsNote(s)}`, (s) => notConvergedCell(s, limitMs))],
-    ['worker CPU until then', ...cell((s) => (s.cpuMs === undefined ? '–' : seconds(s.cpuMs)))],
+    ['… and until each has a watch open on the apiserver', ...cell((s) => (VARIANT_SPECS[s.variant].watches ? (s.allWatchedMs === undefined ? 'not within the limit' : seconds(s.allWatchedMs)) : '–'))],
+    ['worker CPU until all readable', ...cell((s) => (s.cpuMs === undefined ? '–' : seconds(s.cpuMs)))],
     ['TCP connections to the apiserver (peak while syncing)', ...cell((s) => `${count(s.connections)} (${count(s.peakConnections)})`)],
     ['heap after GC', ...cell(heapCell)],
     ['RSS', ...cell((s) => mib(s.rssBytes))],

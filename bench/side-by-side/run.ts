@@ -1,7 +1,8 @@
 /**
  * One run: one variant, one size, one fresh worker process, measured the same way for every
  * variant. Until all objects are readable (or the limit): the worker's peak TCP connections to
- * the apiserver, sampled every second. Then, after a settle pause: steady connections, memory
+ * the apiserver, sampled every second. Then, once the apiserver serves a watch per object and
+ * after a settle pause: steady connections, memory
  * after collections, RSS, the apiserver's RSS and its open watches; then the update-to-visible
  * latency of `updates` writes spread evenly over the objects, one at a time. A run that does
  * not converge is recorded with what it reached, and the worker is stopped; the apiserver is
@@ -14,7 +15,7 @@ import type { ObjectWriter } from '../../lib/api/kube-client.js';
 import { errorMessage } from '../../lib/util/logger.js';
 import type { RealCluster } from '../../e2e/harness/cluster.js';
 import { connectionsTo, cpuMs, openFilesLimit, rssBytes } from '../proc.js';
-import { monotonicMs, type MemoryReport } from './protocol.js';
+import { monotonicMs, type MemoryReport, type WorkerMessage } from './protocol.js';
 import { VARIANT_SPECS, workerCommand, type VariantId } from './variants.js';
 import { WorkerProcess } from './worker-process.js';
 import { NAMESPACE, secretName, valuePatch } from './workload.js';
@@ -31,6 +32,12 @@ const UPDATE_TIMEOUT_MS = 10_000;
 const UPDATE_GAP_MS = 10;
 /** A worker asked to stop gets this long to close its watches before SIGTERM. */
 const STOP_GRACE_MS = 15_000;
+/**
+ * After ready, how long to wait for the last watches to open before measuring (a variant may
+ * answer from a list before its watch is established, and updates must find every object
+ * watched): a minute plus 3 ms per object.
+ */
+const watchedLimitMs = (objects: number) => 60_000 + 3 * objects;
 /** How long the apiserver may take to notice a stopped worker's watches are gone. */
 const DRAIN_LIMIT_MS = 60_000;
 const PEAK_SAMPLE_MS = 1_000;
@@ -69,6 +76,8 @@ export interface RunSample {
   peakConnections: number;
   /** WATCH requests for secrets open on the apiserver (its own gauge, minus the ones it holds itself). */
   watches?: number;
+  /** From ready until the apiserver served a watch per object; undefined if it never did within watchedLimitMs. */
+  allWatchedMs?: number;
   baseline?: MemorySample;
   memory?: MemorySample;
   apiserverRssBeforeBytes?: number;
@@ -80,6 +89,8 @@ export interface RunSample {
   /** Time the apiserver needed to drop the worker's watches after it stopped. */
   drainMs?: number;
   stderrLines?: number;
+  /** The last lines the worker wrote to stderr (client logs: dial errors, throttling), bounded. */
+  stderrTail?: string;
 }
 
 export interface RunContext {
@@ -107,7 +118,12 @@ function memorySample(report: MemoryReport, rss: number | undefined): MemorySamp
   };
 }
 
-export async function runOnce(ctx: RunContext, variant: VariantId, objects: number, round: number, limitMs: number): Promise<RunSample> {
+/**
+ * Runs one variant at one size. `limitMs`: how long it may take until all are readable;
+ * `stallMs`: how long it may go without one more object becoming readable (a variant caught in
+ * a retry storm is reported then, not after the whole limit).
+ */
+export async function runOnce(ctx: RunContext, variant: VariantId, objects: number, round: number, limitMs: number, stallMs: number): Promise<RunSample> {
   const spec = VARIANT_SPECS[variant];
   const sample: RunSample = { variant, objects, round, outcome: 'failed', loadAverage: loadavg()[0], readable: 0, failedGets: 0, peakConnections: 0, latencyMs: [], writeMs: [] };
   const { command, args } = workerCommand(variant, {
@@ -131,7 +147,7 @@ export async function runOnce(ctx: RunContext, variant: VariantId, objects: numb
     worker.send({ op: 'start' });
     let ready;
     try {
-      ready = await worker.next('ready', limitMs);
+      ready = await untilReady(worker, limitMs, stallMs);
     } catch (err) {
       clearInterval(sampler);
       peak();
@@ -156,6 +172,7 @@ export async function runOnce(ctx: RunContext, variant: VariantId, objects: numb
     sample.failedGets = ready.failedGets;
     sample.lastError = ready.lastError;
     sample.cpuMs = (cpuMs(worker.pid) ?? NaN) - cpuBefore;
+    if (spec.watches) sample.allWatchedMs = await untilAllWatched(ctx, sample.objects);
     await sleep(SETTLE_MS);
     sample.connections = connectionsTo(worker.pid, ctx.apiPort);
     worker.send({ op: 'memory' });
@@ -171,9 +188,35 @@ export async function runOnce(ctx: RunContext, variant: VariantId, objects: numb
     return sample;
   } finally {
     clearInterval(sampler);
-    sample.stderrLines = worker.stderrLines;
     await worker.stop(STOP_GRACE_MS);
+    sample.stderrLines = worker.stderrLines;
+    sample.stderrTail = worker.stderrEnd(6) || undefined;
     sample.drainMs = await drain(ctx);
+  }
+}
+
+/** The worker's ready message; rejects after `limitMs`, after `stallMs` without progress, or when it exits. */
+async function untilReady(worker: WorkerProcess, limitMs: number, stallMs: number): Promise<Extract<WorkerMessage, { type: 'ready' }>> {
+  const ready = worker.next('ready', limitMs);
+  ready.catch(() => {}); // the race below reports it, or the stall did
+  let watchdog: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    let last = -1;
+    let since = performance.now();
+    watchdog = setInterval(() => {
+      const readable = worker.lastProgress?.readable ?? 0;
+      if (readable !== last) {
+        last = readable;
+        since = performance.now();
+      } else if (performance.now() - since > stallMs) {
+        reject(new Error(`${worker.label}: stalled, no object became readable for ${Math.round(stallMs / 1000)} s`));
+      }
+    }, PEAK_SAMPLE_MS);
+  });
+  try {
+    return await Promise.race([ready, stalled]);
+  } finally {
+    clearInterval(watchdog);
   }
 }
 
@@ -205,6 +248,17 @@ async function measureUpdates(ctx: RunContext, worker: WorkerProcess, sample: Ru
 /** Secret watches the apiserver serves beyond its own. */
 async function workerWatches(ctx: RunContext): Promise<number> {
   return (await ctx.cluster.openWatches('secrets')) - ctx.baselineWatches;
+}
+
+/** Waits until the apiserver serves a watch for every object; the time it took, or undefined if it never did. */
+async function untilAllWatched(ctx: RunContext, objects: number): Promise<number | undefined> {
+  const started = performance.now();
+  while (performance.now() - started < watchedLimitMs(objects)) {
+    if ((await workerWatches(ctx).catch(() => 0)) >= objects) return performance.now() - started;
+    await sleep(250);
+  }
+  ctx.log(`  not every object was watched ${Math.round(watchedLimitMs(objects) / 1000)} s after all were readable`);
+  return undefined;
 }
 
 /** Waits until the apiserver holds no secret watches beyond its own; the time it took, or undefined if it never did. */

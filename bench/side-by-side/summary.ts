@@ -27,6 +27,7 @@ export interface VariantSummary {
   runs: number;
   converged: number;
   readyMs?: number;
+  allWatchedMs?: number;
   cpuMs?: number;
   connections?: number;
   peakConnections?: number;
@@ -39,7 +40,18 @@ export interface VariantSummary {
   failedGets?: number;
   latency?: LatencySummary;
   /** Set when no run converged: medians of what the runs reached by the limit or failure. */
-  reached?: { readable: number; watches?: number; connections?: number; rssBytes?: number; failures: string[] };
+  reached?: {
+    readable: number;
+    watches?: number;
+    connections?: number;
+    peakConnections?: number;
+    rssBytes?: number;
+    failedGets?: number;
+    /** One per run: why it ended (limit, stall, exit). */
+    failures: string[];
+    /** The last failed get or list of some run, as the variant's client worded it. */
+    lastError?: string;
+  };
 }
 
 export interface VariantSlopes {
@@ -82,14 +94,18 @@ export function summarize(samples: readonly RunSample[], variant: VariantId, obj
       readable: med(runs.map((r) => r.readable)) ?? 0,
       watches: med(runs.map((r) => r.watches)),
       connections: med(runs.map((r) => r.connections)),
+      peakConnections: med(runs.map((r) => r.peakConnections)),
       rssBytes: med(runs.map((r) => r.memory?.rssBytes)),
+      failedGets: med(runs.map((r) => r.failedGets)),
       failures: runs.map((r) => r.failure ?? r.outcome),
+      lastError: runs.map((r) => r.lastError).find((e) => e !== undefined),
     };
     return summary;
   }
   return {
     ...summary,
     readyMs: med(ok.map((r) => r.readyMs)),
+    allWatchedMs: med(ok.map((r) => (r.allWatchedMs === undefined ? undefined : r.readyMs! + r.allWatchedMs))),
     cpuMs: med(ok.map((r) => r.cpuMs)),
     connections: med(ok.map((r) => r.connections)),
     peakConnections: med(ok.map((r) => r.peakConnections)),
