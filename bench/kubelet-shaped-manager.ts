@@ -96,7 +96,7 @@ async function pollImmediate(interval: number, timeout: number, condition: () =>
   throw new Error('timed out waiting for the condition');
 }
 
-/** objectCache: one item (store + reflector + refcounts) per referenced object. */
+/** objectCache: one item (store + reflector + refcounts) per referenced object; the baseline for refwatch's WatchObjectStore. */
 export class KubeletShapedObjectCache {
   private readonly items = new Map<string, ObjectCacheItem>();
   private stopped = false;
@@ -157,7 +157,7 @@ function objectKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-/** cacheBasedManager. */
+/** cacheBasedManager: pods to references on the object cache; the baseline for refwatch's CacheBasedManager. */
 export class KubeletShapedManager {
   private readonly registeredPods = new Map<string, V1Pod>();
 

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/** The median of the finite values (the mean of the middle two for an even count); NaN for none. */
 export function median(values: number[]): number {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
@@ -14,11 +15,13 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** `v` rounded to `digits` decimals. */
 export function round(v: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }
 
+/** Prints `rows` as a table under `title` and writes them, with `raw`, to bench/results/<name>.json. */
 export function report(name: string, title: string, rows: Array<Record<string, string | number>>, raw: unknown): string {
   console.log(`\n${title}\n`);
   console.table(rows);

@@ -8,12 +8,14 @@
  * a line breaks there instead of bridging the gap, and a bar is drawn as "n/a".
  */
 
+/** One point of a line; x is the number of objects, typically. */
 export interface Point {
   x: number;
   /** undefined: nothing measured at x. */
   y: number | undefined;
 }
 
+/** One line of a line chart. */
 export interface LineSeries {
   label: string;
   /** Any SVG colour. */
@@ -22,6 +24,7 @@ export interface LineSeries {
   points: Point[];
 }
 
+/** A panel with one line per series, y against x. */
 export interface LinePanel {
   kind: 'line';
   title: string;
@@ -36,6 +39,7 @@ export interface LinePanel {
   series: LineSeries[];
 }
 
+/** One bar per category, all in one colour. */
 export interface BarSeries {
   label: string;
   color: string;
@@ -43,6 +47,7 @@ export interface BarSeries {
   values: Array<number | undefined>;
 }
 
+/** A panel of grouped bars: a group per category, a bar per series. */
 export interface BarPanel {
   kind: 'bar';
   title: string;
@@ -51,8 +56,10 @@ export interface BarPanel {
   series: BarSeries[];
 }
 
+/** Either kind of panel. */
 export type Panel = LinePanel | BarPanel;
 
+/** Panels laid out in rows, with a title and notes. */
 export interface Figure {
   title: string;
   /** Lines of small print under the panels: method, machine, caveats. */

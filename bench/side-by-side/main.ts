@@ -184,6 +184,7 @@ async function main(): Promise<void> {
       writer,
       kubeletBinary,
       kubeletFlags: options.kubeletFlags,
+      nodeFlags: options.nodeFlags,
       fdLimit: options.fdLimit,
       updates: options.updates,
       log,

@@ -12,6 +12,7 @@ import { errorMessage } from '../../lib/util/logger.js';
 import { secretName } from './workload.js';
 import { monotonicMs, parseCommand, POLL_INTERVAL_MS, type Command, type MemoryReport, type Progress, type WorkerMessage } from './protocol.js';
 
+/** A worker's command line. */
 export interface WorkerConfig {
   kubeconfig: string;
   namespace: string;
@@ -20,6 +21,7 @@ export interface WorkerConfig {
   names: string[];
 }
 
+/** What a Node worker entry point supplies: its variant's way of syncing, reading and closing. */
 export interface NodeVariant {
   /**
    * Makes every object readable, the way the variant's user would, and resolves once each has

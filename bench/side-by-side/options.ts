@@ -25,6 +25,8 @@ export interface BenchOptions {
   fdLimit: number;
   /** Flags passed to the kubelet worker, e.g. ["-qps", "50"]. */
   kubeletFlags: string[];
+  /** Extra Node flags for the Node workers, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"], for profiling a variant. */
+  nodeFlags: string[];
   /** Where results go. Default bench/results. */
   out: string;
 }
@@ -58,6 +60,8 @@ const USAGE = `usage: node dist/bench/side-by-side/main.js [options]
   --fd-limit 1048576          open-files limit of workers and the apiserver
   --kubelet-qps 50 --kubelet-burst 100 --kubelet-content-type application/vnd.kubernetes.protobuf
                               the kubelet worker's client (defaults: the kubelet's own)
+  --node-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"
+                              extra Node flags for the Node workers (profiling; the table then measures the profiler too)
   --out bench/results`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -84,6 +88,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'kubelet-qps': { type: 'string' },
       'kubelet-burst': { type: 'string' },
       'kubelet-content-type': { type: 'string' },
+      'node-flags': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -117,6 +122,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     stallMs: values['stall-s'] === undefined ? undefined : positiveInt('stall-s', values['stall-s'], 0) * 1000,
     fdLimit: positiveInt('fd-limit', values['fd-limit'], 1_048_576),
     kubeletFlags,
+    nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== ''),
     out: values.out ?? 'bench/results',
   };
 }

@@ -17,6 +17,7 @@
  */
 export const POLL_INTERVAL_MS = 1;
 
+/** What the orchestrator asks of a worker (see the Go worker's header for the sequence). */
 export type Command =
   | { op: 'start' }
   | { op: 'memory' }
@@ -40,6 +41,7 @@ export interface MemoryReport {
   goroutines?: number;
 }
 
+/** How far a worker's sync has got. */
 export interface Progress {
   /** Objects a get has answered at least once. */
   readable: number;
@@ -49,6 +51,7 @@ export interface Progress {
   lastError?: string;
 }
 
+/** What a worker reports: one per command, plus progress every second while syncing. */
 export type WorkerMessage =
   | { type: 'hello'; pid: number; runtime: string; memory: MemoryReport; k8s?: string }
   | ({ type: 'progress'; elapsedMs: number; goroutines?: number } & Progress)

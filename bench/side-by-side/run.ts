@@ -42,6 +42,7 @@ const watchedLimitMs = (objects: number) => 60_000 + 3 * objects;
 const DRAIN_LIMIT_MS = 60_000;
 const PEAK_SAMPLE_MS = 1_000;
 
+/** A worker's memory, the same fields for every variant. */
 export interface MemorySample {
   /** Node: V8 heapUsed after gc(); Go: HeapInuse after runtime.GC(). */
   heapBytes: number;
@@ -52,6 +53,7 @@ export interface MemorySample {
   rssBytes: number;
 }
 
+/** Everything measured in one run; the JSON keeps every one of them. */
 export interface RunSample {
   variant: VariantId;
   objects: number;
@@ -93,6 +95,7 @@ export interface RunSample {
   stderrTail?: string;
 }
 
+/** What every run of a benchmark shares: the cluster, the writer, the settings. */
 export interface RunContext {
   cluster: RealCluster;
   /** Secret watches open before any worker ran: the apiserver's own (it watches secrets itself). */
@@ -102,6 +105,7 @@ export interface RunContext {
   writer: ObjectWriter<V1Secret>;
   kubeletBinary?: string;
   kubeletFlags: string[];
+  nodeFlags: string[];
   fdLimit: number;
   updates: number;
   log: (line: string) => void;
@@ -132,6 +136,7 @@ export async function runOnce(ctx: RunContext, variant: VariantId, objects: numb
     count: objects,
     kubeletBinary: ctx.kubeletBinary,
     kubeletFlags: ctx.kubeletFlags,
+    nodeFlags: ctx.nodeFlags,
   });
   sample.apiserverRssBeforeBytes = rssBytes(ctx.apiserverPid);
   const worker = new WorkerProcess(`${variant} worker`, command, args, ctx.fdLimit);

@@ -10,6 +10,7 @@ import { slopes, type Slope } from '../slope.js';
 import type { RunSample } from './run.js';
 import type { VariantId } from './variants.js';
 
+/** Update-to-visible latency of one variant at one size. */
 export interface LatencySummary {
   /** Median over runs of each run's nearest-rank p50 / p99 of its visible updates. */
   p50: number;
@@ -21,6 +22,7 @@ export interface LatencySummary {
   updates: number;
 }
 
+/** One variant at one size: medians over its converged runs, or what it reached. */
 export interface VariantSummary {
   variant: VariantId;
   objects: number;
@@ -54,6 +56,7 @@ export interface VariantSummary {
   };
 }
 
+/** One variant's per-object costs, one slope per pair of consecutive sizes. */
 export interface VariantSlopes {
   variant: VariantId;
   heap: Slope[];

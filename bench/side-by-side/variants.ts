@@ -5,9 +5,11 @@
  */
 import { fileURLToPath } from 'node:url';
 
+/** Every variant, in the order of the table's columns. */
 export const VARIANTS = ['refwatch', 'kubelet', 'client-node', 'objects'] as const;
 export type VariantId = (typeof VARIANTS)[number];
 
+/** What the tables, charts and the run need to know about a variant. */
 export interface VariantSpec {
   id: VariantId;
   /** Column heading. */
@@ -20,6 +22,7 @@ export interface VariantSpec {
   runtime: 'node' | 'go';
 }
 
+/** The variants' descriptions, by id. */
 export const VARIANT_SPECS: Record<VariantId, VariantSpec> = {
   refwatch: { id: 'refwatch', label: 'refwatch SecretManager', color: '#1f77b4', watches: true, runtime: 'node' },
   kubelet: { id: 'kubelet', label: 'kubelet (Go) secret manager', color: '#d62728', watches: true, runtime: 'go' },
@@ -40,6 +43,7 @@ const NODE_WORKERS: Record<Exclude<VariantId, 'kubelet'>, string> = {
  */
 const NODE_HEAP_LIMIT_MB = 8_192;
 
+/** What a worker is started with. */
 export interface WorkerInvocation {
   kubeconfigPath: string;
   namespace: string;
@@ -48,6 +52,8 @@ export interface WorkerInvocation {
   kubeletBinary?: string;
   /** Extra flags for the kubelet worker (-qps, -burst, -content-type). */
   kubeletFlags?: string[];
+  /** Extra Node flags for the Node workers (--cpu-prof, --heapsnapshot-signal=...). */
+  nodeFlags?: string[];
 }
 
 /** The command line that starts the variant's worker. */
@@ -59,6 +65,6 @@ export function workerCommand(id: VariantId, w: WorkerInvocation): { command: st
   const script = fileURLToPath(new URL(`./${NODE_WORKERS[id]}`, import.meta.url));
   return {
     command: process.execPath,
-    args: ['--expose-gc', `--max-old-space-size=${NODE_HEAP_LIMIT_MB}`, script, '--kubeconfig', w.kubeconfigPath, '--namespace', w.namespace, '--count', String(w.count)],
+    args: ['--expose-gc', `--max-old-space-size=${NODE_HEAP_LIMIT_MB}`, ...(w.nodeFlags ?? []), script, '--kubeconfig', w.kubeconfigPath, '--namespace', w.namespace, '--count', String(w.count)],
   };
 }

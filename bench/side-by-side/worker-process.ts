@@ -13,6 +13,7 @@ const STDERR_TAIL_BYTES = 16 * 1024;
 
 type Waiter = { accept: (m: WorkerMessage) => boolean; resolve: (m: WorkerMessage) => void; reject: (e: Error) => void };
 
+/** A wait ended because the worker exited; the message holds the end of its stderr. */
 export class WorkerExitedError extends Error {
   constructor(label: string, code: number | null, signal: string | null, stderrTail: string) {
     super(`${label} exited (${signal ?? `code ${code}`})${stderrTail ? `; stderr ends with:\n${stderrTail}` : ''}`);
@@ -20,7 +21,9 @@ export class WorkerExitedError extends Error {
   }
 }
 
+/** One worker process and the messages it sent that nobody has waited for yet. */
 export class WorkerProcess {
+  /** The worker's own pid (sh execs it). */
   readonly pid: number;
   /** The last progress message, if any. */
   lastProgress: Extract<WorkerMessage, { type: 'progress' }> | undefined;
@@ -30,6 +33,7 @@ export class WorkerProcess {
   private stderrTail = '';
   private stderrLineCount = 0;
   private exit: { code: number | null; signal: string | null } | undefined;
+  /** Resolves when the process has exited, however it ended. */
   readonly exited: Promise<void>;
 
   /**
@@ -66,6 +70,7 @@ export class WorkerProcess {
     );
   }
 
+  /** True once the process has exited. */
   get hasExited(): boolean {
     return this.exit !== undefined;
   }
@@ -80,6 +85,7 @@ export class WorkerProcess {
     return this.stderrTail.trimEnd().split('\n').slice(-lines).join('\n');
   }
 
+  /** Writes one command line; a no-op once the worker has exited. */
   send(cmd: Command): void {
     if (!this.exit) this.child.stdin!.write(JSON.stringify(cmd) + '\n');
   }

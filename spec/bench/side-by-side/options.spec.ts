@@ -11,6 +11,11 @@ describe('side-by-side options', () => {
     expect(o.clientNodeMax).toBe(10_000);
     expect(o.limitMs).toBeUndefined();
     expect(o.kubeletFlags).toEqual([]);
+    expect(o.nodeFlags).toEqual([]);
+  });
+
+  it('passes extra Node flags to the Node workers, for profiling', () => {
+    expect(parseOptions(['--node-flags', ' --cpu-prof  --cpu-prof-dir=/tmp/p ']).nodeFlags).toEqual(['--cpu-prof', '--cpu-prof-dir=/tmp/p']);
   });
 
   it('runs 100,000 only when asked, and skips client-node above its maximum', () => {
