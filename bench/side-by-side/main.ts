@@ -16,6 +16,7 @@
  * it, it says so and exits 0.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import type { V1Secret } from '@kubernetes/client-node';
@@ -108,6 +109,8 @@ interface Results {
   skipped: string[];
   loadAverage: { start: number; end?: number };
   apiserverFdLimit?: number;
+  /** When and where the samples were taken (kept when re-rendering). */
+  measured: { date: string; node: string; machine: ReturnType<typeof machine> };
 }
 
 function publish(results: Results, final: boolean): void {
@@ -118,10 +121,10 @@ function publish(results: Results, final: boolean): void {
   const tables: Record<string, string> = {};
   for (const n of measuredSizes) tables[String(n)] = sizeTable(summaries.filter((s) => s.objects === n), options.limitMs ?? defaultLimitMs(n));
   const slopeText = measuredSizes.length > 1 ? slopeTable(slopes, slopes.find((s) => s.variant === 'objects')) : undefined;
-  const m = machine();
+  const m = results.measured.machine;
   const title = `Side by side on a real kube-apiserver ${results.kubeVersion}: ${measuredSizes.map(count).join(' / ')} secrets, one pod per secret, medians of ${options.rounds} round${options.rounds === 1 ? '' : 's'}`;
   const notes = [
-    `${new Date().toISOString().slice(0, 10)}, ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, load average ${results.loadAverage.start.toFixed(1)} at start; Node ${process.version}; ${results.kubeletWorker ?? ''}`,
+    `${results.measured.date.slice(0, 10)}, ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, load average ${results.loadAverage.start.toFixed(1)} at start; Node ${results.measured.node}; ${results.kubeletWorker ?? ''}`,
     `medians of ${options.rounds} round${options.rounds === 1 ? '' : 's'}; method and every sample: bench/results/side-by-side.json`,
   ];
   if (final) {
@@ -132,6 +135,7 @@ function publish(results: Results, final: boolean): void {
   }
   const dir = path.resolve(options.out);
   writeResult('side-by-side', {
+    ...results.measured,
     title,
     complete: final,
     method: METHOD,
@@ -150,8 +154,27 @@ function publish(results: Results, final: boolean): void {
   if (final) writeFigures(dir, figures(summaries, options, notes));
 }
 
+/** Tables, summaries and figures again from the samples of an earlier run (after a change to how they are shown). */
+function render(file: string, options: BenchOptions): void {
+  const saved = JSON.parse(readFileSync(file, 'utf8'));
+  publish(
+    {
+      options: { ...saved.options, out: options.out },
+      kubeVersion: saved.kubeVersion,
+      kubeletWorker: saved.kubeletWorker,
+      samples: saved.samples,
+      skipped: saved.skipped ?? [],
+      loadAverage: saved.loadAverage,
+      apiserverFdLimit: saved.apiserverFdLimit,
+      measured: { date: saved.date, node: saved.node, machine: saved.machine },
+    },
+    true,
+  );
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.render) return render(options.render, options);
   const binDir = RealCluster.binDirFromEnv() ?? build('scripts/kube/build.sh', 'kube-apiserver and etcd');
   if (!binDir) {
     console.log('side-by-side: skipped. Go is not installed; kube-apiserver, etcd and the kubelet worker are built from the Go module proxy (docs/real-apiserver.md).');
@@ -162,7 +185,8 @@ async function main(): Promise<void> {
   if (options.variants.includes('kubelet')) kubeletBinary = build('scripts/bench/build-kubelet.sh', 'kubelet worker');
   const kubeletWorker = kubeletBinary ? execFileSync(kubeletBinary, ['-version'], { encoding: 'utf8' }).trim() : undefined;
   const kubeVersion = execFileSync(path.join(binDir, 'kube-apiserver'), ['--version'], { encoding: 'utf8' }).trim().replace(/^Kubernetes /, '');
-  const results: Results = { options, kubeVersion, kubeletWorker, samples: [], skipped, loadAverage: { start: loadavg()[0] } };
+  const measured = { date: new Date().toISOString(), node: process.version, machine: machine() };
+  const results: Results = { options, kubeVersion, kubeletWorker, samples: [], skipped, loadAverage: { start: loadavg()[0] }, measured };
 
   const cluster = await RealCluster.start(binDir);
   const admin = new KubeClient(cluster.admin.kubeconfig);

@@ -29,6 +29,8 @@ export interface BenchOptions {
   nodeFlags: string[];
   /** Where results go. Default bench/results. */
   out: string;
+  /** Re-render the tables, JSON summaries and figures from this earlier side-by-side.json instead of measuring. */
+  render?: string;
 }
 
 /**
@@ -62,7 +64,8 @@ const USAGE = `usage: node dist/bench/side-by-side/main.js [options]
                               the kubelet worker's client (defaults: the kubelet's own)
   --node-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"
                               extra Node flags for the Node workers (profiling; the table then measures the profiler too)
-  --out bench/results`;
+  --out bench/results
+  --render FILE               no measuring: tables, summaries and figures again from FILE's samples`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -90,6 +93,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'kubelet-content-type': { type: 'string' },
       'node-flags': { type: 'string' },
       out: { type: 'string' },
+      render: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -124,6 +128,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     kubeletFlags,
     nodeFlags: (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== ''),
     out: values.out ?? 'bench/results',
+    render: values.render,
   };
 }
 

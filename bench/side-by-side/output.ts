@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { markdownTable, round } from '../report.js';
 import { renderFigure, type BarSeries, type Figure, type LineSeries } from '../svg-chart.js';
-import type { BenchOptions } from './options.js';
+import { defaultLimitMs, type BenchOptions } from './options.js';
 import type { VariantSlopes, VariantSummary } from './summary.js';
 import { VARIANT_SPECS, type VariantId } from './variants.js';
 
@@ -46,7 +46,6 @@ const ERROR_CELL_CHARS = 90;
  */
 export function notConvergedCell(s: VariantSummary, limitMs: number): string {
   const r = s.reached!;
-  const how = r.failures.some((f) => /exited/.test(f)) ? 'failed' : r.failures.every((f) => /stalled/.test(f)) ? 'stalled' : `did not converge in ${seconds(limitMs)}`;
   const parts = [`${count(r.readable)} of ${count(s.objects)} readable`];
   if (r.watches !== undefined) parts.push(`${count(r.watches)} watches open`);
   if (r.connections !== undefined) parts.push(`${count(r.connections)} connections${r.peakConnections !== undefined ? ` (peak ${count(r.peakConnections)})` : ''}`);
@@ -55,7 +54,14 @@ export function notConvergedCell(s: VariantSummary, limitMs: number): string {
     const last = r.lastError ? ` (last: ${r.lastError.length > ERROR_CELL_CHARS ? r.lastError.slice(0, ERROR_CELL_CHARS) + '…' : r.lastError})` : '';
     parts.push(`${count(r.failedGets)} failed gets${last}`);
   }
-  return `${how}: ${parts.join(', ')}`;
+  return `${endedHow(s, limitMs)}: ${parts.join(', ')}`;
+}
+
+/** How the runs of a variant that never converged ended: "failed" (the worker exited), "stalled", or the limit. */
+function endedHow(s: VariantSummary, limitMs: number): string {
+  const failures = s.reached!.failures;
+  if (failures.some((f) => /exited/.test(f))) return 'failed';
+  return failures.every((f) => /stalled/.test(f)) ? 'stalled' : `did not converge in ${seconds(limitMs)}`;
 }
 
 function heapCell(s: VariantSummary): string {
@@ -84,7 +90,8 @@ export function sizeTable(summaries: VariantSummary[], limitMs: number): string 
       'update → visible, p50 / p99',
       ...cell((s) => (s.latency ? `${ms(s.latency.p50)} / ${ms(s.latency.p99)} ms${s.latency.visible < s.latency.updates ? ` (${s.latency.updates - s.latency.visible} of ${s.latency.updates} never seen)` : ''}` : '–')),
     ],
-    ['apiserver RSS', ...cell((s) => mib(s.apiserverRssBytes))],
+    // Go rarely hands memory back, so the "before" is what earlier runs left; the step is this variant's.
+    ['apiserver RSS, before the worker → serving it', ...cell((s) => `${mib(s.apiserverRssBeforeBytes)} → ${mib(s.apiserverRssBytes)}`)],
     ['secret watches open on the apiserver', ...cell((s) => count(s.watches))],
     ['gets that failed and were retried', ...cell((s) => (VARIANT_SPECS[s.variant].watches ? count(s.failedGets ?? 0) : '–'))],
   ];
@@ -167,6 +174,10 @@ export function figures(summaries: VariantSummary[], options: BenchOptions, note
       { kind: 'line', title: 'Time until all are readable', xLabel: 'secrets', yLabel: 's (log)', logX: true, logY: true, series: watching.map((v) => line(v, (s) => (s.readyMs === undefined ? undefined : s.readyMs / 1000))) },
     ],
   };
+  const missing = summaries
+    .filter((s) => s.reached)
+    .map((s) => `no point for ${VARIANT_SPECS[s.variant].label} at ${count(s.objects)}: ${endedHow(s, options.limitMs ?? defaultLimitMs(s.objects))}, ${count(s.reached!.readable)} of ${count(s.objects)} readable`);
+  memory.notes = latency.notes = [...notes, ...missing];
   return { memory: renderFigure(memory), latency: renderFigure(latency) };
 }
 

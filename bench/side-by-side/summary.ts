@@ -37,6 +37,8 @@ export interface VariantSummary {
   stackBytes?: number;
   goroutines?: number;
   rssBytes?: number;
+  /** The apiserver's RSS before the worker started (what earlier runs left) and while it was served. */
+  apiserverRssBeforeBytes?: number;
   apiserverRssBytes?: number;
   watches?: number;
   failedGets?: number;
@@ -116,6 +118,7 @@ export function summarize(samples: readonly RunSample[], variant: VariantId, obj
     stackBytes: med(ok.map((r) => r.memory?.stackBytes)),
     goroutines: med(ok.map((r) => r.memory?.goroutines)),
     rssBytes: med(ok.map((r) => r.memory?.rssBytes)),
+    apiserverRssBeforeBytes: med(ok.map((r) => r.apiserverRssBeforeBytes)),
     apiserverRssBytes: med(ok.map((r) => r.apiserverRssBytes)),
     watches: med(ok.map((r) => r.watches)),
     failedGets: med(ok.map((r) => r.failedGets)),
