@@ -49,6 +49,9 @@ export interface MemorySample {
   /** Go only: goroutine stacks (StackInuse). */
   stackBytes?: number;
   goroutines?: number;
+  /** Node only: V8's heap reserved (heapTotal) and memory outside it held by JS objects (external). */
+  heapTotalBytes?: number;
+  externalBytes?: number;
   /** Read from /proc/<pid>/status, the same way for every variant. */
   rssBytes: number;
 }
@@ -117,7 +120,7 @@ function memorySample(report: MemoryReport, rss: number | undefined): MemorySamp
   const go = report.heapInuse !== undefined;
   return {
     heapBytes: (go ? report.heapInuse : report.heapUsed) ?? NaN,
-    ...(go ? { stackBytes: report.stackInuse, goroutines: report.goroutines } : {}),
+    ...(go ? { stackBytes: report.stackInuse, goroutines: report.goroutines } : { heapTotalBytes: report.heapTotal, externalBytes: report.external }),
     rssBytes: rss ?? report.rss ?? NaN,
   };
 }
