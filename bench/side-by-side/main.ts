@@ -182,13 +182,23 @@ async function main(): Promise<void> {
   }
   const skipped: string[] = [];
   let kubeletBinary: string | undefined;
-  if (options.variants.includes('kubelet')) kubeletBinary = build('scripts/bench/build-kubelet.sh', 'kubelet worker');
+  if (options.variants.includes('kubelet')) {
+    // A failed Go build costs the kubelet column, not the whole benchmark.
+    try {
+      kubeletBinary = build('scripts/bench/build-kubelet.sh', 'kubelet worker');
+      if (!kubeletBinary) skipped.push('kubelet (Go): Go is not installed');
+    } catch (err) {
+      log(errorMessage(err));
+      skipped.push(`kubelet (Go): ${errorMessage(err)}`);
+    }
+  }
   const kubeletWorker = kubeletBinary ? execFileSync(kubeletBinary, ['-version'], { encoding: 'utf8' }).trim() : undefined;
   const kubeVersion = execFileSync(path.join(binDir, 'kube-apiserver'), ['--version'], { encoding: 'utf8' }).trim().replace(/^Kubernetes /, '');
   const measured = { date: new Date().toISOString(), node: process.version, machine: machine() };
   const results: Results = { options, kubeVersion, kubeletWorker, samples: [], skipped, loadAverage: { start: loadavg()[0] }, measured };
 
   const cluster = await RealCluster.start(binDir);
+  onInterrupt = () => cluster.stop();
   const admin = new KubeClient(cluster.admin.kubeconfig);
   try {
     const apiserverPid = cluster.apiserverPid;
@@ -236,7 +246,6 @@ async function main(): Promise<void> {
       // Partial results survive a later size that crashes or is interrupted.
       publish(results, false);
     }
-    if (options.variants.includes('kubelet') && !kubeletBinary) skipped.push('kubelet (Go): Go is not installed');
     results.loadAverage.end = loadavg()[0];
     publish(results, true);
   } finally {
@@ -245,9 +254,20 @@ async function main(): Promise<void> {
   }
 }
 
-// An interrupted run still stops the apiserver and etcd (cluster.ts kills its children on exit),
-// and the workers end when their stdin closes.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+/** What an interrupt must still do: stop the apiserver and etcd and remove their directory. */
+let onInterrupt: (() => Promise<void>) | undefined;
+/** How long that may take before the process exits anyway (cluster.ts kills its children on exit). */
+const INTERRUPT_GRACE_MS = 20_000;
+
+// The workers end by themselves when their stdin closes with this process.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the apiserver and etcd`);
+    const exit = () => process.exit(130);
+    setTimeout(exit, INTERRUPT_GRACE_MS).unref();
+    void (onInterrupt?.() ?? Promise.resolve()).catch(() => {}).finally(exit);
+  });
+}
 
 main().catch((err) => {
   console.error(errorMessage(err));
