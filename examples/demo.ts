@@ -35,6 +35,7 @@ import {
   type StrategyManager,
 } from '../lib/index.js';
 import { ApiServer } from '../lib/testing/index.js';
+import { percentile } from '../lib/util/percentile.js';
 
 const PODS = 30;
 const SECRETS = 15;
@@ -149,10 +150,9 @@ function pod(ns: string, i: number): V1Pod {
   };
 }
 
-function percentile(values: number[], p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+/** A latency percentile by nearest rank (lib/util/percentile.ts); undefined before any update was seen. */
+function latency(values: number[], p: number): number | undefined {
+  return values.length === 0 ? undefined : percentile(values, p);
 }
 
 function ms(v: number | undefined): string {
@@ -196,8 +196,8 @@ function laneRow(lane: Lane, writes: number): LaneRow {
     LIST: stats.requests.list,
     WATCH: stats.requests.watch,
     seen: `${lane.seen.size}/${writes}`,
-    p50: ms(percentile(lane.latencies, 50)),
-    p99: ms(percentile(lane.latencies, 99)),
+    p50: ms(latency(lane.latencies, 50)),
+    p99: ms(latency(lane.latencies, 99)),
   };
 }
 

@@ -143,6 +143,11 @@ export class RealCluster {
     await waitFor('kube-apiserver /readyz after restart', async () => (await httpsStatus(`${this.url}/readyz`, this.caPem, this.admin.token)) === 200, this.apiserver, path.join(this.dir, 'apiserver.log'));
   }
 
+  /** The running kube-apiserver's pid (a new one after restartApiserver): benchmarks read its memory. */
+  get apiserverPid(): number | undefined {
+    return this.apiserver?.pid;
+  }
+
   /** The apiserver's /metrics text (admin). */
   async metrics(): Promise<string> {
     return httpsGet(`${this.url}/metrics`, this.caPem, this.admin.token);

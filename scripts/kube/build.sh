@@ -5,7 +5,7 @@
 #          "$dir/kube-apiserver" ...; "$dir/etcd" ...
 #
 # Env:
-#   K8S_VERSION            k8s.io/kubernetes release to build (default below; must be v1.X.Y)
+#   K8S_VERSION            k8s.io/kubernetes release to build (default in module.sh; must be v1.X.Y)
 #   REFWATCH_KUBE_CACHE    cache root (default $HOME/.cache/refwatch)
 #   REFWATCH_KUBE_TIMING=1 wrap each go step in `/usr/bin/time -v` (wall time / peak RSS on stderr)
 #
@@ -18,28 +18,13 @@
 # See docs/real-apiserver.md.
 set -euo pipefail
 
-# Newest 1.36 patch that the Go module proxy serves AND the checksum database (sum.golang.org)
-# verifies, checked 2026-11. v1.36.5 is served but its go.mod has no sumdb entry, so `go` refuses
-# it ("verifying go.mod ... 404 Not Found"); see docs/real-apiserver.md.
-K8S_VERSION=${K8S_VERSION:-v1.36.4}
-CACHE_ROOT=${REFWATCH_KUBE_CACHE:-$HOME/.cache/refwatch}
-
 log() { printf '[kube/build] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# K8S_VERSION's default, CACHE_ROOT and the kube_* functions.
+source "$(dirname "${BASH_SOURCE[0]}")/module.sh"
 
-if ! command -v go >/dev/null 2>&1; then
-  echo "Go is not installed; the e2e suite needs Go to build kube-apiserver and etcd" >&2
-  exit 3
-fi
-
-[[ $K8S_VERSION =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] \
-  || die "K8S_VERSION must look like v1.X.Y (got '$K8S_VERSION')"
-K8S_MINOR=${BASH_REMATCH[1]}
-STAGING_VERSION="v0.${K8S_VERSION#v1.}"          # v1.36.5 -> v0.36.5
-
-# Never fetch another toolchain; static binaries like upstream release builds; our temp module
-# must not be pulled into some go.work or vendor mode from the caller's environment.
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=mod"
+kube_require_go "the e2e suite needs Go to build kube-apiserver and etcd"
+kube_prepare_env
 
 TIMER=()
 if [[ ${REFWATCH_KUBE_TIMING:-} == 1 ]]; then
@@ -61,18 +46,7 @@ trap 'exit 143' TERM
 cd "$WORK"
 
 go mod init local.test/refwatch-kube-bins >/dev/null 2>&1
-
-# The release's own go.mod, verified against go.sum's checksum database. (`go list -m -f
-# '{{.GoMod}}' mod@version` leaves GoMod empty for a module outside the build list, so use
-# `go mod download -json`, which also fetches the module zip the build needs anyway; when it is
-# already in GOMODCACHE this does no network I/O.)
-log "resolving k8s.io/kubernetes@$K8S_VERSION"
-DL_JSON=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" 2>&1 || true)
-KMOD=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p' <<<"$DL_JSON")
-if [[ -z $KMOD || ! -s $KMOD ]]; then
-  printf '%s\n' "$DL_JSON" >&2
-  die "could not download/verify go.mod of k8s.io/kubernetes@$K8S_VERSION"
-fi
+kube_fetch_gomod
 
 ETCD_VERSION=$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2; exit}' "$KMOD")
 [[ -n $ETCD_VERSION ]] || ETCD_VERSION=$(awk '$1=="go.etcd.io/etcd/client/v3"{print $2; exit}' "$KMOD")
@@ -86,33 +60,16 @@ if [[ -x $OUT/kube-apiserver && -x $OUT/etcd ]]; then
   exit 0
 fi
 
-# k8s's go directive must not be newer than the local Go (GOTOOLCHAIN=local).
-KGO=$(awk '$1=="go"{print $2; exit}' "$KMOD")
-LOCAL_GO=$(go env GOVERSION); LOCAL_GO=${LOCAL_GO#go}
-if [[ -n $KGO && $(printf '%s\n%s\n' "$KGO" "$LOCAL_GO" | sort -V | tail -n1) != "$LOCAL_GO" ]]; then
-  die "k8s $K8S_VERSION needs Go >= $KGO but the local Go is $LOCAL_GO"
-fi
-
-# One replace line per staging module, taken from the release's own go.mod
-# (`k8s.io/x => ./staging/src/k8s.io/x` becomes `k8s.io/x => k8s.io/x v0.X.Y`).
-mapfile -t STAGING < <(sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\)[[:space:]]*=>[[:space:]]*\./staging/src/.*#\1#p' "$KMOD")
-(( ${#STAGING[@]} > 0 )) || die "found no ./staging/src replace lines in k8s $K8S_VERSION go.mod"
-edits=()
-for m in "${STAGING[@]}"; do edits+=("-replace=$m=$m@$STAGING_VERSION"); done
-go mod edit "${edits[@]}"
-if [[ -n $KGO ]]; then go mod edit -go="$KGO"; fi
-KGODEBUG=$(awk '$1=="godebug" && $2!="(" {print $2; exit}' "$KMOD")
-if [[ -n $KGODEBUG ]]; then go mod edit -godebug="$KGODEBUG"; fi
-log "k8s $K8S_VERSION, staging $STAGING_VERSION (${#STAGING[@]} replace lines), etcd $ETCD_VERSION, go ${KGO:-?}${KGODEBUG:+, godebug $KGODEBUG}"
+kube_pin_release
+log "etcd $ETCD_VERSION"
 
 # Resolve the module graph and download every module the two binaries need.
 run go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
 
 # The versions that actually resolved must be the ones asked for (a dependency could bump them).
-got_k8s=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)
+kube_check_resolved
 got_etcd=$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
-[[ $got_k8s == "$K8S_VERSION" && $got_etcd == "$ETCD_VERSION" ]] \
-  || die "module graph resolved k8s $got_k8s / etcd $got_etcd, expected $K8S_VERSION / $ETCD_VERSION"
+[[ $got_etcd == "$ETCD_VERSION" ]] || die "module graph resolved etcd $got_etcd, expected $ETCD_VERSION"
 
 # Version stamping as upstream's hack/lib/version.sh does it, so /version reports the release.
 # There is no git checkout, so gitCommit stays empty; buildDate is the module's release time
