@@ -21,8 +21,8 @@ import { realClock, type Clock } from '../util/clock.js';
 import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
 import type { CallStackSearchTree } from './call-stack-tree.js';
 import type { ContainerEvent, ContainerInfo, SharedContainerData } from './container-events.js';
-import { PROFILE_ROLES, dependenciesOf, readDependencies, storeFor, type Dependencies, type DependencyReads, type ProfileRole } from './dependencies.js';
-import { buildEntry, builtFrom, type ContainerProfileEntry, type EntryIdentity, type ProfileInputs } from './entry.js';
+import { PROFILE_ROLES, dependenciesOf, gatherInputs, readDependencies, storeFor, type Dependencies, type GatheredInputs, type ProfileRole } from './dependencies.js';
+import { buildEntry, builtFrom, hasAnyInput, type ContainerProfileEntry, type EntryIdentity } from './entry.js';
 import { HOST_NAMESPACE, ignoreContainer, isHostContainer, type IgnoreRules } from './ignore.js';
 import { noopContainerProfileCacheMetrics, type CacheEntriesKind, type ContainerProfileCacheMetrics } from './metrics.js';
 import { USER_DEFINED_PROFILE_LABEL, containerProfileName, workloadSlug } from './names.js';
@@ -515,18 +515,12 @@ export class ContainerProfileCache {
    * started.
    */
   private async tryPopulate(rec: ContainerRecord, signal: AbortSignal): Promise<boolean> {
-    const reads = await this.readInputs(rec, signal);
+    const { inputs } = await this.readInputs(rec, signal);
     if (!this.isLive(rec)) return false;
-    const inputs: ProfileInputs = {};
-    for (const role of PROFILE_ROLES) {
-      const read = reads[role];
-      if (read?.status === 'found') Object.assign(inputs, { [role]: read.object });
-      else if (read?.status === 'failed') this.logReadFailure(rec, role, read.error);
-    }
     if (!rec.shared!.preRunningContainer && inputs.cp?.metadata?.annotations?.[COMPLETION_ANNOTATION] === ProfileCompletion.Partial) {
       inputs.cp = undefined;
     }
-    if (PROFILE_ROLES.every((role) => inputs[role] === undefined)) return false;
+    if (!hasAnyInput(inputs)) return false;
     const pod = await this.lookupPod(rec.container.namespace, rec.container.podName);
     if (!this.isLive(rec)) return false;
     const entry = buildEntry(rec.identity!, inputs, pod, (pass) => this.overlayWarnings.report(pass));
@@ -542,24 +536,9 @@ export class ContainerProfileCache {
    * goes back to pending instead of serving an empty profile.
    */
   private async refreshOne(rec: ContainerRecord, entry: ContainerProfileEntry, signal: AbortSignal): Promise<void> {
-    const reads = await this.readInputs(rec, signal);
+    const { inputs, failed } = await this.readInputs(rec, signal);
     if (!this.isLive(rec) || this.entries.get(rec.id) !== entry) return;
-    const builtRV: Record<ProfileRole, string> = {
-      cp: entry.rv,
-      userManagedAP: entry.userManagedAPRV,
-      userManagedNN: entry.userManagedNNRV,
-      userAP: entry.userAPRV,
-      userNN: entry.userNNRV,
-    };
-    const inputs: ProfileInputs = {};
-    for (const role of PROFILE_ROLES) {
-      const read = reads[role];
-      if (read?.status === 'found') Object.assign(inputs, { [role]: read.object });
-      else if (read?.status === 'failed') {
-        this.logReadFailure(rec, role, read.error);
-        if (builtRV[role] !== '') return;
-      }
-    }
+    if (failed.some(({ role }) => entry.resourceVersions[role] !== '')) return;
     if (builtFrom(entry, inputs)) return;
     const pod = await this.lookupPod(entry.namespace, entry.podName);
     if (!this.isLive(rec) || this.entries.get(rec.id) !== entry) return;
@@ -585,9 +564,14 @@ export class ContainerProfileCache {
     }
   }
 
-  /** Reads the container's dependencies concurrently, each within the RPC budget. */
-  private readInputs(rec: ContainerRecord, signal: AbortSignal): Promise<DependencyReads> {
-    return readDependencies(this.stores, rec.deps!, { clock: this.clock, budget: this.rpcBudget, signal });
+  /**
+   * Reads the container's dependencies concurrently, each within the RPC budget, and logs the
+   * reads that failed while the container is still there (a removal aborts its reads).
+   */
+  private async readInputs(rec: ContainerRecord, signal: AbortSignal): Promise<GatheredInputs> {
+    const gathered = gatherInputs(await readDependencies(this.stores, rec.deps!, { clock: this.clock, budget: this.rpcBudget, signal }));
+    if (this.isLive(rec)) for (const { role, error } of gathered.failed) this.logReadFailure(rec, role, error);
+    return gathered;
   }
 
   private async lookupPod(namespace: string, name: string): Promise<V1Pod | undefined> {

@@ -7,10 +7,28 @@
  * reading, comparing resourceVersions) walks PROFILE_ROLES, so the five are handled alike.
  */
 import type { Store } from '../manager/interfaces.js';
-import type { ObjectRef, ProfileInputs } from './entry.js';
 import { userManagedProfileName } from './names.js';
 import type { ProfileStores } from './profile-stores.js';
 import { readObject, type ReadOptions, type ReadResult } from './read-object.js';
+import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from './types.js';
+
+/** Where an object is: its namespace and name. */
+export interface ObjectRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** The objects a container's entry is built from, by role; absent ones are undefined. */
+export interface ProfileInputs {
+  /** The learned ContainerProfile. */
+  cp?: ContainerProfile;
+  /** `ug-<workload>`. */
+  userManagedAP?: ApplicationProfile;
+  userManagedNN?: NetworkNeighborhood;
+  /** Named by the pod label `kubescape.io/user-defined-profile`. */
+  userAP?: ApplicationProfile;
+  userNN?: NetworkNeighborhood;
+}
 
 /** What an object is to the container that depends on it. */
 export type ProfileRole = keyof ProfileInputs;
@@ -61,4 +79,26 @@ export async function readDependencies(stores: ProfileStores, deps: Dependencies
   );
   // storeFor erases each store's object type; the role says which it is.
   return Object.fromEntries(reads.filter(([, read]) => read !== undefined)) as DependencyReads;
+}
+
+/** One round of reads sorted for building: the objects found, and the roles whose read failed. */
+export interface GatheredInputs {
+  inputs: ProfileInputs;
+  /**
+   * Roles whose read failed transiently (a timeout, a broken connection), with the error. An
+   * absent object is not a failure: it is simply missing from `inputs`.
+   */
+  failed: Array<{ role: ProfileRole; error: unknown }>;
+}
+
+/** Sorts a round of reads into the inputs an entry is built from and the failed reads. */
+export function gatherInputs(reads: DependencyReads): GatheredInputs {
+  const inputs: ProfileInputs = {};
+  const failed: GatheredInputs['failed'] = [];
+  for (const role of PROFILE_ROLES) {
+    const read = reads[role];
+    if (read?.status === 'found') Object.assign(inputs, { [role]: read.object });
+    else if (read?.status === 'failed') failed.push({ role, error: read.error });
+  }
+  return { inputs, failed };
 }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { StatusError, newNotFound } from '../../lib/api/errors.js';
 import type { Store } from '../../lib/manager/interfaces.js';
-import { PROFILE_ROLES, dependenciesOf, readDependencies, storeFor } from '../../lib/profiles/dependencies.js';
+import { PROFILE_ROLES, dependenciesOf, gatherInputs, readDependencies, storeFor } from '../../lib/profiles/dependencies.js';
 import type { ProfileStores } from '../../lib/profiles/profile-stores.js';
 import { FakeClock } from '../../lib/testing/fake-clock.js';
 
@@ -70,5 +70,16 @@ describe('readDependencies', () => {
     const reads = await readDependencies(stores, dependenciesOf({ namespace: 'ns', cpName: 'missing', workloadName: 'w', overlayName: '' }), opts);
     expect(reads).toEqual({ cp: { status: 'absent' }, userManagedAP: { status: 'absent' }, userManagedNN: { status: 'absent' } });
     expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe('gatherInputs', () => {
+  it('keeps found objects as inputs, lists failed reads by role, and leaves absent objects out of both', () => {
+    const cp = { metadata: { name: 'cp-1', resourceVersion: '3' } };
+    const error = new Error('timeout');
+    const gathered = gatherInputs({ cp: { status: 'found', object: cp }, userManagedAP: { status: 'absent' }, userAP: { status: 'failed', error } });
+    expect(gathered.inputs).toEqual({ cp });
+    expect(gathered.inputs.cp).toBe(cp);
+    expect(gathered.failed).toEqual([{ role: 'userAP', error }]);
   });
 });
