@@ -36,6 +36,11 @@ export type ProfileRole = keyof ProfileInputs;
 /** Every role, in the order entries are built from them (the learned profile, then the overlays). */
 export const PROFILE_ROLES: readonly ProfileRole[] = ['cp', 'userManagedAP', 'userManagedNN', 'userAP', 'userNN'];
 
+/** Whether any of the five objects exists: without one there is nothing to serve. */
+export function hasAnyInput(inputs: ProfileInputs): boolean {
+  return PROFILE_ROLES.some((role) => inputs[role] !== undefined);
+}
+
 /** Where each of a container's dependencies lives: `cp` always, the others when the container names them. */
 export type Dependencies = { cp: ObjectRef } & { [R in Exclude<ProfileRole, 'cp'>]?: ObjectRef };
 

@@ -7,7 +7,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { CallStackSearchTree } from './call-stack-tree.js';
-import { PROFILE_ROLES, type ObjectRef, type ProfileInputs, type ProfileRole } from './dependencies.js';
+import { PROFILE_ROLES, hasAnyInput, type ObjectRef, type ProfileInputs, type ProfileRole } from './dependencies.js';
 import { COMPLETION_ANNOTATION, ProfileCompletion, ProfileStatus, STATUS_ANNOTATION, profileStateOf, type ProfileState } from './profile-state.js';
 import { projectUserProfiles, type PartialProfileWarning } from './projection.js';
 import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from './types.js';
@@ -109,11 +109,6 @@ export function buildEntry(
     shared: profile === cp,
     resourceVersions: Object.freeze(resourceVersionsOf(inputs)),
   });
-}
-
-/** Whether any of the five objects exists: without one there is nothing to serve. */
-export function hasAnyInput(inputs: ProfileInputs): boolean {
-  return PROFILE_ROLES.some((role) => inputs[role] !== undefined);
 }
 
 /**

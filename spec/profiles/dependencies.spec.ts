@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { StatusError, newNotFound } from '../../lib/api/errors.js';
 import type { Store } from '../../lib/manager/interfaces.js';
-import { PROFILE_ROLES, dependenciesOf, gatherInputs, readDependencies, storeFor } from '../../lib/profiles/dependencies.js';
+import { PROFILE_ROLES, dependenciesOf, gatherInputs, hasAnyInput, readDependencies, storeFor } from '../../lib/profiles/dependencies.js';
 import type { ProfileStores } from '../../lib/profiles/profile-stores.js';
 import { FakeClock } from '../../lib/testing/fake-clock.js';
 
@@ -81,5 +81,13 @@ describe('gatherInputs', () => {
     expect(gathered.inputs).toEqual({ cp });
     expect(gathered.inputs.cp).toBe(cp);
     expect(gathered.failed).toEqual([{ role: 'userAP', error }]);
+  });
+});
+
+describe('hasAnyInput', () => {
+  it('holds when any one role has an object, whichever it is', () => {
+    expect(hasAnyInput({})).toBe(false);
+    expect(hasAnyInput({ cp: undefined, userAP: undefined })).toBe(false);
+    for (const role of PROFILE_ROLES) expect(hasAnyInput({ [role]: { metadata: {} } })).toBe(true);
   });
 });
