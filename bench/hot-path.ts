@@ -16,8 +16,6 @@
  *
  *   npm run build && node dist/bench/hot-path.js           (BENCH_HOT_ROUNDS, default 5)
  */
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { resources } from '../lib/api/resource.js';
 import type { Manager } from '../lib/manager/interfaces.js';
@@ -28,6 +26,8 @@ import { MemorySource } from '../lib/testing/memory-source.js';
 import { KubeletShapedManager, KubeletShapedObjectCache } from './kubelet-shaped-manager.js';
 import { median, round, writeResult, markdownTable } from './report.js';
 import { roundOrder } from './side-by-side/options.js';
+import { runBenchmark } from './worker-channel.js';
+import { runWorker } from './worker-process.js';
 
 const ROUNDS = Number(process.env.BENCH_HOT_ROUNDS ?? 5);
 const NS = 'hot';
@@ -42,6 +42,8 @@ const WARMUP_MS = 500;
 const MEASURE_MS = 1_000;
 /** Gets between two clock reads, so reading the clock costs nothing measurable. */
 const GET_BATCH = 10_000;
+/** A case takes about 2 s (set-up, warm-up, one timed second); one still running after a minute is stuck. */
+const CASE_TIMEOUT_MS = 60_000;
 
 const TARGETS = { getObject: 2_000_000, registerPod: 200_000 } as const;
 
@@ -146,12 +148,11 @@ async function runCase(impl: Impl, op: (typeof CASES)[number]['op']): Promise<Pa
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const samples: Array<{ impl: Impl; op: Op; round: number; opsPerSecond: number }> = [];
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of roundOrder(CASES, r)) {
-      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--case', c.impl, c.op], { encoding: 'utf8' });
-      const result = JSON.parse(out.trim().split('\n').pop()!) as Partial<Record<Op, number>>;
+      const result = await runWorker<Partial<Record<Op, number>>>(import.meta.url, [c.impl, c.op], CASE_TIMEOUT_MS, { label: `hot path ${c.impl} ${c.op}` });
       for (const [op, opsPerSecond] of Object.entries(result)) samples.push({ impl: c.impl, op: op as Op, round: r, opsPerSecond: opsPerSecond! });
       console.error(`hot path round ${r + 1}/${ROUNDS} ${c.impl} ${c.op}: ${Object.entries(result).map(([k, v]) => `${k} ${Math.round(v!).toLocaleString('en-US')}/s`).join(', ')}`);
     }
@@ -194,14 +195,4 @@ function main(): void {
   writeResult('hot-path', { title, method: 'see bench/hot-path.ts', rounds: ROUNDS, objects: OBJECTS, refsPerPod: REFS, podsPerPass: PODS, measureMs: MEASURE_MS, table, rows, samples });
 }
 
-if (process.argv[2] === '--case') {
-  runCase(process.argv[3] as Impl, process.argv[4] as (typeof CASES)[number]['op']).then(
-    (result) => console.log(JSON.stringify(result)),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-} else {
-  main();
-}
+runBenchmark({ main, worker: ([impl, op]) => runCase(impl as Impl, op as (typeof CASES)[number]['op']) });

@@ -9,11 +9,9 @@
  *
  *   npm run build && node dist/bench/informer.js      (BENCH_INFORMER_COUNT, BENCH_ROUNDS)
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Informer, KubeClient, WaitHooks, newWaitTask, type KubeObject, type ObjectSource } from '../lib/index.js';
 import { ApiServer } from '../lib/testing/index.js';
@@ -23,7 +21,10 @@ import { SandboxProvider } from '../examples/sandbox-provider/provider.js';
 import { patchStatus } from '../examples/sandbox-provider/status-writer.js';
 import { pauseSatisfied } from '../examples/sandbox-provider/tasks.js';
 import { ANNOTATION_OWNER, API_VERSION, LABEL_SANDBOX_CLAIMED, LABEL_SANDBOX_TEMPLATE, sandboxResources, type Sandbox } from '../examples/sandbox-provider/types.js';
-import { median, report, round, runBenchmark } from './report.js';
+import { percentile } from '../lib/util/percentile.js';
+import { median, report, round } from './report.js';
+import { runBenchmark } from './worker-channel.js';
+import { runWorker } from './worker-process.js';
 
 const COUNT = Number(process.env.BENCH_INFORMER_COUNT ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -36,6 +37,8 @@ const EVENT_SAMPLES = 200;
 const POLL_SAMPLES = 100;
 const POLL_INTERVAL = 10_000;
 const LOOKUP_MS = 500;
+/** A round takes about a minute on 2 cores at 10,000 sandboxes; one still running after ten is stuck. */
+const WORKER_TIMEOUT_MS = 10 * 60_000;
 
 interface Sample {
   objectJsonBytes: number;
@@ -83,12 +86,6 @@ function sandboxObject(i: number): Sandbox {
     },
     status: { phase: 'Running', observedGeneration: 1, podInfo: { podIP: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }, conditions: [{ type: 'Ready', status: 'True', reason: 'PodReady' }] },
   };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 function heapNow(): number {
@@ -206,11 +203,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       // Every round starts from unpaused sandboxes: put back the ones the last round paused.
       for (let i = 0; i < touched; i++) server.storage.update(sandboxResources.sandboxes, sandboxObject(i) as KubeObject, ns(i));
-      // Not spawnSync: the server runs in this process and must keep answering the worker.
-      const child = await run(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--worker', kubeconfig]);
-      const line = child.stdout.trim().split('\n').pop() ?? '';
-      if (child.status !== 0 || !line.startsWith('{')) throw new Error(`worker failed (${child.status}): ${child.stderr.slice(-2000)}`);
-      const sample = JSON.parse(line) as Sample;
+      const sample = await runWorker<Sample>(import.meta.url, [kubeconfig], WORKER_TIMEOUT_MS, { label: `informer worker, round ${r + 1}`, nodeFlags: ['--expose-gc'] });
       samples.push(sample);
       console.error(`round ${r + 1}/${ROUNDS}: sync ${round0(sample.syncMs)} ms, ${round0(sample.heapPerObjectInformer)} B/object, event p50 ${round(percentile(sample.eventLatencyMs, 50), 1)} ms, poll p50 ${round0(percentile(sample.pollLatencyMs, 50))} ms`);
     }
@@ -236,20 +229,8 @@ async function main(): Promise<void> {
   report('informer', `Informer over ${COUNT} sandboxes on the embedded API server, medians of ${ROUNDS} worker rounds (latency percentiles over all samples)`, rows, samples);
 }
 
-function run(command: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 function round0(v: number): number {
   return Math.round(v);
 }
 
-runBenchmark((args) => worker(args[0]), main);
+runBenchmark({ main, worker: (args) => worker(args[0]) });

@@ -51,28 +51,3 @@ export function markdownTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
-
-/**
- * A benchmark file's entry point: with `--worker` as the first argument it runs `worker` on the
- * remaining arguments and prints its sample as one JSON line (the parent reads the last line);
- * otherwise it runs `main`. Either way a failure sets a non-zero exit code.
- */
-export function runBenchmark(worker: (args: string[]) => Promise<unknown>, main: () => Promise<void>): void {
-  if (process.argv[2] === '--worker') {
-    worker(process.argv.slice(3)).then(
-      (sample) => {
-        console.log(JSON.stringify(sample));
-        process.exit(0);
-      },
-      (err) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  } else {
-    main().catch((err) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
-  }
-}

@@ -49,3 +49,4 @@ export * from './util/backoff.js';
 export * from './util/clock.js';
 export * from './util/freeze.js';
 export * from './util/logger.js';
+export * from './util/periodic-reconciler.js';

@@ -6,9 +6,9 @@
  * millisecond, and stopping. Protocol messages are the only thing on stdout; anything a
  * library prints goes to stderr.
  */
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../lib/util/logger.js';
+import { WorkerChannel } from '../worker-channel.js';
 import { secretName } from './workload.js';
 import { monotonicMs, parseCommand, POLL_INTERVAL_MS, type Command, type MemoryReport, type Progress, type WorkerMessage } from './protocol.js';
 
@@ -58,8 +58,11 @@ export async function readUntilReadable(read: () => Promise<unknown>, progress: 
   }
 }
 
+/** Set once the worker starts: the process's stdin and stdout, which the protocol owns. */
+let channel: WorkerChannel<Command, WorkerMessage>;
+
 function send(message: WorkerMessage): void {
-  process.stdout.write(JSON.stringify(message) + '\n');
+  channel.send(message);
 }
 
 async function memory(): Promise<MemoryReport> {
@@ -91,8 +94,8 @@ async function expect(variant: NodeVariant, cmd: Extract<Command, { op: 'expect'
 
 /** Runs a worker process: argv holds --kubeconfig, --namespace and --count. */
 export function runNodeWorker(create: (config: WorkerConfig) => NodeVariant): void {
-  // Libraries may print; the protocol owns stdout.
-  console.log = console.info = console.debug = console.error;
+  // Libraries may print; the channel sends console output to stderr.
+  channel = WorkerChannel.ofProcess(parseCommand);
   main(create).catch((err) => {
     console.error(err);
     process.exit(1);
@@ -109,15 +112,9 @@ async function main(create: (config: WorkerConfig) => NodeVariant): Promise<void
   send({ type: 'hello', pid: process.pid, runtime: `node ${process.version}`, memory: await memory() });
   const variant = create(config);
   let started = false;
-  const lines = createInterface({ input: process.stdin });
-  // The orchestrator is gone: nothing more to report to.
-  lines.on('close', () => process.exit(0));
-  for await (const line of lines) {
-    const cmd = parseCommand(line);
-    if (!cmd) {
-      send({ type: 'error', message: 'bad command' });
-      continue;
-    }
+  // A bad line is answered with an error by the channel; its end (the orchestrator is gone) exits.
+  for (;;) {
+    const cmd = await channel.receive();
     switch (cmd.op) {
       case 'start':
         if (started) break;

@@ -15,9 +15,9 @@ import type { ObjectWriter } from '../../lib/api/kube-client.js';
 import { errorMessage } from '../../lib/util/logger.js';
 import type { RealCluster } from '../../e2e/harness/cluster.js';
 import { connectionsTo, cpuMs, openFilesLimit, rssBytes } from '../proc.js';
-import { monotonicMs, type MemoryReport, type WorkerMessage } from './protocol.js';
+import { WorkerProcess } from '../worker-process.js';
+import { monotonicMs, parseMessage, type Command, type MemoryReport, type WorkerMessage } from './protocol.js';
 import { VARIANT_SPECS, workerCommand, type VariantId } from './variants.js';
-import { WorkerProcess } from './worker-process.js';
 import { NAMESPACE, secretName, valuePatch } from './workload.js';
 
 /** After all are readable, before anything is measured: in-flight watch requests land, first-sync garbage becomes collectable. */
@@ -116,6 +116,9 @@ export interface RunContext {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A variant's worker, speaking protocol.ts. */
+type VariantWorker = WorkerProcess<Command, WorkerMessage>;
+
 function memorySample(report: MemoryReport, rss: number | undefined): MemorySample {
   const go = report.heapInuse !== undefined;
   return {
@@ -142,7 +145,7 @@ export async function runOnce(ctx: RunContext, variant: VariantId, objects: numb
     nodeFlags: ctx.nodeFlags,
   });
   sample.apiserverRssBeforeBytes = rssBytes(ctx.apiserverPid);
-  const worker = new WorkerProcess(`${variant} worker`, command, args, ctx.fdLimit);
+  const worker: VariantWorker = new WorkerProcess(`${variant} worker`, command, args, { fdLimit: ctx.fdLimit, parse: parseMessage });
   let sampler: NodeJS.Timeout | undefined;
   try {
     const hello = await worker.next('hello', HELLO_TIMEOUT_MS);
@@ -204,7 +207,7 @@ export async function runOnce(ctx: RunContext, variant: VariantId, objects: numb
 }
 
 /** The worker's ready message; rejects after `limitMs`, after `stallMs` without progress, or when it exits. */
-async function untilReady(worker: WorkerProcess, limitMs: number, stallMs: number): Promise<Extract<WorkerMessage, { type: 'ready' }>> {
+async function untilReady(worker: VariantWorker, limitMs: number, stallMs: number): Promise<Extract<WorkerMessage, { type: 'ready' }>> {
   const ready = worker.next('ready', limitMs);
   ready.catch(() => {}); // the race below reports it, or the stall did
   let watchdog: NodeJS.Timeout | undefined;
@@ -232,7 +235,7 @@ async function untilReady(worker: WorkerProcess, limitMs: number, stallMs: numbe
  * Writes `ctx.updates` new values, one at a time, to secrets spread evenly over all of them,
  * and records for each how long after the write the worker's cache served it.
  */
-async function measureUpdates(ctx: RunContext, worker: WorkerProcess, sample: RunSample): Promise<void> {
+async function measureUpdates(ctx: RunContext, worker: VariantWorker, sample: RunSample): Promise<void> {
   const tag = randomBytes(4).toString('hex');
   for (let k = 0; k < ctx.updates; k++) {
     const name = secretName(Math.floor(((k + 0.5) * sample.objects) / ctx.updates));

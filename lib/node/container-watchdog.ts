@@ -16,7 +16,7 @@ import { realClock, type Clock } from '../util/clock.js';
 import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
 import { deadline } from './deadline.js';
 import { ownerIsLive, type DesiredState, type Owner } from './desired-state.js';
-import { PeriodicReconciler, type PassReport } from './periodic-reconciler.js';
+import { PeriodicReconciler, type PassReport } from '../util/periodic-reconciler.js';
 import type { ContainerRuntime, RuntimeContainer } from './runtime.js';
 import { failureUnder, positiveOr, toError } from './values.js';
 

@@ -19,7 +19,7 @@ import { parseArtifactId, type ArtifactCatalog, type ArtifactStatus } from './ar
 import { DEFAULT_BLOB_MIN_AGE, runBlobGC, type BlobGCResult } from './blob-gc.js';
 import { deadline } from './deadline.js';
 import type { DesiredState } from './desired-state.js';
-import { PeriodicReconciler, type PassReport } from './periodic-reconciler.js';
+import { PeriodicReconciler, type PassReport } from '../util/periodic-reconciler.js';
 import type { ContainerRuntime, RuntimeImage } from './runtime.js';
 import { failureUnder, positiveOr, toError } from './values.js';
 

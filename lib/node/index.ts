@@ -1,10 +1,9 @@
 /**
- * The node toolkit (miren runtime's controllers/sandbox): the periodic loop, the desired state
- * (pods of this node) against the runtime's actual state (containerd), and the watchdogs that
- * make one match the other: the orphan reaper, image and blob GC, and the port monitor.
+ * The node toolkit (miren runtime's controllers/sandbox): the desired state (pods of this node)
+ * against the runtime's actual state (containerd), and the watchdogs that make one match the
+ * other: the orphan reaper, image and blob GC, and the port monitor. Their periodic loop,
+ * PeriodicReconciler, is in lib/util (the profile cache's reconciler runs on it too).
  */
-export * from './periodic-reconciler.js';
-
 export * from './runtime.js';
 export * from './desired-state.js';
 export * from './artifact-catalog.js';

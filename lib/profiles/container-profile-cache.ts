@@ -14,7 +14,6 @@
  * Differences from upstream are listed, with reasons, in docs/profile-cache-differences.md.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { LRUCache } from 'lru-cache';
 import type { Subscription } from 'rxjs';
 import type { Store } from '../manager/interfaces.js';
 import { Backoff } from '../util/backoff.js';
@@ -22,10 +21,13 @@ import { realClock, type Clock } from '../util/clock.js';
 import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
 import type { CallStackSearchTree } from './call-stack-tree.js';
 import type { ContainerEvent, ContainerInfo, SharedContainerData } from './container-events.js';
-import { buildEntry, builtFrom, type ContainerProfileEntry, type EntryIdentity, type ObjectRef, type OverlayPass, type ProfileInputs } from './entry.js';
+import { PROFILE_ROLES, dependenciesOf, gatherInputs, hasAnyInput, readDependencies, storeFor, type Dependencies, type GatheredInputs, type ProfileRole } from './dependencies.js';
+import { buildEntry, builtFrom, type ContainerProfileEntry, type EntryIdentity } from './entry.js';
 import { HOST_NAMESPACE, ignoreContainer, isHostContainer, type IgnoreRules } from './ignore.js';
 import { noopContainerProfileCacheMetrics, type CacheEntriesKind, type ContainerProfileCacheMetrics } from './metrics.js';
-import { USER_DEFINED_PROFILE_LABEL, containerProfileName, userManagedProfileName, workloadSlug } from './names.js';
+import { USER_DEFINED_PROFILE_LABEL, containerProfileName, workloadSlug } from './names.js';
+import { OperationQueue, type OperationLane } from './operation-queue.js';
+import { OverlayWarnings } from './overlay-warnings.js';
 import { isContainerTerminated } from './pod-status.js';
 import { COMPLETION_ANNOTATION, ProfileCompletion, missingProfileState, type ProfileState } from './profile-state.js';
 import {
@@ -36,10 +38,8 @@ import {
   type ProfileStores,
   type ProfileStrategy,
 } from './profile-stores.js';
-import type { OverlayKind } from './projection.js';
-import { readObject, type ReadResult } from './read-object.js';
 import { DEFAULT_RECONCILE_INTERVAL, ReconcilerLoop } from './reconciler.js';
-import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from './types.js';
+import type { ContainerProfile } from './types.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -47,12 +47,6 @@ type MaybePromise<T> = T | Promise<T>;
 export const DEFAULT_RPC_BUDGET = 5_000;
 /** Upstream's hard-coded cap on one add, most of it spent waiting for the container watcher. */
 export const DEFAULT_ADD_TIMEOUT = 10 * 60_000;
-/**
- * Distinct overlay versions the deprecation warning remembers having logged. Upstream remembers
- * every one for the life of the process; at this bound a long-lived agent's memory stays flat
- * and a forgotten version at worst logs its warning once more.
- */
-const DEPRECATION_WARNINGS_REMEMBERED = 10_000;
 
 /**
  * Options. Exactly one of `stores` and `sources` must be given. The ignore rules (`namespaceName`,
@@ -145,31 +139,21 @@ export interface ContainerProfileCacheStats {
   eventDriven: boolean;
 }
 
-/** The five objects a container may depend on, and which store each comes from. */
-type Role = keyof ProfileInputs;
-const ROLES: readonly Role[] = ['cp', 'userManagedAP', 'userManagedNN', 'userAP', 'userNN'];
-type Dependencies = { cp: ObjectRef } & { [R in Exclude<Role, 'cp'>]?: ObjectRef };
-type InputReads = { [R in Role]?: ReadResult<NonNullable<ProfileInputs[R]>> };
-
 /** Everything the cache knows about one container, from its add until its remove or eviction. */
 interface ContainerRecord {
   readonly id: string;
   readonly container: ContainerInfo;
   /** Aborted when the container is removed or evicted, or the cache closes: ends its work at once. */
   readonly controller: AbortController;
-  /**
-   * The container's operations (add, retries, rebuilds) run one after another on this chain, so
-   * an older build never overwrites a newer one. It lives in the record and goes with it; nothing
-   * per container outlives the container.
-   */
-  tail: Promise<void>;
+  /** The container's operations (add, retries, rebuilds), one after another. */
+  readonly operations: OperationLane;
   /** Set once the shared data arrived. */
   shared?: SharedContainerData;
   identity?: EntryIdentity;
   deps?: Dependencies;
   readonly references: { store: Store<unknown>; namespace: string; name: string }[];
   readonly subscriptions: Subscription[];
-  /** A dependency changed and a rebuild is queued on `tail`; further changes join it. */
+  /** A dependency changed and a rebuild is queued on `operations`; further changes join it. */
   rebuildQueued: boolean;
 }
 
@@ -193,15 +177,8 @@ export class ContainerProfileCache {
   private readonly containers = new Map<string, ContainerRecord>();
   private readonly entries = new Map<string, ContainerProfileEntry>();
   private readonly pending = new Map<string, ContainerRecord>();
-  /** Every container operation queued or running, parked ones included; close() waits for them. */
-  private readonly operations = new Set<Promise<void>>();
-  /**
-   * Operations queued or running and not parked in the shared-data backoff; idle() waits for
-   * this to reach 0 (a parked add may wait for minutes).
-   */
-  private busy = 0;
-  private readonly idleWaiters = new Set<() => void>();
-  private readonly warnedOverlays = new LRUCache<string, true>({ max: DEPRECATION_WARNINGS_REMEMBERED });
+  private readonly queue: OperationQueue;
+  private readonly overlayWarnings: OverlayWarnings;
   private readonly closing = new AbortController();
 
   constructor(opts: ContainerProfileCacheOptions) {
@@ -213,6 +190,8 @@ export class ContainerProfileCache {
     this.getPod = opts.getPod;
     this.getSharedContainerData = opts.getSharedContainerData;
     this.onEntryRebuilt = opts.onEntryRebuilt;
+    this.queue = new OperationQueue(this.logger);
+    this.overlayWarnings = new OverlayWarnings(this.metrics, this.logger);
     this.rules = {
       namespaceName: opts.namespaceName,
       includeNamespaces: opts.includeNamespaces,
@@ -359,7 +338,7 @@ export class ContainerProfileCache {
     for (;;) {
       const reconciler = this.loop.inFlight();
       if (reconciler.length > 0) await Promise.all(reconciler);
-      else if (this.busy > 0) await new Promise<void>((resolve) => this.idleWaiters.add(resolve));
+      else if (!this.queue.idle) await this.queue.whenIdle();
       else return;
     }
   }
@@ -376,7 +355,7 @@ export class ContainerProfileCache {
       this.reportEntries('container', 'pending');
     }
     await this.loop.stop();
-    await Promise.all([...this.operations]);
+    await this.queue.drain();
     await this.ownedStores?.close();
   }
 
@@ -387,13 +366,13 @@ export class ContainerProfileCache {
       id: container.containerID,
       container,
       controller: new AbortController(),
-      tail: Promise.resolve(),
+      operations: this.queue.lane(container.containerID, () => this.isLive(rec)),
       references: [],
       subscriptions: [],
       rebuildQueued: false,
     };
     this.containers.set(rec.id, rec);
-    void this.enqueue(rec, () => this.addFlow(rec));
+    void rec.operations.enqueue(() => this.addFlow(rec));
   }
 
   private removeContainer(containerID: string): void {
@@ -462,9 +441,7 @@ export class ContainerProfileCache {
         this.logger.debug('shared container data lookup failed', { containerID, error: errorMessage(err) });
       }
       // Parked: an add waiting here does not hold idle() up.
-      this.settleOne();
-      const woke = await this.clock.sleep(backoff.next(), signal);
-      this.busy++;
+      const woke = await this.queue.parked(() => this.clock.sleep(backoff.next(), signal));
       if (!woke) return undefined;
     }
   }
@@ -476,11 +453,7 @@ export class ContainerProfileCache {
   private track(rec: ContainerRecord, shared: SharedContainerData, cpName: string, workloadName: string): void {
     const namespace = rec.container.namespace;
     const overlayName = rec.container.podLabels?.[USER_DEFINED_PROFILE_LABEL] ?? '';
-    const deps: Dependencies = { cp: { namespace, name: cpName } };
-    if (workloadName !== '') {
-      deps.userManagedAP = deps.userManagedNN = { namespace, name: userManagedProfileName(workloadName) };
-    }
-    if (overlayName !== '') deps.userAP = deps.userNN = { namespace, name: overlayName };
+    const deps = dependenciesOf({ namespace, cpName, workloadName, overlayName });
     rec.shared = shared;
     rec.deps = deps;
     rec.identity = {
@@ -494,10 +467,10 @@ export class ContainerProfileCache {
       userNNRef: deps.userNN,
       podUID: '',
     };
-    for (const role of ROLES) {
+    for (const role of PROFILE_ROLES) {
       const ref = deps[role];
       if (!ref) continue;
-      const store = this.storeFor(role);
+      const store = storeFor(this.stores, role);
       store.addReference(ref.namespace, ref.name, rec.id);
       rec.references.push({ store, namespace: ref.namespace, name: ref.name });
     }
@@ -533,31 +506,6 @@ export class ContainerProfileCache {
     return this.containers.get(rec.id) === rec && !rec.controller.signal.aborted;
   }
 
-  /** Runs `op` after the container's earlier operations, unless the container is gone by then. */
-  private enqueue(rec: ContainerRecord, op: () => Promise<unknown>): Promise<void> {
-    this.busy++;
-    const run = rec.tail
-      .then(async () => {
-        if (this.isLive(rec)) await op();
-      })
-      .catch((err: unknown) => this.logger.warn('profile cache operation failed', { containerID: rec.id, error: errorMessage(err) }))
-      .finally(() => {
-        this.operations.delete(run);
-        this.settleOne();
-      });
-    rec.tail = run;
-    this.operations.add(run);
-    return run;
-  }
-
-  /** One operation finished (or parked); wakes idle() when it was the last. */
-  private settleOne(): void {
-    if (--this.busy > 0) return;
-    const waiters = [...this.idleWaiters];
-    this.idleWaiters.clear();
-    for (const wake of waiters) wake();
-  }
-
   // --- building entries ---------------------------------------------------------------------
 
   /**
@@ -567,21 +515,15 @@ export class ContainerProfileCache {
    * started.
    */
   private async tryPopulate(rec: ContainerRecord, signal: AbortSignal): Promise<boolean> {
-    const reads = await this.readInputs(rec, signal);
+    const { inputs } = await this.readInputs(rec, signal);
     if (!this.isLive(rec)) return false;
-    const inputs: ProfileInputs = {};
-    for (const role of ROLES) {
-      const read = reads[role];
-      if (read?.status === 'found') Object.assign(inputs, { [role]: read.object });
-      else if (read?.status === 'failed') this.logReadFailure(rec, role, read.error);
-    }
     if (!rec.shared!.preRunningContainer && inputs.cp?.metadata?.annotations?.[COMPLETION_ANNOTATION] === ProfileCompletion.Partial) {
       inputs.cp = undefined;
     }
-    if (ROLES.every((role) => inputs[role] === undefined)) return false;
+    if (!hasAnyInput(inputs)) return false;
     const pod = await this.lookupPod(rec.container.namespace, rec.container.podName);
     if (!this.isLive(rec)) return false;
-    const entry = buildEntry(rec.identity!, inputs, pod, (pass) => this.emitOverlay(pass));
+    const entry = buildEntry(rec.identity!, inputs, pod, (pass) => this.overlayWarnings.report(pass));
     if (!entry) return false;
     this.install(rec, entry, 'populated');
     return true;
@@ -594,28 +536,13 @@ export class ContainerProfileCache {
    * goes back to pending instead of serving an empty profile.
    */
   private async refreshOne(rec: ContainerRecord, entry: ContainerProfileEntry, signal: AbortSignal): Promise<void> {
-    const reads = await this.readInputs(rec, signal);
+    const { inputs, failed } = await this.readInputs(rec, signal);
     if (!this.isLive(rec) || this.entries.get(rec.id) !== entry) return;
-    const builtRV: Record<Role, string> = {
-      cp: entry.rv,
-      userManagedAP: entry.userManagedAPRV,
-      userManagedNN: entry.userManagedNNRV,
-      userAP: entry.userAPRV,
-      userNN: entry.userNNRV,
-    };
-    const inputs: ProfileInputs = {};
-    for (const role of ROLES) {
-      const read = reads[role];
-      if (read?.status === 'found') Object.assign(inputs, { [role]: read.object });
-      else if (read?.status === 'failed') {
-        this.logReadFailure(rec, role, read.error);
-        if (builtRV[role] !== '') return;
-      }
-    }
+    if (failed.some(({ role }) => entry.resourceVersions[role] !== '')) return;
     if (builtFrom(entry, inputs)) return;
     const pod = await this.lookupPod(entry.namespace, entry.podName);
     if (!this.isLive(rec) || this.entries.get(rec.id) !== entry) return;
-    const next = buildEntry({ ...rec.identity!, podUID: entry.podUID }, inputs, pod, (pass) => this.emitOverlay(pass));
+    const next = buildEntry({ ...rec.identity!, podUID: entry.podUID }, inputs, pod, (pass) => this.overlayWarnings.report(pass));
     if (next) return this.install(rec, next, 'rebuilt');
     this.entries.delete(rec.id);
     this.pending.set(rec.id, rec);
@@ -637,24 +564,14 @@ export class ContainerProfileCache {
     }
   }
 
-  /** Reads the container's dependencies concurrently, each within the RPC budget. */
-  private async readInputs(rec: ContainerRecord, signal: AbortSignal): Promise<InputReads> {
-    const deps = rec.deps!;
-    const read = <T,>(store: Store<T>, ref: ObjectRef | undefined) =>
-      ref ? readObject(store, ref.namespace, ref.name, { clock: this.clock, budget: this.rpcBudget, signal }) : Promise.resolve(undefined);
-    const [cp, userManagedAP, userManagedNN, userAP, userNN] = await Promise.all([
-      read<ContainerProfile>(this.stores.containerProfiles, deps.cp),
-      read<ApplicationProfile>(this.stores.applicationProfiles, deps.userManagedAP),
-      read<NetworkNeighborhood>(this.stores.networkNeighborhoods, deps.userManagedNN),
-      read<ApplicationProfile>(this.stores.applicationProfiles, deps.userAP),
-      read<NetworkNeighborhood>(this.stores.networkNeighborhoods, deps.userNN),
-    ]);
-    return { cp, userManagedAP, userManagedNN, userAP, userNN };
-  }
-
-  private storeFor(role: Role): Store<unknown> {
-    if (role === 'cp') return this.stores.containerProfiles;
-    return role.endsWith('AP') ? this.stores.applicationProfiles : this.stores.networkNeighborhoods;
+  /**
+   * Reads the container's dependencies concurrently, each within the RPC budget, and logs the
+   * reads that failed while the container is still there (a removal aborts its reads).
+   */
+  private async readInputs(rec: ContainerRecord, signal: AbortSignal): Promise<GatheredInputs> {
+    const gathered = gatherInputs(await readDependencies(this.stores, rec.deps!, { clock: this.clock, budget: this.rpcBudget, signal }));
+    if (this.isLive(rec)) for (const { role, error } of gathered.failed) this.logReadFailure(rec, role, error);
+    return gathered;
   }
 
   private async lookupPod(namespace: string, name: string): Promise<V1Pod | undefined> {
@@ -667,7 +584,7 @@ export class ContainerProfileCache {
     }
   }
 
-  private logReadFailure(rec: ContainerRecord, role: Role, error: unknown): void {
+  private logReadFailure(rec: ContainerRecord, role: ProfileRole, error: unknown): void {
     const ref = rec.deps?.[role];
     this.logger.debug('profile object not available', { containerID: rec.id, role, namespace: ref?.namespace, name: ref?.name, error: errorMessage(error) });
   }
@@ -678,7 +595,7 @@ export class ContainerProfileCache {
   private onDependencyChanged(rec: ContainerRecord): void {
     if (rec.rebuildQueued || !this.isLive(rec)) return;
     rec.rebuildQueued = true;
-    void this.enqueue(rec, async () => {
+    void rec.operations.enqueue(async () => {
       rec.rebuildQueued = false;
       const signal = rec.controller.signal;
       if (this.pending.get(rec.id) === rec) {
@@ -733,7 +650,7 @@ export class ContainerProfileCache {
   private async retryPending(signal: AbortSignal): Promise<void> {
     for (const rec of [...this.pending.values()]) {
       if (signal.aborted) return;
-      await this.enqueue(rec, async () => {
+      await rec.operations.enqueue(async () => {
         if (this.pending.get(rec.id) === rec) await this.tryPopulate(rec, AbortSignal.any([rec.controller.signal, signal]));
       });
     }
@@ -745,46 +662,19 @@ export class ContainerProfileCache {
       if (signal.aborted) return;
       const rec = this.containers.get(id);
       if (!rec) continue;
-      await this.enqueue(rec, async () => {
+      await rec.operations.enqueue(async () => {
         const entry = this.entries.get(id);
         if (entry) await this.refreshOne(rec, entry, AbortSignal.any([rec.controller.signal, signal]));
       });
     }
   }
 
-  // --- metrics and warnings -------------------------------------------------------------------
+  // --- metrics -----------------------------------------------------------------------------------
 
   private reportEntries(...kinds: CacheEntriesKind[]): void {
     for (const kind of kinds) {
       const count = kind === 'pending' ? this.pending.size : this.entries.size;
       this.metrics.setContainerProfileCacheEntries(kind, count);
     }
-  }
-
-  /** upstream emitOverlayMetrics: a legacy-load count per overlay and a deprecation warning per overlay version. */
-  private emitOverlay(pass: OverlayPass): void {
-    const partial = new Set<OverlayKind>();
-    for (const w of pass.warnings) {
-      partial.add(w.kind);
-      this.metrics.reportContainerProfileLegacyLoad(w.kind, 'partial');
-      this.warnDeprecated(w.kind, w.namespace, w.name, w.resourceVersion, `pod has containers missing from user CRD: [${w.missingContainers.join(' ')}]`);
-    }
-    const overlays: [OverlayKind, ApplicationProfile | NetworkNeighborhood | undefined, string][] = [
-      ['application', pass.ap, 'user-authored ApplicationProfile merged into ContainerProfile'],
-      ['network', pass.nn, 'user-authored NetworkNeighborhood merged into ContainerProfile'],
-    ];
-    for (const [kind, obj, reason] of overlays) {
-      if (!obj) continue;
-      if (!partial.has(kind)) this.metrics.reportContainerProfileLegacyLoad(kind, 'full');
-      const meta = obj.metadata ?? {};
-      this.warnDeprecated(kind, meta.namespace ?? '', meta.name ?? '', meta.resourceVersion ?? '', reason);
-    }
-  }
-
-  private warnDeprecated(kind: OverlayKind, namespace: string, name: string, resourceVersion: string, reason: string): void {
-    const key = `${kind}|${namespace}/${name}@${resourceVersion}`;
-    if (this.warnedOverlays.has(key)) return;
-    this.warnedOverlays.set(key, true);
-    this.logger.warn('user-authored legacy profile merged (deprecated)', { kind, namespace, name, resourceVersion, reason });
   }
 }

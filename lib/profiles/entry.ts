@@ -7,14 +7,10 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { CallStackSearchTree } from './call-stack-tree.js';
+import { PROFILE_ROLES, hasAnyInput, type ObjectRef, type ProfileInputs, type ProfileRole } from './dependencies.js';
 import { COMPLETION_ANNOTATION, ProfileCompletion, ProfileStatus, STATUS_ANNOTATION, profileStateOf, type ProfileState } from './profile-state.js';
 import { projectUserProfiles, type PartialProfileWarning } from './projection.js';
 import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from './types.js';
-
-export interface ObjectRef {
-  readonly namespace: string;
-  readonly name: string;
-}
 
 export interface ContainerProfileEntry {
   /**
@@ -41,23 +37,12 @@ export interface ContainerProfileEntry {
   readonly workloadName: string;
   /** True when `profile` is the store's object itself. */
   readonly shared: boolean;
-  /** resourceVersions the entry was built from; "" for an absent object. */
-  readonly rv: string;
-  readonly userManagedAPRV: string;
-  readonly userManagedNNRV: string;
-  readonly userAPRV: string;
-  readonly userNNRV: string;
-}
-
-/** The five objects an entry may depend on; absent ones are undefined. */
-export interface ProfileInputs {
-  cp?: ContainerProfile;
-  /** `ug-<workload>`. */
-  userManagedAP?: ApplicationProfile;
-  userManagedNN?: NetworkNeighborhood;
-  /** Named by the pod label `kubescape.io/user-defined-profile`. */
-  userAP?: ApplicationProfile;
-  userNN?: NetworkNeighborhood;
+  /**
+   * The resourceVersion of each object the entry was built from, by role; "" for an object that
+   * was absent (or that the container does not depend on). `resourceVersions.cp` is the learned
+   * ContainerProfile's.
+   */
+  readonly resourceVersions: Readonly<Record<ProfileRole, string>>;
 }
 
 /** What stays the same across rebuilds of one container's entry. */
@@ -93,8 +78,8 @@ export function buildEntry(
   pod: V1Pod | undefined,
   onOverlay: (pass: OverlayPass) => void = () => {},
 ): ContainerProfileEntry | undefined {
+  if (!hasAnyInput(inputs)) return undefined;
   const { cp, userManagedAP, userManagedNN, userAP, userNN } = inputs;
-  if (!cp && !userManagedAP && !userManagedNN && !userAP && !userNN) return undefined;
   const base = cp ?? syntheticContainerProfile(identity.workloadName || identity.userAPRef?.name || identity.cpName, identity.namespace);
 
   let profile = base;
@@ -122,11 +107,7 @@ export function buildEntry(
     cpName: identity.cpName,
     workloadName: identity.workloadName,
     shared: profile === cp,
-    rv: rvOf(cp),
-    userManagedAPRV: rvOf(userManagedAP),
-    userManagedNNRV: rvOf(userManagedNN),
-    userAPRV: rvOf(userAP),
-    userNNRV: rvOf(userNN),
+    resourceVersions: Object.freeze(resourceVersionsOf(inputs)),
   });
 }
 
@@ -135,13 +116,7 @@ export function buildEntry(
  * object matching an empty one ("still missing" is no change).
  */
 export function builtFrom(entry: ContainerProfileEntry, inputs: ProfileInputs): boolean {
-  return (
-    rvOf(inputs.cp) === entry.rv &&
-    rvOf(inputs.userManagedAP) === entry.userManagedAPRV &&
-    rvOf(inputs.userManagedNN) === entry.userManagedNNRV &&
-    rvOf(inputs.userAP) === entry.userAPRV &&
-    rvOf(inputs.userNN) === entry.userNNRV
-  );
+  return PROFILE_ROLES.every((role) => rvOf(inputs[role]) === entry.resourceVersions[role]);
 }
 
 /** The empty base profile used when only overlays exist. */
@@ -154,6 +129,10 @@ export function syntheticContainerProfile(name: string, namespace: string): Cont
     },
     spec: {},
   };
+}
+
+function resourceVersionsOf(inputs: ProfileInputs): Record<ProfileRole, string> {
+  return Object.fromEntries(PROFILE_ROLES.map((role) => [role, rvOf(inputs[role])])) as Record<ProfileRole, string>;
 }
 
 function rvOf(obj: { metadata?: { resourceVersion?: string } } | undefined): string {

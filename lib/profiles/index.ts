@@ -6,6 +6,7 @@
 export * from './call-stack-tree.js';
 export type * from './container-events.js';
 export * from './container-profile-cache.js';
+export type { ObjectRef, ProfileInputs, ProfileRole } from './dependencies.js';
 export * from './entry.js';
 export * from './ignore.js';
 export * from './metrics.js';

@@ -159,17 +159,7 @@ export function mergePolicies(primary: RulePolicy, secondary: RulePolicy): RuleP
 
 /** Neighbors keyed by identifier: an existing one is merged with the user's, a new one appended. */
 export function mergeNetworkNeighbors(normal: NetworkNeighbor[], user: NetworkNeighbor[]): NetworkNeighbor[] {
-  const result = [...normal];
-  const index = new Map<string, number>();
-  result.forEach((n, i) => index.set(n.identifier, i));
-  for (const u of user) {
-    const at = index.get(u.identifier);
-    if (at === undefined) {
-      index.set(u.identifier, result.length);
-      result.push(u);
-    } else result[at] = mergeNetworkNeighbor(result[at], u);
-  }
-  return result;
+  return mergeByKey(normal, user, (n) => n.identifier, mergeNetworkNeighbor);
 }
 
 /**
@@ -189,15 +179,23 @@ export function mergeNetworkNeighbor(normal: NetworkNeighbor, user: NetworkNeigh
 }
 
 function mergeNetworkPorts(normal: NetworkPort[], user: NetworkPort[]): NetworkPort[] {
+  return mergeByKey(normal, user, (p) => p.name, (_, u) => u);
+}
+
+/**
+ * `normal` in its order with each of `user`'s items merged into the item of the same key (by
+ * `merge`), or appended, in `user`'s order, when no item has its key.
+ */
+function mergeByKey<T>(normal: T[], user: T[], key: (item: T) => string, merge: (normal: T, user: T) => T): T[] {
   const result = [...normal];
   const index = new Map<string, number>();
-  result.forEach((p, i) => index.set(p.name, i));
+  result.forEach((item, i) => index.set(key(item), i));
   for (const u of user) {
-    const at = index.get(u.name);
+    const at = index.get(key(u));
     if (at === undefined) {
-      index.set(u.name, result.length);
+      index.set(key(u), result.length);
       result.push(u);
-    } else result[at] = u;
+    } else result[at] = merge(result[at], u);
   }
   return result;
 }

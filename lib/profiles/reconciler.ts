@@ -5,7 +5,7 @@
  * slow one. The cadence is the shared PeriodicReconciler's; all waiting is on the injected clock,
  * so tests step it instead of sleeping.
  */
-import { PeriodicReconciler } from '../node/periodic-reconciler.js';
+import { PeriodicReconciler } from '../util/periodic-reconciler.js';
 import type { Clock } from '../util/clock.js';
 import { errorMessage, type Logger } from '../util/logger.js';
 import type { ReconcilerPhase } from './metrics.js';

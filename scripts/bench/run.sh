@@ -12,7 +12,7 @@ ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "bench: open-files limit $(ulimit -n)" >&2
 node dist/bench/hot-path.js
 node dist/bench/side-by-side/main.js "$@"
-node dist/bench/profiles.js
+node dist/bench/profiles/main.js
 node dist/bench/informer.js
 node dist/bench/redact.js
 node dist/bench/watch-framing.js

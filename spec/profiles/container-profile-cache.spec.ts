@@ -65,8 +65,8 @@ describe('ContainerProfileCache: add path (containerprofilecache_test.go)', () =
     expect(entry.profile).not.toBe(await h.cache.stores.containerProfiles.get(NS, CP_NAME));
     expect(capsOf(entry.profile)).toEqual(new Set(['SYS_PTRACE', 'NET_BIND_SERVICE']));
     expect(entry.userAPRef?.name).toBe('override');
-    expect(entry.userAPRV).toBe(ap.metadata!.resourceVersion);
-    expect(entry.rv).toBe(cp.metadata!.resourceVersion);
+    expect(entry.resourceVersions.userAP).toBe(ap.metadata!.resourceVersion);
+    expect(entry.resourceVersions.cp).toBe(cp.metadata!.resourceVersion);
   });
 
   it('forgets everything about a removed container, references and per-container state included (#3 DeleteContainer_LockAndCleanup)', async () => {
@@ -253,7 +253,7 @@ describe('ContainerProfileCache: pending containers and partial profiles (reconc
     h.add('container-user-managed');
     await h.flush();
     expect(execsOf(h.cache.getContainerProfile('container-user-managed'))).toEqual(['/bin/X', '/bin/Y']);
-    expect(h.cache.getEntry('container-user-managed')?.userManagedAPRV).toBe(ug.metadata!.resourceVersion);
+    expect(h.cache.getEntry('container-user-managed')?.resourceVersions.userManagedAP).toBe(ug.metadata!.resourceVersion);
   });
 });
 
@@ -329,7 +329,7 @@ describe('ContainerProfileCache: served profiles are shared and immutable (share
         if (profile && entry) {
           reads++;
           expect(entry.profile).toBe(profile);
-          expect(profile.metadata?.resourceVersion).toBe(entry.rv);
+          expect(profile.metadata?.resourceVersion).toBe(entry.resourceVersions.cp);
           if (!served.has(profile)) served.set(profile, JSON.stringify(profile));
         }
         // A macrotask turn, so readers interleave with the watch events instead of starving them.

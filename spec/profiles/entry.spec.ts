@@ -24,8 +24,9 @@ describe('buildEntry', () => {
     expect(entry.profile).toBe(cp);
     expect(entry.shared).toBe(true);
     expect(entry.state).toEqual({ completion: 'complete', status: 'ready', name: identity.cpName });
-    expect(entry.rv).toBe('7');
+    expect(entry.resourceVersions.cp).toBe('7');
     expect(Object.isFrozen(entry)).toBe(true);
+    expect(Object.isFrozen(entry.resourceVersions)).toBe(true);
   });
 
   it('applies user-managed overlays before label-referenced ones, each as its own pass', () => {
@@ -34,14 +35,14 @@ describe('buildEntry', () => {
     expect(entry.profile.spec?.execs?.map((e) => e.path)).toEqual(['/base', '/ug', '/label']);
     expect(entry.shared).toBe(false);
     expect(passes.map((p) => p.ap?.metadata?.name)).toEqual(['ug-pod-nginx-abc', 'override']);
-    expect([entry.userManagedAPRV, entry.userAPRV, entry.userManagedNNRV, entry.userNNRV]).toEqual(['9', '50', '', '']);
+    expect(entry.resourceVersions).toEqual({ cp: '7', userManagedAP: '9', userManagedNN: '', userAP: '50', userNN: '' });
     expect(cp.spec?.execs).toEqual([{ path: '/base' }]);
   });
 
   it('builds on an empty synthetic profile named after the workload when only overlays exist', () => {
     const entry = buildEntry(identity, { userAP: ap('override', '10', '/x') }, undefined)!;
     expect(entry.state).toEqual({ completion: 'complete', status: 'completed', name: 'pod-nginx-abc' });
-    expect(entry.rv).toBe('');
+    expect(entry.resourceVersions.cp).toBe('');
     expect(entry.cpName).toBe(identity.cpName);
     expect(entry.profile.spec?.execs).toEqual([{ path: '/x' }]);
   });

@@ -297,7 +297,7 @@ describe('ContainerProfileCache reconciler: refresh with TTL stores (reconciler_
     await h.cache.refreshAll();
     const stored = h.cache.getEntry('c1')!;
     expect(stored).not.toBe(entry);
-    expect(stored.userAPRV).toBe(updated.metadata!.resourceVersion);
+    expect(stored.resourceVersions.userAP).toBe(updated.metadata!.resourceVersion);
     expect(new Set(stored.profile.spec?.capabilities)).toEqual(new Set(['SYS_PTRACE', 'NET_BIND_SERVICE']));
   });
 
@@ -309,7 +309,7 @@ describe('ContainerProfileCache reconciler: refresh with TTL stores (reconciler_
     await h.clock.advance(30_000);
     await h.cache.refreshAll();
     const stored = h.cache.getEntry('c1')!;
-    expect(stored.rv).toBe(updated.metadata!.resourceVersion);
+    expect(stored.resourceVersions.cp).toBe(updated.metadata!.resourceVersion);
     expect(stored.shared).toBe(true);
     expect(stored.profile).toBe(await h.cache.stores.containerProfiles.get(NS, CP_NAME));
   });
@@ -327,7 +327,7 @@ describe('ContainerProfileCache reconciler: refresh with TTL stores (reconciler_
     expect(paths).toContain('/bin/base');
     expect(paths).toContain('/bin/new');
     expect(paths).not.toContain('/bin/old');
-    expect(h.cache.getEntry('c1')?.userAPRV).toBe(updated.metadata!.resourceVersion);
+    expect(h.cache.getEntry('c1')?.resourceVersions.userAP).toBe(updated.metadata!.resourceVersion);
     expect(h.metrics.legacyLoad('application', 'full')).toBeGreaterThan(before);
   });
 
@@ -355,8 +355,8 @@ describe('ContainerProfileCache reconciler: refresh with TTL stores (reconciler_
     else h.sources.networkNeighborhoods.create(networkNeighborhood(name, [{ name: 'nginx', ingress: [{ identifier: 'overlay' }] }]));
     await added(h, 'c1', label ? overlayLabel('override') : {});
     const entry = h.cache.getEntry('c1')!;
-    const rvs = [entry.rv, entry.userManagedAPRV, entry.userManagedNNRV, entry.userAPRV, entry.userNNRV];
-    expect(rvs.filter((rv) => rv !== '')).toHaveLength(2);
+    const rvs = { ...entry.resourceVersions };
+    expect(Object.values(rvs).filter((rv) => rv !== '')).toHaveLength(2);
 
     // Upstream's regression: a timed-out overlay read taken as "absent" rebuilt the entry without
     // the overlay. The CP change makes such a rebuild happen if the rule is broken.
@@ -368,7 +368,7 @@ describe('ContainerProfileCache reconciler: refresh with TTL stores (reconciler_
     await refresh;
     const stored = h.cache.getEntry('c1')!;
     expect(stored).toBe(entry);
-    expect([stored.rv, stored.userManagedAPRV, stored.userManagedNNRV, stored.userAPRV, stored.userNNRV]).toEqual(rvs);
+    expect(stored.resourceVersions).toEqual(rvs);
   });
 
   it('keeps an overlay whose read fails while the TTL store still holds it (it serves the last copy)', async () => {
@@ -376,14 +376,14 @@ describe('ContainerProfileCache reconciler: refresh with TTL stores (reconciler_
     h.sources.containerProfiles.create(containerProfile({ capabilities: ['SYS_PTRACE'] }));
     h.sources.applicationProfiles.create(applicationProfile('override', [{ name: 'nginx', capabilities: ['OVERLAY'] }]));
     await added(h, 'c1', overlayLabel('override'));
-    const userAPRV = h.cache.getEntry('c1')!.userAPRV;
+    const builtVersion = h.cache.getEntry('c1')!.resourceVersions.userAP;
     h.sources.containerProfiles.put(containerProfile({ capabilities: ['CHANGED'] }));
     h.sources.applicationProfiles.onGet(() => {
       throw boom();
     });
     await h.cache.refreshAll();
     expect(new Set(h.cache.getContainerProfile('c1')?.spec?.capabilities)).toEqual(new Set(['CHANGED', 'OVERLAY']));
-    expect(h.cache.getEntry('c1')?.userAPRV).toBe(userAPRV);
+    expect(h.cache.getEntry('c1')?.resourceVersions.userAP).toBe(builtVersion);
   });
 
   it('ends a refresh blocked on a read when its signal aborts, and fails the read when the budget runs out (#23 RefreshHonorsContextCancellationMidRPC)', async () => {
@@ -436,7 +436,7 @@ describe('ContainerProfileCache reconciler: refresh with TTL stores (reconciler_
     const updated = h.sources.containerProfiles.put(containerProfile({}, { annotations: annotations('complete', 'completed') }));
     await h.cache.refreshAll();
     expect(h.cache.getContainerProfileState('container-cp-ready').status).toBe('completed');
-    expect(h.cache.getEntry('container-cp-ready')?.rv).toBe(updated.metadata!.resourceVersion);
+    expect(h.cache.getEntry('container-cp-ready')?.resourceVersions.cp).toBe(updated.metadata!.resourceVersion);
   });
 
   it('drops a deleted learned profile from the entry instead of serving it on (NotFound is not a transient error)', async () => {
@@ -447,6 +447,6 @@ describe('ContainerProfileCache reconciler: refresh with TTL stores (reconciler_
     h.sources.containerProfiles.remove(NS, CP_NAME);
     await h.cache.refreshAll();
     expect(h.cache.getContainerProfile('c1')?.spec?.capabilities).toEqual(['USER']);
-    expect(h.cache.getEntry('c1')?.rv).toBe('');
+    expect(h.cache.getEntry('c1')?.resourceVersions.cp).toBe('');
   });
 });

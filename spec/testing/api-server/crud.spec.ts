@@ -1,29 +1,21 @@
 // The embedded API server's object API over real HTTP: CRUD on one resourceVersion counter,
 // kube-apiserver's Status bodies for failures, 400s (never crashes) for malformed input,
 // discovery and health endpoints, custom resources, bearer tokens and request accounting.
-import http2 from 'node:http2';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { ResourceType } from '../../../lib/api/resource.js';
-import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../../lib/testing/api-server/index.js';
+import type { ApiServer } from '../../../lib/testing/api-server/index.js';
 import { closeSession, h1, h2, h2connect } from './http-clients.js';
+import { serversPerTest } from './server-per-test.js';
 
 const SECRETS = '/api/v1/namespaces/ns1/secrets';
 
-let certificates: ServingCertificates;
-beforeAll(async () => {
-  certificates = await generateServingCertificates();
-});
+const servers = serversPerTest();
 
 describe('ApiServer objects over HTTP', () => {
   let server: ApiServer;
 
   beforeEach(async () => {
-    server = await ApiServer.start({ certificates });
-  });
-
-  afterEach(async () => {
-    await server.stop();
-    expect(server.connections).toBe(0);
+    server = await servers.start();
   });
 
   it('creates, gets, updates, patches and deletes on one resourceVersion counter', async () => {
@@ -200,92 +192,76 @@ describe('ApiServer custom resources', () => {
   const profiles: ResourceType = { group: 'spdx.softwarecomposition.kubescape.io', version: 'v1beta1', resource: 'containerprofiles', kind: 'ContainerProfile', namespaced: true };
 
   it('serves them under /apis/{group}/{version} and advertises them in discovery', async () => {
-    const server = await ApiServer.start({ resources: [profiles], tls: false });
-    try {
-      const base = `/apis/${profiles.group}/v1beta1/namespaces/ns1/containerprofiles`;
-      const created = await h1(server, base, { method: 'POST', body: { metadata: { name: 'p1' }, spec: { x: 1 } } });
-      expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ apiVersion: `${profiles.group}/v1beta1`, kind: 'ContainerProfile' });
-      expect((await h1(server, `${base}/p1`)).body.spec).toEqual({ x: 1 });
-      const groups = await h1(server, '/apis');
-      expect(groups.body.groups).toEqual([
-        { name: profiles.group, versions: [{ groupVersion: `${profiles.group}/v1beta1`, version: 'v1beta1' }], preferredVersion: { groupVersion: `${profiles.group}/v1beta1`, version: 'v1beta1' } },
-      ]);
-      expect((await h1(server, `/apis/${profiles.group}`)).body.kind).toBe('APIGroup');
-      const list = await h1(server, `/apis/${profiles.group}/v1beta1`);
-      expect(list.body).toMatchObject({ kind: 'APIResourceList', groupVersion: `${profiles.group}/v1beta1`, resources: [{ name: 'containerprofiles', namespaced: true }] });
-      expect((await h1(server, `/apis/${profiles.group}/v1`)).status).toBe(404);
-      expect(server.requests.map((r) => [r.verb, r.group, r.resource])).toEqual([
-        ['create', profiles.group, 'containerprofiles'],
-        ['get', profiles.group, 'containerprofiles'],
-      ]);
-    } finally {
-      await server.stop();
-    }
+    const server = await servers.start({ resources: [profiles], tls: false });
+    const base = `/apis/${profiles.group}/v1beta1/namespaces/ns1/containerprofiles`;
+    const created = await h1(server, base, { method: 'POST', body: { metadata: { name: 'p1' }, spec: { x: 1 } } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ apiVersion: `${profiles.group}/v1beta1`, kind: 'ContainerProfile' });
+    expect((await h1(server, `${base}/p1`)).body.spec).toEqual({ x: 1 });
+    const groups = await h1(server, '/apis');
+    expect(groups.body.groups).toEqual([
+      { name: profiles.group, versions: [{ groupVersion: `${profiles.group}/v1beta1`, version: 'v1beta1' }], preferredVersion: { groupVersion: `${profiles.group}/v1beta1`, version: 'v1beta1' } },
+    ]);
+    expect((await h1(server, `/apis/${profiles.group}`)).body.kind).toBe('APIGroup');
+    const list = await h1(server, `/apis/${profiles.group}/v1beta1`);
+    expect(list.body).toMatchObject({ kind: 'APIResourceList', groupVersion: `${profiles.group}/v1beta1`, resources: [{ name: 'containerprofiles', namespaced: true }] });
+    expect((await h1(server, `/apis/${profiles.group}/v1`)).status).toBe(404);
+    expect(server.requests.map((r) => [r.verb, r.group, r.resource])).toEqual([
+      ['create', profiles.group, 'containerprofiles'],
+      ['get', profiles.group, 'containerprofiles'],
+    ]);
   });
 });
 
 describe('ApiServer bearer tokens', () => {
   it('answers 401 Unauthorized without a known token, and serves with one', async () => {
-    const server = await ApiServer.start({ certificates, tokens: { s3cret: 'alice' } });
-    try {
-      const anonymous = await h1(server, SECRETS);
-      expect(anonymous.status).toBe(401);
-      expect(anonymous.body).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
-      expect((await h1(server, SECRETS, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-      expect((await h1(server, SECRETS, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
-      expect((await h1(server, '/readyz')).status).toBe(200);
-      expect((await h1(server, '/readyz', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-      expect((await h1(server, '/api/v1')).status).toBe(401);
-      expect(server.requests.map((r) => r.code)).toEqual([401, 401, 200]);
-      expect(server.kubeconfig().users[0]).toEqual({ name: 'alice', user: { token: 's3cret' } });
-      const session = http2.connect(server.url, { ca: server.caPem });
-      try {
-        const reply = await h2(session, SECRETS, { headers: { authorization: 'Bearer s3cret' } });
-        expect(reply.status).toBe(200);
-      } finally {
-        await closeSession(session);
-      }
-    } finally {
-      await server.stop();
-    }
+    const server = await servers.start({ tokens: { s3cret: 'alice' } });
+    const anonymous = await h1(server, SECRETS);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
+    expect((await h1(server, SECRETS, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await h1(server, SECRETS, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+    expect((await h1(server, '/readyz')).status).toBe(200);
+    expect((await h1(server, '/readyz', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await h1(server, '/api/v1')).status).toBe(401);
+    expect(server.requests.map((r) => r.code)).toEqual([401, 401, 200]);
+    expect(server.kubeconfig().users[0]).toEqual({ name: 'alice', user: { token: 's3cret' } });
+    const session = await servers.session(server);
+    const reply = await h2(session, SECRETS, { headers: { authorization: 'Bearer s3cret' } });
+    expect(reply.status).toBe(200);
   });
 });
 
 describe('ApiServer request accounting', () => {
   it('records verb, resource, namespace, name, selectors, resourceVersion, code and HTTP version', async () => {
-    const server = await ApiServer.start({ tls: false });
-    try {
-      await h1(server, SECRETS, { method: 'POST', body: { metadata: { name: 's1' } } });
-      await h1(server, `${SECRETS}/s1`);
-      await h1(server, `${SECRETS}/missing`);
-      await h1(server, `${SECRETS}?labelSelector=app%3Dx&fieldSelector=metadata.name%3Ds1&resourceVersion=0&limit=5`);
-      await h1(server, `${SECRETS}/s1`, { method: 'DELETE' });
-      expect([...server.requests]).toEqual([
-        { verb: 'create', group: '', resource: 'secrets', namespace: 'ns1', code: 201, httpVersion: '1.1' },
-        { verb: 'get', group: '', resource: 'secrets', namespace: 'ns1', name: 's1', code: 200, httpVersion: '1.1' },
-        { verb: 'get', group: '', resource: 'secrets', namespace: 'ns1', name: 'missing', code: 404, httpVersion: '1.1' },
-        {
-          verb: 'list',
-          group: '',
-          resource: 'secrets',
-          namespace: 'ns1',
-          labelSelector: 'app=x',
-          fieldSelector: 'metadata.name=s1',
-          resourceVersion: '0',
-          limit: 5,
-          code: 200,
-          httpVersion: '1.1',
-        },
-        { verb: 'delete', group: '', resource: 'secrets', namespace: 'ns1', name: 's1', code: 200, httpVersion: '1.1' },
-      ]);
-      expect(server.requests.countBy('get')).toBe(2);
-      expect(server.requests.countBy('get', 'configmaps')).toBe(0);
-      expect(server.requests.filter((r) => r.code === 404)).toHaveLength(1);
-      server.requests.clear();
-      expect(server.requests).toHaveLength(0);
-    } finally {
-      await server.stop();
-    }
+    const server = await servers.start({ tls: false });
+    await h1(server, SECRETS, { method: 'POST', body: { metadata: { name: 's1' } } });
+    await h1(server, `${SECRETS}/s1`);
+    await h1(server, `${SECRETS}/missing`);
+    await h1(server, `${SECRETS}?labelSelector=app%3Dx&fieldSelector=metadata.name%3Ds1&resourceVersion=0&limit=5`);
+    await h1(server, `${SECRETS}/s1`, { method: 'DELETE' });
+    expect([...server.requests]).toEqual([
+      { verb: 'create', group: '', resource: 'secrets', namespace: 'ns1', code: 201, httpVersion: '1.1' },
+      { verb: 'get', group: '', resource: 'secrets', namespace: 'ns1', name: 's1', code: 200, httpVersion: '1.1' },
+      { verb: 'get', group: '', resource: 'secrets', namespace: 'ns1', name: 'missing', code: 404, httpVersion: '1.1' },
+      {
+        verb: 'list',
+        group: '',
+        resource: 'secrets',
+        namespace: 'ns1',
+        labelSelector: 'app=x',
+        fieldSelector: 'metadata.name=s1',
+        resourceVersion: '0',
+        limit: 5,
+        code: 200,
+        httpVersion: '1.1',
+      },
+      { verb: 'delete', group: '', resource: 'secrets', namespace: 'ns1', name: 's1', code: 200, httpVersion: '1.1' },
+    ]);
+    expect(server.requests.countBy('get')).toBe(2);
+    expect(server.requests.countBy('get', 'configmaps')).toBe(0);
+    expect(server.requests.filter((r) => r.code === 404)).toHaveLength(1);
+    server.requests.clear();
+    expect(server.requests).toHaveLength(0);
   });
 });

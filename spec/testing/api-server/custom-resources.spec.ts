@@ -2,9 +2,10 @@
 // POST, served and advertised, and the status-subresource write rules a controller relies on
 // (status ignored on create and on object writes, /status changing only status, generation
 // bumped by spec changes only).
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../../lib/testing/api-server/index.js';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import type { ApiServer } from '../../../lib/testing/api-server/index.js';
 import { h1 } from './http-clients.js';
+import { serversPerTest } from './server-per-test.js';
 
 const crd = (plural: string, kind: string, status: boolean) => ({
   apiVersion: 'apiextensions.k8s.io/v1',
@@ -21,20 +22,13 @@ const crd = (plural: string, kind: string, status: boolean) => ({
 const BASE = '/apis/example.com/v1/namespaces/ns1/gadgets';
 const merge = { 'content-type': 'application/merge-patch+json' };
 
-let certificates: ServingCertificates;
-beforeAll(async () => {
-  certificates = await generateServingCertificates();
-});
+const servers = serversPerTest();
 
 describe('ApiServer CustomResourceDefinitions', () => {
   let server: ApiServer;
 
   beforeEach(async () => {
-    server = await ApiServer.start({ certificates, crds: [crd('gadgets', 'Gadget', true)] });
-  });
-
-  afterEach(async () => {
-    await server.stop();
+    server = await servers.start({ crds: [crd('gadgets', 'Gadget', true)] });
   });
 
   it('serves an installed CRD\'s resource and advertises it with its status subresource', async () => {
@@ -104,12 +98,8 @@ describe('ApiServer CustomResourceDefinitions', () => {
 
 describe('ApiServer without CRDs', () => {
   it('serves no customresourcedefinitions unless asked to', async () => {
-    const server = await ApiServer.start({ certificates });
-    try {
-      expect((await h1(server, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions')).status).toBe(404);
-      expect((await h1(server, '/apis')).body.groups).toEqual([]);
-    } finally {
-      await server.stop();
-    }
+    const server = await servers.start();
+    expect((await h1(server, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions')).status).toBe(404);
+    expect((await h1(server, '/apis')).body.groups).toEqual([]);
   });
 });

@@ -1,17 +1,15 @@
 // Fault injection over real HTTP: each fault as a client of a real cluster would meet it, with
 // timed faults on a FakeClock, and nothing left behind once a fault has played out.
 import type http2 from 'node:http2';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../../lib/testing/fake-clock.js';
-import { ApiServer, GARBAGE_LINE, generateServingCertificates, type ServingCertificates } from '../../../lib/testing/api-server/index.js';
-import { closeSession, eventually, h1, h2, h2connect, watchH1, watchH2 } from './http-clients.js';
+import { GARBAGE_LINE, type ApiServer } from '../../../lib/testing/api-server/index.js';
+import { eventually, h1, h2, watchH1, watchH2 } from './http-clients.js';
+import { serversPerTest } from './server-per-test.js';
 
 const SECRETS = '/api/v1/namespaces/ns1/secrets';
 
-let certificates: ServingCertificates;
-beforeAll(async () => {
-  certificates = await generateServingCertificates();
-});
+const servers = serversPerTest();
 
 describe('ApiServer faults', () => {
   let server: ApiServer;
@@ -26,16 +24,8 @@ describe('ApiServer faults', () => {
 
   beforeEach(async () => {
     clock = new FakeClock();
-    server = await ApiServer.start({ clock, certificates });
-    session = await h2connect(server);
-  });
-
-  afterEach(async () => {
-    await server.stop();
-    await closeSession(session);
-    expect(server.connections).toBe(0);
-    expect(server.storage.watchCount).toBe(0);
-    expect(clock.pendingTimers()).toBe(0);
+    server = await servers.start({ clock });
+    session = await servers.session(server);
   });
 
   describe('dropWatches', () => {
@@ -225,7 +215,7 @@ describe('ApiServer faults', () => {
       expect((await h1(server, `${SECRETS}/a`)).body.metadata.name).toBe('a');
       const created = await h1(server, SECRETS, { method: 'POST', body: { metadata: { name: 'b' } } });
       expect(created.body.metadata.resourceVersion).toBe('1002');
-      session = await h2connect(server);
+      session = await servers.session(server);
       expect((await h2(session, SECRETS)).body.items).toHaveLength(2);
     });
 

@@ -8,28 +8,14 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../../lib/testing/fake-clock.js';
-import { ApiServer, generateServingCertificates, type ApiServerOptions, type ServingCertificates } from '../../../lib/testing/api-server/index.js';
 import { closeSession, eventually, h1, h2, h2connect, watchH1, watchH2 } from './http-clients.js';
+import { serversPerTest } from './server-per-test.js';
 
 const SECRETS = '/api/v1/namespaces/ns1/secrets';
 
-let certificates: ServingCertificates;
-beforeAll(async () => {
-  certificates = await generateServingCertificates();
-});
-
-const running: ApiServer[] = [];
-async function start(opts: ApiServerOptions = {}): Promise<ApiServer> {
-  const server = await ApiServer.start({ certificates, ...opts });
-  running.push(server);
-  return server;
-}
-
-afterEach(async () => {
-  for (const server of running.splice(0)) await server.stop();
-});
+const { start } = serversPerTest();
 
 /** The server's SETTINGS_MAX_CONCURRENT_STREAMS (h2connect waits for its SETTINGS frame). */
 function maxStreams(session: http2.ClientHttp2Session): number | undefined {

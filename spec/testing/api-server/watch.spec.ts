@@ -2,17 +2,15 @@
 // resourceVersion, 410 after compaction, bookmarks and timeouts on a FakeClock, WatchList's
 // initial events, and a watch the client closes leaving no subscription behind.
 import type http2 from 'node:http2';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../../lib/testing/fake-clock.js';
-import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../../lib/testing/api-server/index.js';
-import { closeSession, eventually, h1, h2connect, watchH1, watchH2 } from './http-clients.js';
+import type { ApiServer } from '../../../lib/testing/api-server/index.js';
+import { eventually, h1, watchH1, watchH2 } from './http-clients.js';
+import { serversPerTest } from './server-per-test.js';
 
 const SECRETS = '/api/v1/namespaces/ns1/secrets';
 
-let certificates: ServingCertificates;
-beforeAll(async () => {
-  certificates = await generateServingCertificates();
-});
+const servers = serversPerTest();
 
 describe('ApiServer lists and watches', () => {
   let server: ApiServer;
@@ -27,18 +25,8 @@ describe('ApiServer lists and watches', () => {
 
   beforeEach(async () => {
     clock = new FakeClock(1_000_000);
-    server = await ApiServer.start({ clock, certificates, bookmarkInterval: 10_000 });
-    session = await h2connect(server);
-  });
-
-  afterEach(async () => {
-    // Stopping first ends any watch a test left open; the session then closes at once.
-    await server.stop();
-    await closeSession(session);
-    expect(server.connections).toBe(0);
-    expect(server.openWatches).toBe(0);
-    expect(server.storage.watchCount).toBe(0);
-    expect(clock.pendingTimers()).toBe(0);
+    server = await servers.start({ clock, bookmarkInterval: 10_000 });
+    session = await servers.session(server);
   });
 
   it('lists with label and field selectors', async () => {

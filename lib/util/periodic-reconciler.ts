@@ -6,9 +6,14 @@
  * without stacking passes, stop() ends a running pass through its AbortSignal and waits for it,
  * and every wait is on the injected clock (k8s.io/apimachinery's wait.JitterUntil plus
  * node-agent's nudge channel, as one object).
+ *
+ * It lives in lib/util, not lib/node where DESIGN.md first placed it with the watchdogs, because
+ * two consumer layers share it (lib/node's watchdogs and lib/profiles' reconciler) and a consumer
+ * never imports another consumer; it depends on nothing but the clock and the logger. The package
+ * exports it as before.
  */
-import { realClock, type Clock, type Timer } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { realClock, type Clock, type Timer } from './clock.js';
+import { errorMessage, noopLogger, type Logger } from './logger.js';
 
 /**
  * Each interval is stretched by up to this fraction at random unless `jitter` says otherwise:

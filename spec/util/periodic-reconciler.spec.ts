@@ -2,7 +2,7 @@
 // previous pass ended), single-flight, nudges with trailing-edge coalescing, abort on stop, and
 // the pass report the metrics hook gets.
 import { describe, expect, it } from '@jest/globals';
-import { PeriodicReconciler, type PassReport, type PeriodicReconcilerOptions } from '../../lib/node/periodic-reconciler.js';
+import { PeriodicReconciler, type PassReport, type PeriodicReconcilerOptions } from '../../lib/util/periodic-reconciler.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import type { LogFields, Logger } from '../../lib/util/logger.js';
 

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { openFilesLimit } from '../../../bench/proc.js';
-import { WorkerExitedError, WorkerProcess } from '../../../bench/side-by-side/worker-process.js';
+import { openFilesLimit } from '../../bench/proc.js';
+import { parseMessage, type Command, type WorkerMessage } from '../../bench/side-by-side/protocol.js';
+import { WorkerExitedError, WorkerProcess } from '../../bench/worker-process.js';
 
 /**
  * A stand-in worker: says hello, answers "memory" with an error, ignores "start", crashes on
@@ -29,7 +30,7 @@ const script = path.join(dir, 'worker.cjs');
 writeFileSync(script, WORKER);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const start = (...args: string[]) => new WorkerProcess('test worker', process.execPath, [script, ...args], 4_096);
+const start = (...args: string[]) => new WorkerProcess<Command, WorkerMessage>('test worker', process.execPath, [script, ...args], { fdLimit: 4_096, parse: parseMessage });
 
 describe('WorkerProcess', () => {
   it('runs the worker itself under the pid it reports, with the open-files limit asked for', async () => {
