@@ -8,7 +8,7 @@ import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { raceAbort } from '../util/abort.js';
 import type { Clock } from '../util/clock.js';
-import { errorMessage, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { manifestDigests, type ArtifactCatalog } from './artifact-catalog.js';
 import { toError } from './values.js';
 
@@ -24,7 +24,7 @@ export interface BlobGCOptions {
   catalog: ArtifactCatalog;
   /** now() must be epoch ms: it is compared with file modification times. */
   clock: Clock;
-  logger: Logger;
+  logger?: LoggerLike;
   /** Default 1 hour. */
   minAge?: number;
   signal?: AbortSignal;
@@ -56,7 +56,7 @@ export async function runBlobGC(opts: BlobGCOptions): Promise<BlobGCResult> {
   }
   result.total = entries.length;
   if (entries.length === 0) return result;
-  const referenced = await referencedDigests(opts);
+  const referenced = await referencedDigests(opts, toLogger(opts.logger));
   const minAge = opts.minAge ?? DEFAULT_BLOB_MIN_AGE;
   const now = opts.clock.now();
 
@@ -92,7 +92,7 @@ export async function runBlobGC(opts: BlobGCOptions): Promise<BlobGCResult> {
  * warning: its blobs may then be collected, which trades one artifact's safety for GC that a
  * single bad manifest cannot block.
  */
-async function referencedDigests(opts: BlobGCOptions): Promise<Set<string>> {
+async function referencedDigests(opts: BlobGCOptions, logger: NormalizedLogger): Promise<Set<string>> {
   const signal = opts.signal;
   const [artifacts, versions] = await Promise.all([
     signal ? raceAbort(opts.catalog.artifacts({ signal }), signal) : opts.catalog.artifacts(),
@@ -104,7 +104,7 @@ async function referencedDigests(opts: BlobGCOptions): Promise<Set<string>> {
     try {
       for (const digest of manifestDigests(artifact.manifest)) digests.add(digest);
     } catch (err) {
-      opts.logger.warn('blob GC: skipping an artifact whose manifest cannot be parsed', { artifact: artifact.id, error: errorMessage(err) });
+      logger.warn('blob GC: skipping an artifact whose manifest cannot be parsed', { artifact: artifact.id, error: errorMessage(err) });
     }
   }
   for (const version of versions) if (version.staticArtifact) digests.add(version.staticArtifact);

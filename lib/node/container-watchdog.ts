@@ -13,7 +13,7 @@
 import { isIP } from 'node:net';
 import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { deadline } from './deadline.js';
 import { ownerIsLive, type DesiredState, type Owner } from './desired-state.js';
 import { PeriodicReconciler, type PassReport } from '../util/periodic-reconciler.js';
@@ -67,7 +67,11 @@ export interface ContainerWatchdogOptions {
   release?: (container: RuntimeContainer) => Promise<void>;
   /** Drives the pass timer, the kill grace and the grace window. Its now() must be epoch ms (RealClock's is). */
   clock?: Clock;
-  logger?: Logger;
+  /**
+   * Where the watchdog logs: at info the orphans a pass removed, at warn each orphan found and
+   * each removal that failed, at error a release that failed. Any LoggerLike; default: none.
+   */
+  logger?: LoggerLike;
   /** Metrics hook: called after every timed or nudged pass. */
   onPass?: (report: PassReport) => void;
   /** Jitter fraction of the check interval. Default 0.1. */
@@ -96,7 +100,7 @@ export class ContainerWatchdog {
   private readonly passTimeout: number;
   private readonly release: ContainerWatchdogOptions['release'];
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly loop: PeriodicReconciler;
   private inFlight: Promise<CleanupResult> | undefined;
   /** Aborted by stop(): ends direct cleanupOrphans() calls too, not only the loop's passes. */
@@ -111,7 +115,7 @@ export class ContainerWatchdog {
     this.passTimeout = positiveOr(opts.passTimeout, DEFAULT_PASS_TIMEOUT);
     this.release = opts.release;
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.loop = new PeriodicReconciler({
       name: 'container-watchdog',
       interval: positiveOr(opts.checkInterval, DEFAULT_CHECK_INTERVAL),
@@ -122,7 +126,7 @@ export class ContainerWatchdog {
       run: async (signal) => {
         const result = await this.cleanupOrphans(signal);
         if (result.deleted.length > 0 || result.failed.size > 0) {
-          this.logger.warn('container watchdog removed orphans', { deleted: result.deleted.length, failed: result.failed.size });
+          this.logger.info('container watchdog removed orphans', { deleted: result.deleted.length, failed: result.failed.size });
         }
       },
     });
@@ -277,7 +281,7 @@ export class ContainerWatchdog {
       try {
         await raceAbort(Promise.resolve().then(() => this.release!(container)), signal);
       } catch (err) {
-        this.logger.warn('container watchdog could not release what an orphan held', { id: container.id, error: errorMessage(err) });
+        this.logger.error('container watchdog could not release what an orphan held', { id: container.id, error: errorMessage(err) });
       }
     }
     return undefined;

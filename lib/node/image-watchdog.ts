@@ -14,7 +14,7 @@ import { statfs as fsStatfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { parseArtifactId, type ArtifactCatalog, type ArtifactStatus } from './artifact-catalog.js';
 import { DEFAULT_BLOB_MIN_AGE, runBlobGC, type BlobGCResult } from './blob-gc.js';
 import { deadline } from './deadline.js';
@@ -91,7 +91,11 @@ export interface ImageWatchdogOptions {
   statfs?: (path: string) => Promise<FilesystemStats>;
   /** Drives both triggers and the GC bound. now() must be epoch ms (RealClock's is): it is compared with image and file times. */
   clock?: Clock;
-  logger?: Logger;
+  /**
+   * Where the watchdog logs: at info what a collection removed, at warn disk pressure and each
+   * removal that failed, at error a GC that failed as a whole. Any LoggerLike; default: none.
+   */
+  logger?: LoggerLike;
   /** Metrics hook: after every pressure check and every scheduled pass. */
   onPass?: (report: PassReport) => void;
   /** Metrics hook: after every collection, with both results. */
@@ -111,7 +115,7 @@ export class ImageWatchdog {
   private readonly parseArtifactId: (imageName: string) => string | undefined;
   private readonly statfs: (path: string) => Promise<FilesystemStats>;
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly onCollect: ImageWatchdogOptions['onCollect'];
   private readonly pressureLoop: PeriodicReconciler;
   private readonly scheduledLoop: PeriodicReconciler;
@@ -129,7 +133,7 @@ export class ImageWatchdog {
     this.parseArtifactId = opts.parseArtifactId ?? parseArtifactId;
     this.statfs = opts.statfs ?? fsStatfs;
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.onCollect = opts.onCollect;
     const common = { clock: this.clock, logger: this.logger, onPass: opts.onPass, jitter: opts.jitter };
     this.pressureLoop = new PeriodicReconciler({
@@ -200,7 +204,7 @@ export class ImageWatchdog {
       try {
         this.onCollect?.(report);
       } catch (err) {
-        this.logger.warn('image watchdog collect hook failed', { error: errorMessage(err) });
+        this.logger.error('image watchdog collect hook failed', { error: errorMessage(err) });
       }
       return report;
     })().finally(() => (this.collecting = undefined));
@@ -278,14 +282,14 @@ export class ImageWatchdog {
 
   private logReport(report: CollectionReport): void {
     const { trigger, images, blobs } = report;
-    if (images instanceof Error) this.logger.warn('image GC failed', { trigger, error: images.message });
+    if (images instanceof Error) this.logger.error('image GC failed', { trigger, error: images.message });
     else if (images.deleted.length > 0 || images.failed.size > 0) {
-      this.logger.warn('image GC removed images', { trigger, deleted: images.deleted.length, failed: images.failed.size, retained: images.retained, total: images.total });
+      this.logger.info('image GC removed images', { trigger, deleted: images.deleted.length, failed: images.failed.size, retained: images.retained, total: images.total });
       for (const [name, err] of images.failed) this.logger.warn('image GC could not remove an image', { image: name, error: err.message });
     } else this.logger.debug('image GC removed nothing', { trigger, retained: images.retained, total: images.total });
-    if (blobs instanceof Error) this.logger.warn('blob GC failed', { trigger, error: blobs.message });
+    if (blobs instanceof Error) this.logger.error('blob GC failed', { trigger, error: blobs.message });
     else if (blobs.deleted.length > 0 || blobs.failed.size > 0) {
-      this.logger.warn('blob GC removed blobs', { trigger, deleted: blobs.deleted.length, failed: blobs.failed.size, retained: blobs.retained, total: blobs.total });
+      this.logger.info('blob GC removed blobs', { trigger, deleted: blobs.deleted.length, failed: blobs.failed.size, retained: blobs.retained, total: blobs.total });
       for (const [name, err] of blobs.failed) this.logger.warn('blob GC could not remove a blob', { blob: name, error: err.message });
     } else this.logger.debug('blob GC removed nothing', { trigger, retained: blobs.retained, total: blobs.total });
   }

@@ -13,7 +13,7 @@ import { Reflector } from '../cache/reflector.js';
 import type { ReflectorSink } from '../cache/sink.js';
 import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 
 /**
  * Contract: `list` and `get` answer from memory and never block; they may lag the API server
@@ -55,7 +55,8 @@ export interface NodePodReflectorOptions {
   nodeName: string;
   /** Drives the reflector's backoff and watch timeouts. Default: the wall clock. */
   clock?: Clock;
-  logger?: Logger;
+  /** Where the reflector logs (failed lists and watches, skipped events) and a change listener that threw (at error). Any LoggerLike; default: none. */
+  logger?: LoggerLike;
 }
 
 /** Stores the reflector's pods by namespace/name and tells listeners about every change. */
@@ -65,7 +66,7 @@ class PodMap implements ReflectorSink<V1Pod> {
   hasSynced = false;
   onSynced: (() => void) | undefined;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly logger: NormalizedLogger) {}
 
   replace(items: V1Pod[]): void {
     this.pods.clear();
@@ -97,7 +98,7 @@ class PodMap implements ReflectorSink<V1Pod> {
       try {
         listener();
       } catch (err) {
-        this.logger.warn('node pods: a change listener threw', { error: errorMessage(err) });
+        this.logger.error('node pods: a change listener threw', { error: errorMessage(err) });
       }
     }
   }
@@ -114,7 +115,7 @@ export class NodePodReflector implements NodePodLister {
   constructor(opts: NodePodReflectorOptions) {
     checkNodeName(opts.nodeName);
     this.nodeName = opts.nodeName;
-    const logger = opts.logger ?? noopLogger;
+    const logger = toLogger(opts.logger);
     this.map = new PodMap(logger);
     this.reflector = new Reflector<V1Pod>({
       name: `pods-of-node-${opts.nodeName}`,

@@ -11,7 +11,7 @@ import { isNotFound } from '../api/errors.js';
 import type { ObjectSource } from '../api/source.js';
 import { raceAbort } from '../util/abort.js';
 import type { Clock } from '../util/clock.js';
-import type { Logger } from '../util/logger.js';
+import { toLogger, type LoggerLike } from '../util/logger.js';
 import type { DesiredState, Owner, OwnerStatus } from './desired-state.js';
 import { checkNodeName, NodePodReflector, type NodePodLister } from './node-pods.js';
 import type { RuntimeCallOptions } from './runtime.js';
@@ -35,7 +35,8 @@ export interface PodDesiredStateOptions {
   containerIds?: (pod: V1Pod) => string[];
   /** For the default lister's reflector. */
   clock?: Clock;
-  logger?: Logger;
+  /** For the default lister's reflector. Any LoggerLike; default: none. */
+  logger?: LoggerLike;
 }
 
 /** A DNS-1123 label (a namespace) and subdomain (a pod name): what a GET path may carry. */
@@ -57,7 +58,7 @@ export class PodDesiredState implements DesiredState {
     if (opts.pods) {
       this.pods = opts.pods;
     } else {
-      this.owned = new NodePodReflector({ source: opts.source, nodeName: opts.nodeName, clock: opts.clock, logger: opts.logger });
+      this.owned = new NodePodReflector({ source: opts.source, nodeName: opts.nodeName, clock: opts.clock, logger: toLogger(opts.logger) });
       this.pods = this.owned;
     }
   }

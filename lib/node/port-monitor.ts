@@ -8,7 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { listeningPorts, readListenSockets, type ListeningPorts, type ProcOptions } from './proc-net-tcp.js';
 
 /** Upstream's pause before the first check, letting the container start. */
@@ -42,7 +42,8 @@ export interface PortMonitorOptions extends ProcOptions {
   tracker: PortTracker;
   /** Drives the initial delay and the polls. Default: the wall clock. */
   clock?: Clock;
-  logger?: Logger;
+  /** Where the monitor logs: at debug each port that became bound, at error a poller that crashed. Any LoggerLike; default: none. */
+  logger?: LoggerLike;
   /** ms before the first poll is scheduled. Default 100. */
   initialDelay?: number;
   /** ms between polls. Default 250. */
@@ -58,7 +59,7 @@ interface MonitorTask {
 export class PortMonitor {
   private readonly tracker: PortTracker;
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly proc: ProcOptions;
   private readonly initialDelay: number;
   private readonly pollInterval: number;
@@ -71,7 +72,7 @@ export class PortMonitor {
   constructor(opts: PortMonitorOptions) {
     this.tracker = opts.tracker;
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.proc = { procRoot: opts.procRoot };
     this.initialDelay = opts.initialDelay ?? DEFAULT_INITIAL_DELAY;
     this.pollInterval = opts.pollInterval ?? DEFAULT_POLL_INTERVAL;
@@ -94,7 +95,7 @@ export class PortMonitor {
     const controller = new AbortController();
     const copy: MonitorTarget = { pid: target.pid, ports: [...new Set(target.ports)], ...(target.ip !== undefined ? { ip: target.ip } : {}) };
     const done = this.poll(containerId, copy, controller.signal).catch((err: unknown) => {
-      this.logger.warn('port monitor failed', { container: containerId, error: errorMessage(err) });
+      this.logger.error('port monitor failed', { container: containerId, error: errorMessage(err) });
     });
     this.running.add(done);
     void done.finally(() => this.running.delete(done));

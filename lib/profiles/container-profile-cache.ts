@@ -18,7 +18,7 @@ import type { Subscription } from 'rxjs';
 import type { Store } from '../manager/interfaces.js';
 import { Backoff } from '../util/backoff.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import type { CallStackSearchTree } from './call-stack-tree.js';
 import type { ContainerEvent, ContainerInfo, SharedContainerData } from './container-events.js';
 import { PROFILE_ROLES, dependenciesOf, gatherInputs, hasAnyInput, readDependencies, storeFor, type Dependencies, type GatheredInputs, type ProfileRole } from './dependencies.js';
@@ -107,7 +107,13 @@ export interface ContainerProfileCacheOptions extends IgnoreRules {
   addTimeout?: number;
   /** Drives the tick, the backoff, read budgets and add timeouts. Default: the wall clock. */
   clock?: Clock;
-  logger?: Logger;
+  /**
+   * Where the cache logs, and the stores it builds from `sources`: at debug the containers added
+   * and the objects not available, at warn skipped events, add timeouts and deprecated overlays,
+   * at error an operation, a change stream or an `onEntryRebuilt` hook that failed. Any
+   * LoggerLike (pino, bunyan, the console, refwatch's shape); default: none.
+   */
+  logger?: LoggerLike;
   /** Default: a no-op. See metrics.ts for the Prometheus names. */
   metrics?: ContainerProfileCacheMetrics;
   /** Randomness in [0, 1) for the tick jitter and the shared-data backoff; injectable for tests. */
@@ -168,7 +174,7 @@ export class ContainerProfileCache {
   private readonly rpcBudget: number;
   private readonly addTimeout: number;
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly metrics: ContainerProfileCacheMetrics;
   private readonly random: () => number;
   private readonly onEntryRebuilt: ContainerProfileCacheOptions['onEntryRebuilt'];
@@ -184,7 +190,7 @@ export class ContainerProfileCache {
   constructor(opts: ContainerProfileCacheOptions) {
     if (!opts.stores === !opts.sources) throw new TypeError('ContainerProfileCache: give exactly one of `stores` and `sources`');
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.metrics = opts.metrics ?? noopContainerProfileCacheMetrics;
     this.random = opts.random ?? Math.random;
     this.getPod = opts.getPod;
@@ -480,7 +486,7 @@ export class ContainerProfileCache {
       rec.subscriptions.push(
         store.changes(ns, name).subscribe({
           next: () => this.onDependencyChanged(rec),
-          error: (err: unknown) => this.logger.warn('profile object change stream failed', { containerID: rec.id, namespace: ns, name, error: errorMessage(err) }),
+          error: (err: unknown) => this.logger.error('profile object change stream failed', { containerID: rec.id, namespace: ns, name, error: errorMessage(err) }),
         }),
       );
     }
@@ -560,7 +566,7 @@ export class ContainerProfileCache {
     try {
       this.onEntryRebuilt?.(rec.id, entry, reason);
     } catch (err) {
-      this.logger.warn('onEntryRebuilt threw', { containerID: rec.id, error: errorMessage(err) });
+      this.logger.error('onEntryRebuilt threw', { containerID: rec.id, error: errorMessage(err) });
     }
   }
 

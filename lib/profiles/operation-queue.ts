@@ -10,7 +10,7 @@
  * minutes in the shared-data backoff) stops counting until it wakes. close() waits for every
  * operation started, parked ones included.
  */
-import { errorMessage, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 
 /** One container's chain of operations. */
 export interface OperationLane {
@@ -23,16 +23,16 @@ export interface OperationLane {
 }
 
 export class OperationQueue {
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   /** Operations queued or running and not parked; whenIdle() resolves when it reaches 0. */
   private active = 0;
   private readonly idleWaiters = new Set<() => void>();
   /** Every operation queued or running, parked ones included; drain() waits for them. */
   private readonly started = new Set<Promise<void>>();
 
-  /** `logger` hears about operations that threw (at warn, with the lane's id as `containerID`). */
-  constructor(logger: Logger) {
-    this.logger = logger;
+  /** `logger` hears about operations that threw (at error, with the lane's id as `containerID`). */
+  constructor(logger?: LoggerLike) {
+    this.logger = toLogger(logger);
   }
 
   /**
@@ -48,7 +48,7 @@ export class OperationQueue {
           .then(async () => {
             if (isLive()) await op();
           })
-          .catch((err: unknown) => this.logger.warn('profile cache operation failed', { containerID: id, error: errorMessage(err) }))
+          .catch((err: unknown) => this.logger.error('profile cache operation failed', { containerID: id, error: errorMessage(err) }))
           .finally(() => {
             this.started.delete(run);
             this.deactivate();

@@ -5,7 +5,7 @@
  * move to the learned profile, once per version rather than once per container and rebuild.
  */
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '../util/logger.js';
+import { toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import type { OverlayPass } from './entry.js';
 import type { ContainerProfileCacheMetrics } from './metrics.js';
 import type { OverlayKind } from './projection.js';
@@ -20,12 +20,12 @@ export const DEPRECATION_WARNINGS_REMEMBERED = 10_000;
 
 export class OverlayWarnings {
   private readonly metrics: ContainerProfileCacheMetrics;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly warned = new LRUCache<string, true>({ max: DEPRECATION_WARNINGS_REMEMBERED });
 
-  constructor(metrics: ContainerProfileCacheMetrics, logger: Logger) {
+  constructor(metrics: ContainerProfileCacheMetrics, logger?: LoggerLike) {
     this.metrics = metrics;
-    this.logger = logger;
+    this.logger = toLogger(logger);
   }
 
   /**

@@ -10,7 +10,7 @@ import type { Store } from '../manager/interfaces.js';
 import { TtlObjectStore } from '../manager/ttl-object-store.js';
 import { WatchObjectStore, type WatchObjectStoreOptions } from '../manager/watch-object-store.js';
 import type { Clock } from '../util/clock.js';
-import type { Logger } from '../util/logger.js';
+import { toLogger, type LoggerLike } from '../util/logger.js';
 import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from './types.js';
 
 export interface ProfileStores {
@@ -48,7 +48,8 @@ export function isObservableStore<T>(store: Store<T>): store is ObservableStore<
 export interface CreateProfileStoresOptions {
   strategy: ProfileStrategy;
   clock: Clock;
-  logger: Logger;
+  /** Where the watch stores log. Any LoggerLike; default: none. */
+  logger?: LoggerLike;
   /** `ttl` only: how long a fetched object is reused, in ms. */
   ttl: number;
   /** `watch` only: further tuning of each WatchObjectStore. */
@@ -57,9 +58,10 @@ export interface CreateProfileStoresOptions {
 
 /** Builds the three stores over the sources; the caller owns them and must close them. */
 export function createProfileStores(sources: ProfileSources, opts: CreateProfileStoresOptions): ProfileStores & { close(): Promise<void> } {
+  const logger = toLogger(opts.logger);
   const make = <T,>(source: ObjectSource<T>): Store<T> & { close(): Promise<void> } =>
     opts.strategy === 'watch'
-      ? new WatchObjectStore<T>({ ...opts.watch, source, clock: opts.clock, logger: opts.logger })
+      ? new WatchObjectStore<T>({ ...opts.watch, source, clock: opts.clock, logger })
       : new TtlObjectStore<T>({ getObject: (ns, name, o) => source.get(ns, name, o), ttl: opts.ttl, clock: opts.clock });
   const stores = {
     containerProfiles: make(sources.containerProfiles),

@@ -7,7 +7,7 @@
  */
 import { PeriodicReconciler } from '../util/periodic-reconciler.js';
 import type { Clock } from '../util/clock.js';
-import { errorMessage, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import type { ReconcilerPhase } from './metrics.js';
 
 /** The interval when none (or a non-positive one) is configured: upstream's code default. */
@@ -32,11 +32,13 @@ export interface ReconcilerLoopOptions {
   /** Start a background refresh after each pass: the cache polls instead of receiving events. */
   refreshOnTick: boolean;
   onDuration: (phase: ReconcilerPhase, ms: number) => void;
-  logger: Logger;
+  /** Hears a pass or a refresh that failed (at error) and each pass done (at debug). Any LoggerLike; default: none. */
+  logger?: LoggerLike;
 }
 
 export class ReconcilerLoop {
   private readonly opts: ReconcilerLoopOptions;
+  private readonly logger: NormalizedLogger;
   private readonly periodic: PeriodicReconciler;
   private refreshInFlight: Promise<void> | undefined;
   /** Aborted by stop(): ends a running refresh and keeps a new one from starting. */
@@ -44,6 +46,7 @@ export class ReconcilerLoop {
 
   constructor(opts: ReconcilerLoopOptions) {
     this.opts = opts;
+    this.logger = toLogger(opts.logger);
     this.periodic = new PeriodicReconciler({
       name: 'profile cache reconciler',
       interval: opts.interval,
@@ -52,7 +55,7 @@ export class ReconcilerLoop {
       // Upstream's ticker first fires one interval after start.
       runOnStart: false,
       clock: opts.clock,
-      logger: opts.logger,
+      logger: this.logger,
       onPass: (report) => opts.onDuration('evict', report.durationMs),
       run: async (signal) => {
         try {
@@ -97,7 +100,7 @@ export class ReconcilerLoop {
       try {
         await refresh(combined);
       } catch (err) {
-        this.opts.logger.warn('profile cache refresh failed', { error: errorMessage(err) });
+        this.logger.error('profile cache refresh failed', { error: errorMessage(err) });
       }
       this.opts.onDuration('refresh', this.opts.clock.now() - started);
     })();

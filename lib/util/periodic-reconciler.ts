@@ -13,7 +13,7 @@
  * exports it as before.
  */
 import { realClock, type Clock, type Timer } from './clock.js';
-import { errorMessage, noopLogger, type Logger } from './logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from './logger.js';
 
 /**
  * Each interval is stretched by up to this fraction at random unless `jitter` says otherwise:
@@ -59,8 +59,11 @@ export interface PeriodicReconcilerOptions {
   runOnStart?: boolean;
   /** Drives the interval timer. Default: the wall clock. */
   clock?: Clock;
-  /** Logs each pass at debug with its duration, and failed passes at warn. */
-  logger?: Logger;
+  /**
+   * Logs each pass at debug with its duration, and at error a pass that threw or a metrics hook
+   * that threw. Any LoggerLike (pino, bunyan, the console, refwatch's shape); default: none.
+   */
+  logger?: LoggerLike;
   /** The metrics hook: called after every pass with its trigger, duration and error. */
   onPass?: (report: PassReport) => void;
   /** Randomness in [0, 1) for the jitter; injectable so tests can pin it. */
@@ -74,7 +77,7 @@ export class PeriodicReconciler {
   private readonly runPassFn: (signal: AbortSignal) => Promise<void>;
   private readonly runOnStart: boolean;
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly onPass: ((report: PassReport) => void) | undefined;
   private readonly random: () => number;
   /** Aborted by stop(): ends whatever runs and keeps anything new from starting. */
@@ -98,7 +101,7 @@ export class PeriodicReconciler {
     this.runPassFn = opts.run;
     this.runOnStart = opts.runOnStart ?? true;
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.onPass = opts.onPass;
     this.random = opts.random ?? Math.random;
   }
@@ -196,14 +199,14 @@ export class PeriodicReconciler {
         await this.runPassFn(signal);
       } catch (err) {
         error = err;
-        this.logger.warn(`${this.name} pass failed`, { trigger, error: errorMessage(err) });
+        this.logger.error(`${this.name} pass failed`, { trigger, error: errorMessage(err) });
       }
       const durationMs = this.clock.now() - started;
       if (error === undefined) this.logger.debug(`${this.name} pass done`, { trigger, durationMs });
       try {
         this.onPass?.({ name: this.name, trigger, durationMs, ...(error === undefined ? {} : { error }) });
       } catch (err) {
-        this.logger.warn(`${this.name} pass hook failed`, { error: errorMessage(err) });
+        this.logger.error(`${this.name} pass hook failed`, { error: errorMessage(err) });
       }
     })();
     this.inFlight = run.finally(() => {

@@ -12,7 +12,7 @@
 import type { Subscription } from 'rxjs';
 import { objectKey, type KubeObject } from '../api/object.js';
 import type { Informer } from '../cache/informer.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 
 /** What a handler may ask for; `requeueAfter` is informational (no timer is started). */
 export interface ReconcileResult {
@@ -28,12 +28,18 @@ export type ReconcileHandler<T> = (obj: T, notFound: boolean) => ReconcileResult
 export class ReconcileHandlers<T extends KubeObject> {
   private readonly handlers: ReconcileHandler<T>[] = [];
   private readonly active = new Map<string, { dirty: boolean; done: Promise<void> }>();
+  private readonly logger: NormalizedLogger;
 
-  /** @param name names the registry in log lines, e.g. "SandboxCustom". */
+  /**
+   * @param name names the registry in log lines, e.g. "SandboxCustom".
+   * @param logger hears, at error, each chain `connect` ran that failed. Any LoggerLike; default: none.
+   */
   constructor(
     readonly name: string,
-    private readonly logger: Logger = noopLogger,
-  ) {}
+    logger?: LoggerLike,
+  ) {
+    this.logger = toLogger(logger);
+  }
 
   /** Appends handlers; they are not called now, only on the next reconcile. */
   add(...handlers: ReconcileHandler<T>[]): void {
@@ -90,7 +96,7 @@ export class ReconcileHandlers<T extends KubeObject> {
         try {
           await this.reconcile(namespace, name, get);
         } catch (err) {
-          this.logger.warn('reconcile handler failed', { reconciler: this.name, object: key, error: errorMessage(err) });
+          this.logger.error('reconcile handler failed', { reconciler: this.name, object: key, error: errorMessage(err) });
         }
       } while (state.dirty);
       this.active.delete(key);

@@ -13,6 +13,7 @@ import type { RuntimeContainer } from '../../lib/node/runtime.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemoryRuntime } from '../../lib/testing/memory-runtime.js';
 import type { LogFields, Logger } from '../../lib/util/logger.js';
+import { LEVEL, capturePino } from '../util/log-capture.js';
 
 // miren's container naming: the pause container and one per spec container.
 const pauseId = (sandbox: string) => `sandbox.${sandbox}_pause`;
@@ -354,5 +355,23 @@ describe('ContainerWatchdog: hardening (MIR-1238) and the rest of the contract',
       labels: { 'runtime.computer/ip': '10.8.0.4', 'runtime.computer/ip6': 'fd00::4', 'runtime.computer/ip-bad': 'not-an-ip', other: '10.0.0.1' },
     };
     expect(ipsFromLabels(c)).toEqual(['10.8.0.4', 'fd00::4']);
+  });
+
+  it('logs through a pino logger with the fields: an orphan found at warn, the removal at info, a failed release at error', async () => {
+    const { logger, lines } = capturePino();
+    const r = rig({
+      logger,
+      release: async () => {
+        throw new Error('ipam unreachable');
+      },
+    });
+    r.runtime.addContainer({ id: pauseId('sb-gone'), labels: owned('sb-gone') });
+    r.watchdog.start();
+    for (let i = 0; i < 10; i++) await r.clock.advance(1_000);
+    await r.watchdog.stop();
+    const pick = (msg: string) => lines.filter((l) => l.msg === msg).map(({ level, id, reason, error, deleted, failed }) => ({ level, id, reason, error, deleted, failed }));
+    expect(pick('container watchdog found an orphaned container')).toEqual([{ level: LEVEL.warn, id: pauseId('sb-gone'), reason: 'owner sb-gone does not exist' }]);
+    expect(pick('container watchdog could not release what an orphan held')).toEqual([{ level: LEVEL.error, id: pauseId('sb-gone'), error: 'ipam unreachable' }]);
+    expect(pick('container watchdog removed orphans')).toEqual([{ level: LEVEL.info, deleted: 1, failed: 0 }]);
   });
 });

@@ -10,6 +10,7 @@ import { parseArtifactId } from '../../lib/node/artifact-catalog.js';
 import { ImageWatchdog, type CollectionReport, type FilesystemStats, type ImageWatchdogOptions } from '../../lib/node/image-watchdog.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemoryRuntime } from '../../lib/testing/memory-runtime.js';
+import { LEVEL, captureBunyan } from '../util/log-capture.js';
 import { MemoryCatalog, MemoryOwners } from './fixtures.js';
 
 const HOUR = 60 * 60_000;
@@ -248,6 +249,17 @@ describe('ImageWatchdog triggers', () => {
     expect(report.images).toBeInstanceOf(Error);
     expect((report.images as Error).message).toBe('containerd: unavailable');
     expect(report.blobs).toMatchObject({ deleted: ['sha256:orphan'] });
+  });
+
+  it('logs through a bunyan logger with the fields: a failed image GC at error, the blobs it removed at info', async () => {
+    const { logger, lines } = captureBunyan();
+    const r = await rig({ logger });
+    await withBlob(r.dataPath, r.clock);
+    r.runtime.fail('listImages', () => new Error('containerd: unavailable'));
+    await r.watchdog.collect();
+    const pick = (msg: string) => lines.filter((l) => l.msg === msg).map(({ level, trigger, error, deleted, failed }) => ({ level, trigger, error, deleted, failed }));
+    expect(pick('image GC failed')).toEqual([{ level: LEVEL.error, trigger: 'manual', error: 'containerd: unavailable' }]);
+    expect(pick('blob GC removed blobs')).toEqual([{ level: LEVEL.info, trigger: 'manual', deleted: 1, failed: 0 }]);
   });
 
   it('skips a check it cannot measure, with a warning, and goes on checking', async () => {

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PortMonitor, type BoundPort, type PortStatus } from '../../lib/node/port-monitor.js';
 import { FakeClock } from '../../lib/testing/fake-clock.js';
+import type { LoggerLike } from '../../lib/util/logger.js';
+import { LEVEL, capturePino } from '../util/log-capture.js';
 
 const PID = 4242;
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -27,13 +29,14 @@ interface Event {
   at: number;
 }
 
-async function rig() {
+async function rig(logger?: LoggerLike) {
   const clock = new FakeClock();
   const root = await mkdtemp(join(tmpdir(), 'refwatch-proc-'));
   await mkdir(join(root, String(PID), 'net'), { recursive: true });
   const events: Event[] = [];
   const monitor = new PortMonitor({
     clock,
+    logger,
     procRoot: root,
     tracker: { setPortStatus: (container, port, status) => events.push({ container, port, status, at: clock.now() }) },
   });
@@ -90,6 +93,15 @@ describe('PortMonitor (portmonitor.go)', () => {
     expect(r.clock.pendingTimers()).toBe(0);
     await r.advance(10_000);
     expect(r.events).toHaveLength(2);
+  });
+
+  it('logs each port that became bound at debug, with the container and port, through a pino logger', async () => {
+    const { logger, lines } = capturePino();
+    const r = await rig(logger);
+    await r.table(3000);
+    r.monitor.monitor('c1', { pid: PID, ports: [3000] });
+    await r.advance(350);
+    expect(lines.map(({ level, msg, container, port }) => ({ level, msg, container, port }))).toEqual([{ level: LEVEL.debug, msg: 'port became bound', container: 'c1', port: 3000 }]);
   });
 
   it('leaves out an address that is not an IP literal', async () => {

@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { StatusError } from '../../lib/api/errors.js';
 import type { WatchObjectStore } from '../../lib/manager/watch-object-store.js';
-import { ContainerProfileCache } from '../../lib/profiles/container-profile-cache.js';
+import { ContainerProfileCache, DEFAULT_RPC_BUDGET } from '../../lib/profiles/container-profile-cache.js';
+import { settle } from '../../lib/testing/fake-clock.js';
 import type { ContainerProfileEntry } from '../../lib/profiles/entry.js';
 import { USER_DEFINED_PROFILE_LABEL } from '../../lib/profiles/names.js';
 import type { ProfileStrategy } from '../../lib/profiles/profile-stores.js';
@@ -24,6 +25,7 @@ import {
   harness,
   networkNeighborhood,
 } from './fixtures.js';
+import { LEVEL, capturePino } from '../util/log-capture.js';
 
 afterEach(closeAll);
 
@@ -612,5 +614,27 @@ describe('ContainerProfileCache: upstream quirks fixed', () => {
     expect(h.metrics.legacyLoad('application', 'full')).toBe(0);
     expect(h.logger.warnings('user-authored legacy profile merged (deprecated)')[0]).toMatchObject({ kind: 'application', reason: 'pod has containers missing from user CRD: [sidecar]' });
     expect(h.cache.getEntry('a')?.podUID).toBe('uid-1');
+  });
+});
+
+describe('ContainerProfileCache: logging', () => {
+  it('logs through a pino logger with the fields, its own lines and those of the watch stores it built', async () => {
+    const { logger, lines } = capturePino();
+    const h = harness({ logger });
+    let failed = false;
+    h.sources.containerProfiles.onList(() => {
+      if (failed) return undefined;
+      failed = true;
+      throw boom();
+    });
+    h.cache.containerCallback({ type: 'add', container: { ...eventContainer('c1'), containerID: '' } });
+    h.prime('c1');
+    h.add('c1');
+    await settle();
+    await h.clock.advance(DEFAULT_RPC_BUDGET);
+    await h.flush();
+    const pick = (msg: string) => lines.filter((l) => l.msg === msg).map(({ level, type, reflector, error }) => ({ level, type, reflector, error }));
+    expect(pick('profile cache: ignoring a container event without a container ID')).toEqual([{ level: LEVEL.warn, type: 'add', reflector: undefined, error: undefined }]);
+    expect(pick('list/watch failed')).toEqual([{ level: LEVEL.warn, type: undefined, reflector: expect.stringContaining(CP_NAME), error: 'kaboom' }]);
   });
 });

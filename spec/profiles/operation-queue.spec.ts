@@ -67,7 +67,7 @@ describe('OperationQueue', () => {
     expect(ran).toEqual(['remove']);
   });
 
-  it('logs an operation that throws and runs the next one as usual', async () => {
+  it('logs an operation that throws, at error, and runs the next one as usual', async () => {
     const logger = new RecordingLogger();
     const queue = new OperationQueue(logger);
     const lane = queue.lane('c1', () => true);
@@ -77,7 +77,7 @@ describe('OperationQueue', () => {
     const next = lane.enqueue(async () => 'ran');
     await expect(failed).resolves.toBeUndefined();
     await next;
-    expect(logger.warnings('profile cache operation failed')).toEqual([{ containerID: 'c1', error: 'store exploded' }]);
+    expect(logger.errors('profile cache operation failed')).toEqual([{ containerID: 'c1', error: 'store exploded' }]);
     expect(queue.idle).toBe(true);
   });
 
