@@ -13,6 +13,7 @@
 import { isIP } from 'node:net';
 import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
+import type { AsyncStoppable } from '../util/dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { deadline } from './deadline.js';
 import { ownerIsLive, type DesiredState, type Owner } from './desired-state.js';
@@ -91,7 +92,7 @@ interface Orphan {
   reason: string;
 }
 
-export class ContainerWatchdog {
+export class ContainerWatchdog implements AsyncStoppable {
   private readonly runtime: ContainerRuntime;
   private readonly desired: DesiredState;
   private readonly ownerLabel: string;
@@ -147,6 +148,11 @@ export class ContainerWatchdog {
     this.stopping.abort();
     await this.loop.stop();
     await this.inFlight?.catch(() => {});
+  }
+
+  /** `await using` support: the same as stop(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   /**

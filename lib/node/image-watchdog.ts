@@ -14,6 +14,7 @@ import { statfs as fsStatfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
+import type { AsyncStoppable } from '../util/dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { parseArtifactId, type ArtifactCatalog, type ArtifactStatus } from './artifact-catalog.js';
 import { DEFAULT_BLOB_MIN_AGE, runBlobGC, type BlobGCResult } from './blob-gc.js';
@@ -104,7 +105,7 @@ export interface ImageWatchdogOptions {
   jitter?: number;
 }
 
-export class ImageWatchdog {
+export class ImageWatchdog implements AsyncStoppable {
   private readonly runtime: ContainerRuntime;
   private readonly desired: DesiredState;
   private readonly catalog: ArtifactCatalog;
@@ -162,6 +163,11 @@ export class ImageWatchdog {
     this.stopping.abort();
     await Promise.all([this.pressureLoop.stop(), this.scheduledLoop.stop()]);
     await this.collecting;
+  }
+
+  /** `await using` support: the same as stop(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   /** Used percentage of the data path's filesystem: (blocks − available) / blocks × 100. */

@@ -13,6 +13,7 @@ import { Reflector } from '../cache/reflector.js';
 import type { ReflectorSink } from '../cache/sink.js';
 import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
+import type { AsyncCloseable } from '../util/dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 
 /**
@@ -104,7 +105,7 @@ class PodMap implements ReflectorSink<V1Pod> {
   }
 }
 
-export class NodePodReflector implements NodePodLister {
+export class NodePodReflector implements NodePodLister, AsyncCloseable {
   readonly nodeName: string;
   private readonly map: PodMap;
   private readonly reflector: Reflector<V1Pod>;
@@ -168,6 +169,11 @@ export class NodePodReflector implements NodePodLister {
     this.stopping.abort();
     this.map.listeners.clear();
     await this.running;
+  }
+
+  /** `await using` support: the same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

@@ -11,6 +11,7 @@ import { isNotFound } from '../api/errors.js';
 import type { ObjectSource } from '../api/source.js';
 import { raceAbort } from '../util/abort.js';
 import type { Clock } from '../util/clock.js';
+import type { AsyncCloseable } from '../util/dispose.js';
 import { toLogger, type LoggerLike } from '../util/logger.js';
 import type { DesiredState, Owner, OwnerStatus } from './desired-state.js';
 import { checkNodeName, NodePodReflector, type NodePodLister } from './node-pods.js';
@@ -43,7 +44,7 @@ export interface PodDesiredStateOptions {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-export class PodDesiredState implements DesiredState {
+export class PodDesiredState implements DesiredState, AsyncCloseable {
   readonly nodeName: string;
   private readonly source: ObjectSource<V1Pod>;
   private readonly pods: NodePodLister;
@@ -71,6 +72,11 @@ export class PodDesiredState implements DesiredState {
   /** Stops the default lister. Idempotent. */
   async close(): Promise<void> {
     await this.owned?.close();
+  }
+
+  /** `await using` support: the same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The node's pods as owners, once the lister has synced (never an unsynced, empty list). */

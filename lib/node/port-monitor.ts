@@ -8,6 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { realClock, type Clock } from '../util/clock.js';
+import type { AsyncCloseable } from '../util/dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { listeningPorts, readListenSockets, type ListeningPorts, type ProcOptions } from './proc-net-tcp.js';
 
@@ -56,7 +57,7 @@ interface MonitorTask {
   done: Promise<void>;
 }
 
-export class PortMonitor {
+export class PortMonitor implements AsyncCloseable {
   private readonly tracker: PortTracker;
   private readonly clock: Clock;
   private readonly logger: NormalizedLogger;
@@ -126,6 +127,11 @@ export class PortMonitor {
     for (const task of this.tasks.values()) task.controller.abort();
     this.tasks.clear();
     await Promise.all([...this.running]);
+  }
+
+  /** `await using` support: the same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private async poll(containerId: string, target: MonitorTarget, signal: AbortSignal): Promise<void> {

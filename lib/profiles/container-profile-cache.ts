@@ -18,6 +18,7 @@ import type { Subscription } from 'rxjs';
 import type { Store } from '../manager/interfaces.js';
 import { Backoff } from '../util/backoff.js';
 import { realClock, type Clock } from '../util/clock.js';
+import type { AsyncCloseable } from '../util/dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import type { CallStackSearchTree } from './call-stack-tree.js';
 import type { ContainerEvent, ContainerInfo, SharedContainerData } from './container-events.js';
@@ -163,7 +164,7 @@ interface ContainerRecord {
   rebuildQueued: boolean;
 }
 
-export class ContainerProfileCache {
+export class ContainerProfileCache implements AsyncCloseable {
   /** The stores every profile object is read through (for `inspect()`, `stats()` and leak checks). */
   readonly stores: ProfileStores;
   private readonly ownedStores: { close(): Promise<void> } | undefined;
@@ -363,6 +364,11 @@ export class ContainerProfileCache {
     await this.loop.stop();
     await this.queue.drain();
     await this.ownedStores?.close();
+  }
+
+  /** `await using` support: the same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   // --- add and remove -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import type { Store } from '../manager/interfaces.js';
 import { TtlObjectStore } from '../manager/ttl-object-store.js';
 import { WatchObjectStore, type WatchObjectStoreOptions } from '../manager/watch-object-store.js';
 import type { Clock } from '../util/clock.js';
+import { closeable, type AsyncCloseable } from '../util/dispose.js';
 import { toLogger, type LoggerLike } from '../util/logger.js';
 import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from './types.js';
 
@@ -56,8 +57,11 @@ export interface CreateProfileStoresOptions {
   watch?: Omit<WatchObjectStoreOptions<unknown>, 'source' | 'clock' | 'logger' | 'isImmutable'>;
 }
 
-/** Builds the three stores over the sources; the caller owns them and must close them. */
-export function createProfileStores(sources: ProfileSources, opts: CreateProfileStoresOptions): ProfileStores & { close(): Promise<void> } {
+/**
+ * Builds the three stores over the sources; the caller owns them and must close them: `close()`
+ * closes all three, and so does the end of an `await using` block.
+ */
+export function createProfileStores(sources: ProfileSources, opts: CreateProfileStoresOptions): ProfileStores & AsyncCloseable {
   const logger = toLogger(opts.logger);
   const make = <T,>(source: ObjectSource<T>): Store<T> & { close(): Promise<void> } =>
     opts.strategy === 'watch'
@@ -68,10 +72,10 @@ export function createProfileStores(sources: ProfileSources, opts: CreateProfile
     applicationProfiles: make(sources.applicationProfiles),
     networkNeighborhoods: make(sources.networkNeighborhoods),
   };
-  return {
+  return closeable({
     ...stores,
     close: async () => {
       await Promise.all(Object.values(stores).map((s) => s.close()));
     },
-  };
+  });
 }

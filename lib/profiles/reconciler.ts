@@ -7,6 +7,7 @@
  */
 import { PeriodicReconciler } from '../util/periodic-reconciler.js';
 import type { Clock } from '../util/clock.js';
+import type { AsyncStoppable } from '../util/dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import type { ReconcilerPhase } from './metrics.js';
 
@@ -36,7 +37,7 @@ export interface ReconcilerLoopOptions {
   logger?: LoggerLike;
 }
 
-export class ReconcilerLoop {
+export class ReconcilerLoop implements AsyncStoppable {
   private readonly opts: ReconcilerLoopOptions;
   private readonly logger: NormalizedLogger;
   private readonly periodic: PeriodicReconciler;
@@ -117,5 +118,10 @@ export class ReconcilerLoop {
   async stop(): Promise<void> {
     this.stopping.abort();
     await Promise.all([this.periodic.stop(), this.refreshInFlight]);
+  }
+
+  /** `await using` support: the same as stop(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 }

@@ -13,6 +13,7 @@
  * exports it as before.
  */
 import { realClock, type Clock, type Timer } from './clock.js';
+import type { AsyncStoppable } from './dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from './logger.js';
 
 /**
@@ -70,7 +71,7 @@ export interface PeriodicReconcilerOptions {
   random?: () => number;
 }
 
-export class PeriodicReconciler {
+export class PeriodicReconciler implements AsyncStoppable {
   readonly name: string;
   private readonly interval: number;
   private readonly jitter: number;
@@ -183,6 +184,11 @@ export class PeriodicReconciler {
     this.cancelTimer();
     this.nudged = false;
     await this.inFlight;
+  }
+
+  /** `await using` support: the same as stop(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   /** A pass on the loop's signal; when one is already running it stands for this one too. */

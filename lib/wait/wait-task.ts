@@ -53,7 +53,7 @@ export interface WaitTaskOptions<T extends KubeObject> {
   pollInterval?: number;
 }
 
-export interface WaitTask<T> {
+export interface WaitTask<T> extends Disposable {
   readonly action: string;
   /** The object the task was built for (the same reference). */
   readonly object: T;
@@ -73,6 +73,11 @@ export interface WaitTask<T> {
    * no-op once `wait` started (it releases on return). Lazy tasks: a no-op.
    */
   release(): void;
+  /**
+   * `using` support: the same as release(), so `using task = newAcquiredWaitTask(...)` gives the
+   * hook back when the block ends if `wait` was never called, also when the block throws.
+   */
+  [Symbol.dispose](): void;
 }
 
 /** A lazy task: nothing is registered until `wait`. @throws TypeError for an object without apiVersion, kind or name. */
@@ -119,6 +124,10 @@ abstract class BaseWaitTask<T extends KubeObject> implements WaitTask<T> {
   abstract readonly hook: WaitEntry<T> | undefined;
   abstract wait(timeoutMs: number): Promise<void>;
   abstract release(): void;
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
 
   /** Steps 4–6: refreshed check, wait, double-check; the hook is already held. */
   protected async waitAcquired(entry: WaitEntry<T>, timeoutMs: number): Promise<void> {

@@ -13,6 +13,7 @@ import type { RuntimeContainer } from '../../lib/node/runtime.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemoryRuntime } from '../../lib/testing/memory-runtime.js';
 import type { LogFields, Logger } from '../../lib/util/logger.js';
+import { expectAwaitUsingStopsLoop } from '../util/dispose-contract.js';
 import { LEVEL, capturePino } from '../util/log-capture.js';
 
 // miren's container naming: the pause container and one per spec container.
@@ -135,6 +136,17 @@ describe('ContainerWatchdog: upstream scenarios (watchdog_test.go, watchdogtest/
     expect(r.clock.pendingTimers()).toBe(0);
     await r.clock.advance(1_000);
     expect(r.runtime.calls.filter((c) => c.op === 'listContainers')).toHaveLength(4);
+  });
+
+  it('stops at the end of an `await using` block, also when the block throws: no timer, no pass after it', async () => {
+    await expectAwaitUsingStopsLoop(
+      () => {
+        const r = rig({ checkInterval: 100, jitter: 0 });
+        return { loop: r.watchdog, clock: r.clock, passes: () => r.runtime.calls.filter((c) => c.op === 'listContainers').length };
+      },
+      (watchdog) => watchdog.start(),
+      1_000,
+    );
   });
 
   it('keeps a running sandbox that the node index is missing, after reading it again (#6)', async () => {

@@ -10,6 +10,7 @@ import { parseArtifactId } from '../../lib/node/artifact-catalog.js';
 import { ImageWatchdog, type CollectionReport, type FilesystemStats, type ImageWatchdogOptions } from '../../lib/node/image-watchdog.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemoryRuntime } from '../../lib/testing/memory-runtime.js';
+import { expectAwaitUsingStopsLoop } from '../util/dispose-contract.js';
 import { LEVEL, captureBunyan } from '../util/log-capture.js';
 import { MemoryCatalog, MemoryOwners } from './fixtures.js';
 
@@ -303,6 +304,26 @@ describe('ImageWatchdog triggers', () => {
     const result = await running;
     expect(result.failed.get(img('a-1'))?.message).toBe('image GC exceeded its 300000 ms deadline');
     expect(r.clock.pendingTimers()).toBe(0);
+  });
+
+  it('stops both triggers at the end of an `await using` block, also when the block throws', async () => {
+    await expectAwaitUsingStopsLoop(
+      async () => {
+        let checks = 0;
+        const r = await rig({
+          statfs: async () => {
+            checks++;
+            return { blocks: 100, bavail: 99, bsize: 1 };
+          },
+        });
+        return { loop: r.watchdog, clock: r.clock, passes: () => checks + r.reports.length };
+      },
+      async (watchdog) => {
+        watchdog.start();
+        await settle();
+      },
+      200 * HOUR,
+    );
   });
 });
 

@@ -20,6 +20,7 @@ import { ApiServer, generateServingCertificates, type ServingCertificates } from
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemoryRuntime } from '../../lib/testing/memory-runtime.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
 import { LEVEL, capturePino } from '../util/log-capture.js';
 
 const NODE = 'node-a';
@@ -216,6 +217,34 @@ describe('NodePodReflector logging', () => {
     const pick = (msg: string) => lines.filter((l) => l.msg === msg).map(({ level, reflector, error, component }) => ({ level, reflector, error, component }));
     expect(pick('list/watch failed')).toEqual([{ level: LEVEL.warn, reflector: `pods-of-node-${NODE}`, error: 'apiserver unavailable', component: 'desired-state' }]);
     expect(pick('node pods: a change listener threw')).toEqual([{ level: LEVEL.error, reflector: undefined, error: 'listener bug', component: 'desired-state' }]);
+  });
+
+  it('closes a PodDesiredState and a NodePodReflector at the end of an `await using` block, also when the block throws', async () => {
+    const source = new MemorySource<V1Pod>(resources.pods);
+    source.create(pod('web'));
+    const clock = new FakeClock();
+    const noWatch = async () => {
+      await settle();
+      return source.openWatchCount === 0 && clock.pendingTimers() === 0;
+    };
+    await expectAwaitUsingCloses(
+      () => new PodDesiredState({ source, nodeName: NODE, clock }),
+      noWatch,
+      async (desired) => {
+        desired.start();
+        expect((await desired.list()).map((o) => o.id)).toEqual(['default/web']);
+        await settle();
+      },
+    );
+    await expectAwaitUsingCloses(
+      () => new NodePodReflector({ source, nodeName: NODE, clock }),
+      noWatch,
+      async (pods) => {
+        pods.start();
+        await pods.synced();
+        await settle();
+      },
+    );
   });
 });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PortMonitor, type BoundPort, type PortStatus } from '../../lib/node/port-monitor.js';
 import { FakeClock } from '../../lib/testing/fake-clock.js';
 import type { LoggerLike } from '../../lib/util/logger.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
 import { LEVEL, capturePino } from '../util/log-capture.js';
 
 const PID = 4242;
@@ -197,6 +198,19 @@ describe('PortMonitor (portmonitor.go)', () => {
     expect(await r.monitor.diagnoseListening('c1')).toEqual({ routable: [8080], loopback: [5000] });
     expect(await r.monitor.diagnoseListening('unknown')).toBeUndefined();
     expect(await r.monitor.diagnoseListening('gone')).toBeUndefined();
+  });
+
+  it('cancels every monitor at the end of an `await using` block, also when the block throws; later monitor() calls are ignored', async () => {
+    const r = await rig();
+    await r.table();
+    await expectAwaitUsingCloses(
+      () => new PortMonitor({ clock: r.clock, procRoot: r.root, tracker: { setPortStatus() {} } }),
+      (monitor) => {
+        monitor.monitor('c2', { pid: PID, ports: [80] });
+        return monitor.active === 0 && r.clock.pendingTimers() === 0;
+      },
+      (monitor) => monitor.monitor('c1', { pid: PID, ports: [8080] }),
+    );
   });
 });
 

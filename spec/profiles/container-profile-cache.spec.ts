@@ -24,7 +24,9 @@ import {
   eventContainer,
   harness,
   networkNeighborhood,
+  type Harness,
 } from './fixtures.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
 import { LEVEL, capturePino } from '../util/log-capture.js';
 
 afterEach(closeAll);
@@ -636,5 +638,26 @@ describe('ContainerProfileCache: logging', () => {
     const pick = (msg: string) => lines.filter((l) => l.msg === msg).map(({ level, type, reflector, error }) => ({ level, type, reflector, error }));
     expect(pick('profile cache: ignoring a container event without a container ID')).toEqual([{ level: LEVEL.warn, type: 'add', reflector: undefined, error: undefined }]);
     expect(pick('list/watch failed')).toEqual([{ level: LEVEL.warn, type: undefined, reflector: expect.stringContaining(CP_NAME), error: 'kaboom' }]);
+  });
+});
+
+describe('ContainerProfileCache: await using', () => {
+  it('closes at the end of an `await using` block, also when the block throws: no watch, no reference, events ignored', async () => {
+    let h: Harness | undefined;
+    await expectAwaitUsingCloses(
+      () => (h = harness()).cache,
+      async (cache) => {
+        h!.add('c2');
+        await h!.flush();
+        return h!.openWatches() === 0 && cache.stats().containers === 0 && cache.stats().references === 0;
+      },
+      async () => {
+        h!.sources.containerProfiles.create(containerProfile({ capabilities: ['NET_ADMIN'] }));
+        h!.prime('c1');
+        h!.prime('c2');
+        h!.add('c1');
+        await h!.flush();
+      },
+    );
   });
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { PeriodicReconciler, type PassReport, type PeriodicReconcilerOptions } from '../../lib/util/periodic-reconciler.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import type { LogFields, Logger } from '../../lib/util/logger.js';
+import { expectAwaitUsingStopsLoop } from './dispose-contract.js';
 import { LEVEL, capturePino } from './log-capture.js';
 
 function gate() {
@@ -274,5 +275,19 @@ describe('PeriodicReconciler', () => {
       expect(() => new PeriodicReconciler({ name: 'gc', interval, run: async () => {} })).toThrow(/interval must be a positive number/);
     }
     expect(() => new PeriodicReconciler({ name: 'gc', interval: 1, jitter: -0.1, run: async () => {} })).toThrow(/jitter must be >= 0/);
+  });
+
+  it('stops at the end of an `await using` block, also when the block throws: no timer, no pass after it', async () => {
+    await expectAwaitUsingStopsLoop(
+      () => {
+        const { clock, passes, r } = rig();
+        return { loop: r, clock, passes: () => passes.length };
+      },
+      async (r) => {
+        r.start();
+        await settle();
+      },
+      5_000,
+    );
   });
 });

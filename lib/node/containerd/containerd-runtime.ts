@@ -7,6 +7,7 @@
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { realClock, type Clock } from '../../util/clock.js';
+import type { AsyncCloseable } from '../../util/dispose.js';
 import {
   RuntimeNotFoundError,
   type ContainerRuntime,
@@ -70,7 +71,7 @@ interface ImageRecord {
   created_at: Timestamp | null;
 }
 
-export class ContainerdRuntime implements ContainerRuntime {
+export class ContainerdRuntime implements ContainerRuntime, AsyncCloseable {
   readonly namespace: string;
   private readonly connection: ContainerdConnection;
 
@@ -207,6 +208,11 @@ export class ContainerdRuntime implements ContainerRuntime {
   /** Cancels calls in flight and closes the connection. Later calls reject. Idempotent. */
   async close(): Promise<void> {
     this.connection.close();
+  }
+
+  /** `await using` support: the same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private async task(id: string, opts?: RuntimeCallOptions): Promise<ProcessRecord | undefined> {
