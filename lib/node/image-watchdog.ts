@@ -170,22 +170,29 @@ export class ImageWatchdog implements AsyncStoppable {
     return this.stop();
   }
 
-  /** Used percentage of the data path's filesystem: (blocks − available) / blocks × 100. */
-  async diskUsagePercent(): Promise<number> {
-    const s = await this.statfs(this.dataPath);
+  /**
+   * Used percentage of the data path's filesystem: (blocks − available) / blocks × 100. Rejects
+   * with what statfs threw, or with an AbortError as soon as `signal` aborts (a statfs of a hung
+   * mount cannot be cancelled; its answer is then ignored).
+   */
+  async diskUsagePercent(signal?: AbortSignal): Promise<number> {
+    const stats = Promise.resolve().then(() => this.statfs(this.dataPath));
+    const s = await (signal ? raceAbort(stats, signal) : stats);
     return s.blocks > 0 ? ((s.blocks - s.bavail) / s.blocks) * 100 : 0;
   }
 
   /**
    * The pressure trigger: measures the disk and collects when it is at or above the threshold.
    * Resolves with the collection's report, or undefined when there was no pressure or the
-   * filesystem could not be measured (logged).
+   * filesystem could not be measured (logged). Rejects with an AbortError when `signal` aborts
+   * during the measurement; once collecting, an abort ends the collection (see collect()).
    */
   async checkAndCollect(signal?: AbortSignal): Promise<CollectionReport | undefined> {
     let percent: number;
     try {
-      percent = await this.diskUsagePercent();
+      percent = await this.diskUsagePercent(signal);
     } catch (err) {
+      if (signal?.aborted) throw err;
       this.logger.warn('image watchdog could not measure the disk', { path: this.dataPath, error: errorMessage(err) });
       return undefined;
     }

@@ -114,11 +114,12 @@ export class PortMonitor implements AsyncCloseable {
   /**
    * What the container listens on right now, routable and loopback-only: on a port-wait
    * timeout this says what the app bound instead. Undefined when the container is not
-   * monitored or its socket table cannot be read.
+   * monitored or its socket table cannot be read; rejects with an AbortError when `opts.signal`
+   * aborts first.
    */
-  async diagnoseListening(containerId: string): Promise<ListeningPorts | undefined> {
+  async diagnoseListening(containerId: string, opts: { signal?: AbortSignal } = {}): Promise<ListeningPorts | undefined> {
     const task = this.tasks.get(containerId);
-    return task && listeningPorts(task.target.pid, this.proc);
+    return task && listeningPorts(task.target.pid, { ...this.proc, signal: opts.signal });
   }
 
   /** Cancels every monitor and waits until all have returned. Idempotent. */

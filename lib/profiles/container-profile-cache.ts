@@ -17,6 +17,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import type { Store } from '../manager/interfaces.js';
 import { Backoff } from '../util/backoff.js';
+import { AbortedError, raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { AsyncCloseable } from '../util/dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
@@ -339,13 +340,17 @@ export class ContainerProfileCache implements AsyncCloseable {
   /**
    * Resolves once no container operation and no reconciler work is queued or running: every
    * event fed so far has taken effect. Adds sleeping in the backoff for shared container data do
-   * not count (they may sleep for minutes); their lookups do.
+   * not count (they may sleep for minutes); their lookups do. Rejects with an AbortError as soon
+   * as `signal` aborts; the work it was waiting for goes on.
    */
-  async idle(): Promise<void> {
+  async idle(signal?: AbortSignal): Promise<void> {
     for (;;) {
+      if (signal?.aborted) throw new AbortedError();
       const reconciler = this.loop.inFlight();
-      if (reconciler.length > 0) await Promise.all(reconciler);
-      else if (!this.queue.idle) await this.queue.whenIdle();
+      if (reconciler.length > 0) {
+        const all = Promise.all(reconciler);
+        await (signal ? raceAbort(all, signal) : all);
+      } else if (!this.queue.idle) await this.queue.whenIdle(signal);
       else return;
     }
   }

@@ -10,6 +10,7 @@
  * minutes in the shared-data backoff) stops counting until it wakes. close() waits for every
  * operation started, parked ones included.
  */
+import { AbortedError } from '../util/abort.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 
 /** One container's chain of operations. */
@@ -78,10 +79,30 @@ export class OperationQueue {
     return this.active === 0;
   }
 
-  /** Resolves once no operation is queued or running, parked ones aside (at once when idle). */
-  whenIdle(): Promise<void> {
+  /**
+   * Resolves once no operation is queued or running, parked ones aside (at once when idle).
+   * Rejects with an AbortError as soon as `signal` aborts, and then keeps nothing of the call.
+   */
+  whenIdle(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new AbortedError());
     if (this.idle) return Promise.resolve();
-    return new Promise<void>((resolve) => this.idleWaiters.add(resolve));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.idleWaiters.delete(wake);
+        reject(new AbortedError());
+      };
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.idleWaiters.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Callers of whenIdle() still waiting; 0 once each was woken or aborted (a leak check). */
+  get idleWaiterCount(): number {
+    return this.idleWaiters.size;
   }
 
   /** Resolves once every operation started so far has settled, parked ones included. */

@@ -26,8 +26,8 @@ export type LogFields = Record<string, string | number | boolean | undefined>;
  * is dropped for a missing level.
  *
  * What refwatch logs at each level:
- * - `debug`: routine detail (klog V(4)): watch restarts, idle and immutable stops, a pass done,
- *   objects kept by a rule, a port that became bound.
+ * - `debug`: routine detail (klog V(4)): watch restarts, idle and immutable stops, a pass done
+ *   or cut short by stop(), objects kept by a rule, a port that became bound.
  * - `info`: work done as designed that an operator wants in normal logs: orphans removed,
  *   images and blobs collected.
  * - `warn`: something a user may act on, retried or skipped: a failed watch, a malformed event

@@ -61,8 +61,9 @@ export interface PeriodicReconcilerOptions {
   /** Drives the interval timer. Default: the wall clock. */
   clock?: Clock;
   /**
-   * Logs each pass at debug with its duration, and at error a pass that threw or a metrics hook
-   * that threw. Any LoggerLike (pino, bunyan, the console, refwatch's shape); default: none.
+   * Logs each pass at debug with its duration, at error a pass that threw or a metrics hook
+   * that threw, and at debug a pass that stop() or start()'s signal cut short (not a failure).
+   * Any LoggerLike (pino, bunyan, the console, refwatch's shape); default: none.
    */
   logger?: LoggerLike;
   /** The metrics hook: called after every pass with its trigger, duration and error. */
@@ -205,7 +206,9 @@ export class PeriodicReconciler implements AsyncStoppable {
         await this.runPassFn(signal);
       } catch (err) {
         error = err;
-        this.logger.error(`${this.name} pass failed`, { trigger, error: errorMessage(err) });
+        // A pass that stop() (or start()'s signal) cut short did not fail: say so at debug only.
+        if (signal.aborted) this.logger.debug(`${this.name} pass aborted`, { trigger, error: errorMessage(err) });
+        else this.logger.error(`${this.name} pass failed`, { trigger, error: errorMessage(err) });
       }
       const durationMs = this.clock.now() - started;
       if (error === undefined) this.logger.debug(`${this.name} pass done`, { trigger, durationMs });

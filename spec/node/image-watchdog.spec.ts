@@ -263,6 +263,18 @@ describe('ImageWatchdog triggers', () => {
     expect(pick('blob GC removed blobs')).toEqual([{ level: LEVEL.info, trigger: 'manual', deleted: 1, failed: 0 }]);
   });
 
+  it('stops measuring the disk when its signal aborts, even when statfs hangs, and collects nothing', async () => {
+    const r = await rig({ statfs: () => new Promise<FilesystemStats>(() => {}) });
+    const leaving = new AbortController();
+    const measuring = r.watchdog.diskUsagePercent(leaving.signal);
+    const checking = r.watchdog.checkAndCollect(leaving.signal);
+    leaving.abort();
+    await expect(measuring).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(checking).rejects.toMatchObject({ name: 'AbortError' });
+    expect(r.reports).toEqual([]);
+    expect(r.clock.pendingTimers()).toBe(0);
+  });
+
   it('skips a check it cannot measure, with a warning, and goes on checking', async () => {
     const warnings: string[] = [];
     let calls = 0;

@@ -198,6 +198,7 @@ describe('PortMonitor (portmonitor.go)', () => {
     expect(await r.monitor.diagnoseListening('c1')).toEqual({ routable: [8080], loopback: [5000] });
     expect(await r.monitor.diagnoseListening('unknown')).toBeUndefined();
     expect(await r.monitor.diagnoseListening('gone')).toBeUndefined();
+    await expect(r.monitor.diagnoseListening('c1', { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('cancels every monitor at the end of an `await using` block, also when the block throws; later monitor() calls are ignored', async () => {

@@ -661,3 +661,20 @@ describe('ContainerProfileCache: await using', () => {
     );
   });
 });
+
+describe('ContainerProfileCache: idle(signal)', () => {
+  it('stops waiting for idle when its signal aborts, while the add it waited for goes on', async () => {
+    let answer!: (data: undefined) => void;
+    const h = harness({ getSharedContainerData: () => new Promise((resolve) => (answer = resolve)) });
+    h.add('c1');
+    await settle();
+    const leaving = new AbortController();
+    const waiting = h.cache.idle(leaving.signal);
+    leaving.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    expect(h.cache.stats().adding).toBe(1);
+    await expect(h.cache.idle(AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    answer(undefined);
+    await h.flush();
+  });
+});

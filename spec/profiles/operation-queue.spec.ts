@@ -132,4 +132,21 @@ describe('OperationQueue', () => {
     await queue.whenIdle();
     expect(queue.idle).toBe(true);
   });
+
+  it('stops a whenIdle() wait when its signal aborts, keeping nothing of it, while the others still wake', async () => {
+    const queue = new OperationQueue(new RecordingLogger());
+    const blocked = gate();
+    void queue.lane('c1', () => true).enqueue(() => blocked.opened);
+    const leaving = new AbortController();
+    const impatient = queue.whenIdle(leaving.signal);
+    const patient = queue.whenIdle();
+    expect(queue.idleWaiterCount).toBe(2);
+    leaving.abort();
+    await expect(impatient).rejects.toMatchObject({ name: 'AbortError' });
+    expect(queue.idleWaiterCount).toBe(1);
+    blocked.open();
+    await patient;
+    expect(queue.idleWaiterCount).toBe(0);
+    await expect(queue.whenIdle(AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+  });
 });

@@ -168,6 +168,15 @@ describe('PeriodicReconciler', () => {
     expect(passes).toHaveLength(0);
   });
 
+  it('logs a pass that stop() cut short at debug, not as a failure', async () => {
+    const { logger, lines } = capturePino();
+    const { r } = rig({ logger, body: (signal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))) });
+    r.start();
+    await settle();
+    await r.stop();
+    expect(lines.map(({ level, msg }) => ({ level, msg }))).toEqual([{ level: LEVEL.debug, msg: 'test-loop pass aborted' }]);
+  });
+
   it('aborts the running pass on stop() and waits for it to end, leaving no timer', async () => {
     let ended = false;
     const { clock, passes, r } = rig({

@@ -114,4 +114,29 @@ describe('ReconcileHandlers', () => {
     sub.unsubscribe();
     await informer.close();
   });
+
+  it('stops a reconcile when its signal aborts: the running handler is told, later handlers are not called', async () => {
+    const registry = new ReconcileHandlers<KubeObject>('SandboxCustom');
+    const seen: string[] = [];
+    let handed: AbortSignal | undefined;
+    registry.add(
+      (obj, _notFound, signal) =>
+        new Promise<void>((resolve) => {
+          handed = signal;
+          seen.push(`first ${obj.metadata?.name}`);
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        }),
+      () => void seen.push('second'),
+    );
+    const leaving = new AbortController();
+    const running = registry.reconcile('default', 'a', () => undefined, leaving.signal);
+    await settle();
+    leaving.abort();
+    await expect(running).rejects.toMatchObject({ name: 'AbortError' });
+    await settle();
+    expect(seen).toEqual(['first a']);
+    expect(handed?.aborted).toBe(true);
+    await expect(registry.reconcile('default', 'a', () => undefined, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    expect(seen).toEqual(['first a']);
+  });
 });
