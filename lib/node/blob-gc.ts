@@ -18,18 +18,23 @@ import { toError } from './values.js';
  */
 export const DEFAULT_BLOB_MIN_AGE = 60 * 60_000;
 
+/** What runBlobGC collects and against what. */
 export interface BlobGCOptions {
   /** The directory holding one file per blob. */
   blobsDir: string;
+  /** Says which digests are still referenced. */
   catalog: ArtifactCatalog;
   /** now() must be epoch ms: it is compared with file modification times. */
   clock: Clock;
+  /** Hears manifests that cannot be parsed, at warn. Any LoggerLike; default: none. */
   logger?: LoggerLike;
   /** Default 1 hour. */
   minAge?: number;
+  /** Ends the collection before the next blob; the catalog reads reject at once. */
   signal?: AbortSignal;
 }
 
+/** What one blob collection did. */
 export interface BlobGCResult {
   /** Blob file names (digests) removed. */
   deleted: string[];

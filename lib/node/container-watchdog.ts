@@ -37,6 +37,10 @@ export const DEFAULT_KILL_GRACE = 5_000;
 /** A whole pass is bounded (upstream's 2 minutes), so a hung runtime call cannot wedge the loop. */
 export const DEFAULT_PASS_TIMEOUT = 2 * 60_000;
 
+/**
+ * The orphan reaper's inputs and tuning; `runtime` and `desired` are required, every other option has
+ * upstream's default.
+ */
 export interface ContainerWatchdogOptions {
   /** The actual state: where containers are listed, signalled and removed. */
   runtime: ContainerRuntime;
@@ -92,6 +96,13 @@ interface Orphan {
   reason: string;
 }
 
+/**
+ * The orphan reaper (miren's ContainerWatchdog with its MIR-1238 hardening): every check interval it
+ * removes the labelled containers no live owner accounts for, erring towards keeping (an owner the
+ * index missed is read again; a failed read keeps the container; a DEAD owner keeps its containers for
+ * a grace window), then releases what each held. start() runs it, cleanupOrphans() runs one pass,
+ * stop() or `await using` ends it.
+ */
 export class ContainerWatchdog implements AsyncStoppable {
   private readonly runtime: ContainerRuntime;
   private readonly desired: DesiredState;
@@ -107,6 +118,7 @@ export class ContainerWatchdog implements AsyncStoppable {
   /** Aborted by stop(): ends direct cleanupOrphans() calls too, not only the loop's passes. */
   private readonly stopping = new AbortController();
 
+  /** Builds the watchdog; nothing runs until start() or cleanupOrphans(). */
   constructor(opts: ContainerWatchdogOptions) {
     this.runtime = opts.runtime;
     this.desired = opts.desired;

@@ -41,6 +41,7 @@ export const DEFAULT_IMAGE_GC_TIMEOUT = 5 * 60_000;
 /** Why a collection ran. */
 export type GCTrigger = 'disk_pressure' | 'scheduled' | 'manual';
 
+/** What one image GC did. */
 export interface ImageGCResult {
   /** Image names removed. */
   deleted: string[];
@@ -54,22 +55,34 @@ export interface ImageGCResult {
 
 /** What one collection did; each half is its result or the error that stopped it. */
 export interface CollectionReport {
+  /** Why the collection ran. */
   trigger: GCTrigger;
+  /** The image GC's result, or the error that stopped it (nothing was deleted then). */
   images: ImageGCResult | Error;
+  /** The blob GC's result, or the error that stopped it. */
   blobs: BlobGCResult | Error;
 }
 
 /** The filesystem figures the pressure rule needs (a subset of fs.StatFs). */
 export interface FilesystemStats {
+  /** Total blocks of the filesystem. */
   blocks: number;
+  /** Blocks available to unprivileged users. */
   bavail: number;
+  /** Block size in bytes. */
   bsize: number;
 }
 
+/**
+ * The image and blob GC's inputs and tuning; `runtime`, `desired`, `catalog` and `dataPath` are
+ * required, every other option has upstream's default.
+ */
 export interface ImageWatchdogOptions {
+  /** Where images are listed and removed. */
   runtime: ContainerRuntime;
   /** Owners whose status is not DEAD keep their `images`. */
   desired: DesiredState;
+  /** Says which artifacts are archived and which versions still need an image or a blob. */
   catalog: ArtifactCatalog;
   /** The data directory: its filesystem is the one measured; blobs live in `<dataPath>/registry/blobs`. */
   dataPath: string;
@@ -105,6 +118,12 @@ export interface ImageWatchdogOptions {
   jitter?: number;
 }
 
+/**
+ * The image and blob GC (miren's ImageWatchdog): collects when the data path's filesystem is at or
+ * above the threshold (checked at start and hourly) and weekly, deleting only images every keep rule
+ * passes by, then unreferenced registry blobs. start() runs it, collect() runs one collection, stop()
+ * or `await using` ends it.
+ */
 export class ImageWatchdog implements AsyncStoppable {
   private readonly runtime: ContainerRuntime;
   private readonly desired: DesiredState;
@@ -123,6 +142,7 @@ export class ImageWatchdog implements AsyncStoppable {
   private readonly stopping = new AbortController();
   private collecting: Promise<CollectionReport> | undefined;
 
+  /** Builds the watchdog; nothing runs until start() or a direct call. */
   constructor(opts: ImageWatchdogOptions) {
     this.runtime = opts.runtime;
     this.desired = opts.desired;

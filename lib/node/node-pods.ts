@@ -22,8 +22,11 @@ import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '
  * afterwards); before that `list` is empty and means nothing.
  */
 export interface NodePodLister {
+  /** The node's pods, from memory; empty and meaningless before synced(). */
   list(): V1Pod[];
+  /** One of the node's pods, from memory; undefined when it is not there. */
   get(namespace: string, name: string): V1Pod | undefined;
+  /** Resolves once the first full list is stored; rejects when `signal` aborts first. */
   synced(signal?: AbortSignal): Promise<void>;
 }
 
@@ -43,12 +46,14 @@ export function checkNodeName(nodeName: string): void {
 
 /** Stopped before its first list: synced() callers are told instead of waiting forever. */
 export class NodePodsClosedError extends Error {
+  /** @param nodeName the node whose lister was closed. */
   constructor(nodeName: string) {
     super(`pods of node ${nodeName}: closed before the first list`);
     this.name = 'NodePodsClosedError';
   }
 }
 
+/** Which pods to keep, from where. */
 export interface NodePodReflectorOptions {
   /** Pods, all namespaces (a KubeClient source or an in-memory one). */
   source: ObjectSource<V1Pod>;
@@ -105,7 +110,13 @@ class PodMap implements ReflectorSink<V1Pod> {
   }
 }
 
+/**
+ * The pods bound to one node, kept fresh by one reflector with `fieldSelector=spec.nodeName=<node>`
+ * filling a plain map: the default lister of PodDesiredState. start() starts it, close() or `await
+ * using` stops it.
+ */
 export class NodePodReflector implements NodePodLister, AsyncCloseable {
+  /** The node whose pods it keeps. */
   readonly nodeName: string;
   private readonly map: PodMap;
   private readonly reflector: Reflector<V1Pod>;
@@ -113,6 +124,10 @@ export class NodePodReflector implements NodePodLister, AsyncCloseable {
   private readonly syncedPromise: Promise<void>;
   private running: Promise<void> | undefined;
 
+  /**
+   * Builds the reflector; nothing is listed until start().
+   * @throws TypeError for a node name that is not a DNS-1123 subdomain.
+   */
   constructor(opts: NodePodReflectorOptions) {
     checkNodeName(opts.nodeName);
     this.nodeName = opts.nodeName;
@@ -154,6 +169,7 @@ export class NodePodReflector implements NodePodLister, AsyncCloseable {
     return [...this.map.pods.values()];
   }
 
+  /** The stored pod `namespace/name`, if this node has it; do not modify it. */
   get(namespace: string, name: string): V1Pod | undefined {
     return this.map.pods.get(objectKey(namespace, name));
   }

@@ -17,6 +17,7 @@ import type { DesiredState, Owner, OwnerStatus } from './desired-state.js';
 import { checkNodeName, NodePodReflector, type NodePodLister } from './node-pods.js';
 import type { RuntimeCallOptions } from './runtime.js';
 
+/** Where the node's pods come from, and how a pod maps to its containers. */
 export interface PodDesiredStateOptions {
   /** Pods, all namespaces; the re-fetch GETs through it (and the default lister watches through it). */
   source: ObjectSource<V1Pod>;
@@ -44,13 +45,24 @@ export interface PodDesiredStateOptions {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/**
+ * The DesiredState of a Kubernetes node: its pods as owners (phase and Ready give the status, the last
+ * condition transition `updatedAt`, the container statuses the container ids), with the re-fetch
+ * before a reap as a GET through the same source. start() starts the default lister, close() or `await
+ * using` stops it.
+ */
 export class PodDesiredState implements DesiredState, AsyncCloseable {
+  /** The node whose pods are its owners. */
   readonly nodeName: string;
   private readonly source: ObjectSource<V1Pod>;
   private readonly pods: NodePodLister;
   private readonly owned: NodePodReflector | undefined;
   private readonly containerIds: (pod: V1Pod) => string[];
 
+  /**
+   * Builds the desired state; the default lister lists nothing until start().
+   * @throws TypeError for a node name that is not a DNS-1123 subdomain.
+   */
   constructor(opts: PodDesiredStateOptions) {
     checkNodeName(opts.nodeName);
     this.nodeName = opts.nodeName;

@@ -17,9 +17,12 @@ export const DEFAULT_INITIAL_DELAY = 100;
 /** Upstream's poll period: hot, because readiness gates traffic. */
 export const DEFAULT_POLL_INTERVAL = 250;
 
+/** Whether a port listens (`bound`) or was reported bound and the monitor was cancelled (`unbound`). */
 export type PortStatus = 'bound' | 'unbound';
 
+/** A port and the container IP it is reached at. */
 export interface BoundPort {
+  /** The port number. */
   port: number;
   /** The container's IP, when monitor() was given a valid one. */
   address?: string;
@@ -27,9 +30,14 @@ export interface BoundPort {
 
 /** Where port changes go (miren's observability.PortTracker). */
 export interface PortTracker {
+  /**
+   * Called once per port when it is first seen listening, and with `unbound` for such ports when the
+   * monitor is cancelled before every port was bound. Must not throw.
+   */
   setPortStatus(containerId: string, port: BoundPort, status: PortStatus): void;
 }
 
+/** What to watch in one container: a pid in its network namespace and the ports to wait for. */
 export interface MonitorTarget {
   /** A pid inside the container's network namespace (the pause container's). */
   pid: number;
@@ -39,7 +47,9 @@ export interface MonitorTarget {
   ip?: string;
 }
 
+/** Where port changes go, and the poll timing; `procRoot` says where the socket tables are read. */
 export interface PortMonitorOptions extends ProcOptions {
+  /** Hears each port that became bound (and unbound on cancel). */
   tracker: PortTracker;
   /** Drives the initial delay and the polls. Default: the wall clock. */
   clock?: Clock;
@@ -57,6 +67,11 @@ interface MonitorTask {
   done: Promise<void>;
 }
 
+/**
+ * Tells a tracker when a container's ports start listening (miren's PortMonitor): one poller per
+ * container reads its pause process's `/proc/<pid>/net/tcp{,6}` every 250 ms until every expected port
+ * is bound, then stops. close() or `await using` cancels every poller.
+ */
 export class PortMonitor implements AsyncCloseable {
   private readonly tracker: PortTracker;
   private readonly clock: Clock;
@@ -70,6 +85,7 @@ export class PortMonitor implements AsyncCloseable {
   private readonly running = new Set<Promise<void>>();
   private closed = false;
 
+  /** Builds the monitor; nothing is polled until monitor(). */
   constructor(opts: PortMonitorOptions) {
     this.tracker = opts.tracker;
     this.clock = opts.clock ?? realClock;

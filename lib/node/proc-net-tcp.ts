@@ -18,10 +18,13 @@ import { join } from 'node:path';
 /** The kernel's TCP_LISTEN state, as the table prints it. */
 const LISTEN_STATE = '0A';
 
+/** One LISTEN row of a socket table. */
 export interface ListenSocket {
   /** The bound address, e.g. `0.0.0.0`, `127.0.0.1`, `::`, `::1`, `::ffff:127.0.0.1`. */
   address: string;
+  /** The port listened on. */
   port: number;
+  /** 4 for a `tcp` row, 6 for a `tcp6` one. */
   family: 4 | 6;
   /** Bound to a loopback address only (127/8, ::1, or 127/8 mapped into IPv6): unreachable from outside the namespace. */
   loopback: boolean;

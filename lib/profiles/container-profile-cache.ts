@@ -165,6 +165,15 @@ interface ContainerRecord {
   rebuildQueued: boolean;
 }
 
+/**
+ * For every running container of the node, the ContainerProfile node-agent's rules check its behaviour
+ * against: the learned profile merged with the user-authored overlays (a port of node-agent v0.3.108
+ * `containerprofilecache`). Profile objects are read through refwatch stores, referenced by container
+ * ID: with watch stores a change to an object rebuilds the entries that depend on it at once, and the
+ * reconciler (start()) evicts containers whose remove event was missed and retries pending ones; with
+ * TTL stores its tick also refreshes every entry. Feed it container events with containerCallback();
+ * read with getContainerProfile(). Differences from upstream: docs/profile-cache-differences.md.
+ */
 export class ContainerProfileCache implements AsyncCloseable {
   /** The stores every profile object is read through (for `inspect()`, `stats()` and leak checks). */
   readonly stores: ProfileStores;
@@ -189,6 +198,11 @@ export class ContainerProfileCache implements AsyncCloseable {
   private readonly overlayWarnings: OverlayWarnings;
   private readonly closing = new AbortController();
 
+  /**
+   * Builds the cache; nothing runs until the first container event (or start() for the reconciler).
+   * With `sources` it builds and owns the three stores.
+   * @throws TypeError unless exactly one of `stores` and `sources` is given.
+   */
   constructor(opts: ContainerProfileCacheOptions) {
     if (!opts.stores === !opts.sources) throw new TypeError('ContainerProfileCache: give exactly one of `stores` and `sources`');
     this.clock = opts.clock ?? realClock;
@@ -288,6 +302,10 @@ export class ContainerProfileCache implements AsyncCloseable {
     return this.entries.get(containerID)?.state ?? missingProfileState(containerID);
   }
 
+  /**
+   * The call-stack index of the container's served profile, overlay stacks included; undefined when it
+   * has no entry.
+   */
   getCallStackSearchTree(containerID: string): CallStackSearchTree | undefined {
     return this.entries.get(containerID)?.callStackTree;
   }
@@ -297,6 +315,10 @@ export class ContainerProfileCache implements AsyncCloseable {
     return this.entries.get(containerID);
   }
 
+  /**
+   * Counters of containers, entries, references and subscriptions; every count is 0 after close() (a
+   * leak check).
+   */
   stats(): ContainerProfileCacheStats {
     let references = 0;
     let subscriptions = 0;

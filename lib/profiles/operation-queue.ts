@@ -23,6 +23,10 @@ export interface OperationLane {
   enqueue(op: () => Promise<unknown>): Promise<void>;
 }
 
+/**
+ * The profile cache's operation queue: one lane per container, whose operations run one after another,
+ * while lanes run concurrently; it counts what idle() and close() wait for.
+ */
 export class OperationQueue {
   private readonly logger: NormalizedLogger;
   /** Operations queued or running and not parked; whenIdle() resolves when it reaches 0. */

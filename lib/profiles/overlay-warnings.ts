@@ -18,11 +18,19 @@ import type { ApplicationProfile, NetworkNeighborhood } from './types.js';
  */
 export const DEPRECATION_WARNINGS_REMEMBERED = 10_000;
 
+/**
+ * Reports the overlays each entry build merged: legacy-load metrics, and a deprecation warning once
+ * per overlay version (remembered for the last DEPRECATION_WARNINGS_REMEMBERED versions).
+ */
 export class OverlayWarnings {
   private readonly metrics: ContainerProfileCacheMetrics;
   private readonly logger: NormalizedLogger;
   private readonly warned = new LRUCache<string, true>({ max: DEPRECATION_WARNINGS_REMEMBERED });
 
+  /**
+   * @param metrics hears a legacy load per merged overlay.
+   * @param logger hears each deprecation warning, at warn; any LoggerLike.
+   */
   constructor(metrics: ContainerProfileCacheMetrics, logger?: LoggerLike) {
     this.metrics = metrics;
     this.logger = toLogger(logger);

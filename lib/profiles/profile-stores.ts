@@ -14,15 +14,29 @@ import { closeable, type AsyncCloseable } from '../util/dispose.js';
 import { toLogger, type LoggerLike } from '../util/logger.js';
 import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from './types.js';
 
+/**
+ * The three stores the profile cache reads profile objects through, one per kind, each referenced by
+ * container ID.
+ */
 export interface ProfileStores {
+  /** ContainerProfiles: the learned profiles. */
   containerProfiles: Store<ContainerProfile>;
+  /** ApplicationProfiles: the `ug-` and label-referenced overlays. */
   applicationProfiles: Store<ApplicationProfile>;
+  /** NetworkNeighborhoods: the `ug-` and label-referenced overlays. */
   networkNeighborhoods: Store<NetworkNeighborhood>;
 }
 
+/**
+ * Where the three kinds are read from (profileResources names them), e.g.
+ * `client.source(profileResources.containerProfiles)`.
+ */
 export interface ProfileSources {
+  /** The ContainerProfile source. */
   containerProfiles: ObjectSource<ContainerProfile>;
+  /** The ApplicationProfile source. */
   applicationProfiles: ObjectSource<ApplicationProfile>;
+  /** The NetworkNeighborhood source. */
   networkNeighborhoods: ObjectSource<NetworkNeighborhood>;
 }
 
@@ -39,15 +53,23 @@ export type ProfileStrategy = 'watch' | 'ttl';
  * stores have it, and falls back to periodic refreshes when any lacks it.
  */
 export interface ObservableStore<T> extends Store<T> {
+  /**
+   * The object's current value, then every change (undefined while it does not exist), until
+   * unsubscribed.
+   */
   changes(namespace: string, name: string): Observable<T | undefined>;
 }
 
+/** Whether the store has `changes()`, the capability that makes the cache event-driven. */
 export function isObservableStore<T>(store: Store<T>): store is ObservableStore<T> {
   return typeof (store as Partial<ObservableStore<T>>).changes === 'function';
 }
 
+/** How createProfileStores builds the three stores. */
 export interface CreateProfileStoresOptions {
+  /** `watch`: WatchObjectStores, event-driven; `ttl`: TtlObjectStores, refreshed by the reconciler. */
   strategy: ProfileStrategy;
+  /** Drives TTLs, watch timeouts and backoff. */
   clock: Clock;
   /** Where the watch stores log. Any LoggerLike; default: none. */
   logger?: LoggerLike;

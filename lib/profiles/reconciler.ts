@@ -20,7 +20,9 @@ export const DEFAULT_RECONCILE_INTERVAL = 30_000;
  */
 export const RECONCILE_JITTER = 0.1;
 
+/** What the reconciler loop runs, and when. */
 export interface ReconcilerLoopOptions {
+  /** Drives the tick and times the phases. */
   clock: Clock;
   /** ms between the end of one pass and the start of the next, before jitter. */
   interval: number;
@@ -32,11 +34,17 @@ export interface ReconcilerLoopOptions {
   refresh: (signal: AbortSignal) => Promise<void>;
   /** Start a background refresh after each pass: the cache polls instead of receiving events. */
   refreshOnTick: boolean;
+  /** Hears how long each pass (`evict`) and refresh took, in ms; the cache reports it as a metric. */
   onDuration: (phase: ReconcilerPhase, ms: number) => void;
   /** Hears a pass or a refresh that failed (at error) and each pass done (at debug). Any LoggerLike; default: none. */
   logger?: LoggerLike;
 }
 
+/**
+ * The profile cache's reconciler (node-agent's `tickLoop`): a pass every interval with jitter, on
+ * PeriodicReconciler, then with `refreshOnTick` a background refresh of every entry; passes never
+ * overlap and refreshes never stack.
+ */
 export class ReconcilerLoop implements AsyncStoppable {
   private readonly opts: ReconcilerLoopOptions;
   private readonly logger: NormalizedLogger;
@@ -45,6 +53,7 @@ export class ReconcilerLoop implements AsyncStoppable {
   /** Aborted by stop(): ends a running refresh and keeps a new one from starting. */
   private readonly stopping = new AbortController();
 
+  /** Builds the loop; it ticks only after start(). */
   constructor(opts: ReconcilerLoopOptions) {
     this.opts = opts;
     this.logger = toLogger(opts.logger);

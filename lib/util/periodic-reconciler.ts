@@ -30,6 +30,7 @@ export type PassTrigger = 'start' | 'interval' | 'nudge' | 'manual';
 export interface PassReport {
   /** The reconciler's name, as given. */
   name: string;
+  /** Why the pass ran. */
   trigger: PassTrigger;
   /** How long the pass took on the injected clock, in ms. */
   durationMs: number;
@@ -37,6 +38,7 @@ export interface PassReport {
   error?: unknown;
 }
 
+/** A periodic loop: its name, cadence and pass; `name`, `interval` and `run` are required. */
 export interface PeriodicReconcilerOptions {
   /** Names the loop in log lines and pass reports, e.g. `container-watchdog`. */
   name: string;
@@ -72,7 +74,14 @@ export interface PeriodicReconcilerOptions {
   random?: () => number;
 }
 
+/**
+ * The one periodic loop of refwatch (wait.JitterUntil plus a nudge): a pass never overlaps the
+ * previous one, each interval carries jitter, nudge() asks for a pass now without stacking, and stop()
+ * (or `await using`) aborts a running pass through its signal and waits for it. Every wait is on the
+ * injected clock.
+ */
 export class PeriodicReconciler implements AsyncStoppable {
+  /** Names the loop in log lines and pass reports. */
   readonly name: string;
   private readonly interval: number;
   private readonly jitter: number;
@@ -91,6 +100,10 @@ export class PeriodicReconciler implements AsyncStoppable {
   /** A nudge arrived while a pass was running: run one more as soon as it ends. */
   private nudged = false;
 
+  /**
+   * Builds the loop; nothing runs until start() or runNow().
+   * @throws TypeError for an interval that is not a positive finite number, or a negative jitter.
+   */
   constructor(opts: PeriodicReconcilerOptions) {
     if (!(opts.interval > 0) || !Number.isFinite(opts.interval)) {
       throw new TypeError(`PeriodicReconciler ${opts.name}: interval must be a positive number of ms, got ${opts.interval}`);

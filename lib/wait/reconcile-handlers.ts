@@ -17,6 +17,7 @@ import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '
 
 /** What a handler may ask for; `requeueAfter` is informational (no timer is started). */
 export interface ReconcileResult {
+  /** ms after which the handler would like the object reconciled again; reported, not scheduled. */
   requeueAfter?: number;
 }
 
@@ -31,6 +32,11 @@ export type ReconcileHandler<T> = (obj: T, notFound: boolean, signal: AbortSigna
 /** The signal of reconciles nobody can cancel (those `connect` runs). */
 const NEVER_ABORTED = new AbortController().signal;
 
+/**
+ * A registry of reconcile handlers for one kind (openkruise's CustomReconciler): handlers run in
+ * registration order for every change of an object, the first that throws stops the chain, and
+ * `connect` drives them from an informer with one reconcile per object at a time.
+ */
 export class ReconcileHandlers<T extends KubeObject> {
   private readonly handlers: ReconcileHandler<T>[] = [];
   private readonly active = new Map<string, { dirty: boolean; done: Promise<void> }>();
@@ -41,6 +47,7 @@ export class ReconcileHandlers<T extends KubeObject> {
    * @param logger hears, at error, each chain `connect` ran that failed. Any LoggerLike; default: none.
    */
   constructor(
+    /** Names the registry in log lines. */
     readonly name: string,
     logger?: LoggerLike,
   ) {
@@ -52,6 +59,7 @@ export class ReconcileHandlers<T extends KubeObject> {
     this.handlers.push(...handlers);
   }
 
+  /** Handlers registered. */
   get size(): number {
     return this.handlers.length;
   }

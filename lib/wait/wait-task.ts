@@ -27,6 +27,7 @@ export const DEFAULT_WAIT_POLL_INTERVAL = 10_000;
 /** Returns a fresh copy of the object: the cache first, a live read as fallback. */
 export type Update<T> = (obj: T) => Promise<T>;
 
+/** What a wait task waits on, how it checks and re-reads the object, and how long it polls. */
 export interface WaitTaskOptions<T extends KubeObject> {
   /** Where the hook is registered; the event side notifies the same WaitHooks. */
   hooks: WaitHooks;
@@ -53,7 +54,12 @@ export interface WaitTaskOptions<T extends KubeObject> {
   pollInterval?: number;
 }
 
+/**
+ * A wait for one object to reach a state: made by newWaitTask (lazy) or newAcquiredWaitTask
+ * (pre-acquired); `using` releases a pre-acquired one that never waited.
+ */
 export interface WaitTask<T> extends Disposable {
+  /** The action waited for, e.g. "Pause". */
   readonly action: string;
   /** The object the task was built for (the same reference). */
   readonly object: T;
