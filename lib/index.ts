@@ -47,6 +47,7 @@ export * from './node/index.js';
 
 export * from './util/backoff.js';
 export * from './util/clock.js';
+export * from './util/dispose.js';
 export * from './util/freeze.js';
 export * from './util/logger.js';
 export * from './util/periodic-reconciler.js';

@@ -10,9 +10,11 @@ import type { RuntimeCallOptions } from './runtime.js';
 /** `archived` artifacts may be collected; `active` ones and legacy ones without a status (`''`) may not. */
 export type ArtifactStatus = 'active' | 'archived' | '';
 
+/** A build artifact as the GC needs it: its id, whether it is archived, and its manifest. */
 export interface Artifact {
   /** e.g. `artifact/a-abc123`; parseArtifactId maps an image name to it. */
   id: string;
+  /** Whether its images and blobs may go: only `archived` ones may. */
   status: ArtifactStatus;
   /** The OCI image manifest (JSON text) the artifact was pushed with, when known: its blobs are kept while the artifact is not archived. */
   manifest?: string;
@@ -30,7 +32,9 @@ export interface ArtifactVersion {
 
 /** Both lists reject on failure; the GC then deletes nothing. */
 export interface ArtifactCatalog {
+  /** Every artifact; rejects on failure, and the GC then deletes nothing. */
   artifacts(opts?: RuntimeCallOptions): Promise<Artifact[]>;
+  /** Every app version; rejects on failure, and the GC then deletes nothing. */
   versions(opts?: RuntimeCallOptions): Promise<ArtifactVersion[]>;
 }
 

@@ -8,7 +8,7 @@ import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { raceAbort } from '../util/abort.js';
 import type { Clock } from '../util/clock.js';
-import { errorMessage, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { manifestDigests, type ArtifactCatalog } from './artifact-catalog.js';
 import { toError } from './values.js';
 
@@ -18,18 +18,23 @@ import { toError } from './values.js';
  */
 export const DEFAULT_BLOB_MIN_AGE = 60 * 60_000;
 
+/** What runBlobGC collects and against what. */
 export interface BlobGCOptions {
   /** The directory holding one file per blob. */
   blobsDir: string;
+  /** Says which digests are still referenced. */
   catalog: ArtifactCatalog;
   /** now() must be epoch ms: it is compared with file modification times. */
   clock: Clock;
-  logger: Logger;
+  /** Hears manifests that cannot be parsed, at warn. Any LoggerLike; default: none. */
+  logger?: LoggerLike;
   /** Default 1 hour. */
   minAge?: number;
+  /** Ends the collection before the next blob; the catalog reads reject at once. */
   signal?: AbortSignal;
 }
 
+/** What one blob collection did. */
 export interface BlobGCResult {
   /** Blob file names (digests) removed. */
   deleted: string[];
@@ -56,7 +61,7 @@ export async function runBlobGC(opts: BlobGCOptions): Promise<BlobGCResult> {
   }
   result.total = entries.length;
   if (entries.length === 0) return result;
-  const referenced = await referencedDigests(opts);
+  const referenced = await referencedDigests(opts, toLogger(opts.logger));
   const minAge = opts.minAge ?? DEFAULT_BLOB_MIN_AGE;
   const now = opts.clock.now();
 
@@ -92,7 +97,7 @@ export async function runBlobGC(opts: BlobGCOptions): Promise<BlobGCResult> {
  * warning: its blobs may then be collected, which trades one artifact's safety for GC that a
  * single bad manifest cannot block.
  */
-async function referencedDigests(opts: BlobGCOptions): Promise<Set<string>> {
+async function referencedDigests(opts: BlobGCOptions, logger: NormalizedLogger): Promise<Set<string>> {
   const signal = opts.signal;
   const [artifacts, versions] = await Promise.all([
     signal ? raceAbort(opts.catalog.artifacts({ signal }), signal) : opts.catalog.artifacts(),
@@ -104,7 +109,7 @@ async function referencedDigests(opts: BlobGCOptions): Promise<Set<string>> {
     try {
       for (const digest of manifestDigests(artifact.manifest)) digests.add(digest);
     } catch (err) {
-      opts.logger.warn('blob GC: skipping an artifact whose manifest cannot be parsed', { artifact: artifact.id, error: errorMessage(err) });
+      logger.warn('blob GC: skipping an artifact whose manifest cannot be parsed', { artifact: artifact.id, error: errorMessage(err) });
     }
   }
   for (const version of versions) if (version.staticArtifact) digests.add(version.staticArtifact);

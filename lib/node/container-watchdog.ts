@@ -13,7 +13,8 @@
 import { isIP } from 'node:net';
 import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import type { AsyncStoppable } from '../util/dispose.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { deadline } from './deadline.js';
 import { ownerIsLive, type DesiredState, type Owner } from './desired-state.js';
 import { PeriodicReconciler, type PassReport } from '../util/periodic-reconciler.js';
@@ -36,6 +37,10 @@ export const DEFAULT_KILL_GRACE = 5_000;
 /** A whole pass is bounded (upstream's 2 minutes), so a hung runtime call cannot wedge the loop. */
 export const DEFAULT_PASS_TIMEOUT = 2 * 60_000;
 
+/**
+ * The orphan reaper's inputs and tuning; `runtime` and `desired` are required, every other option has
+ * upstream's default.
+ */
 export interface ContainerWatchdogOptions {
   /** The actual state: where containers are listed, signalled and removed. */
   runtime: ContainerRuntime;
@@ -67,7 +72,11 @@ export interface ContainerWatchdogOptions {
   release?: (container: RuntimeContainer) => Promise<void>;
   /** Drives the pass timer, the kill grace and the grace window. Its now() must be epoch ms (RealClock's is). */
   clock?: Clock;
-  logger?: Logger;
+  /**
+   * Where the watchdog logs: at info the orphans a pass removed, at warn each orphan found and
+   * each removal that failed, at error a release that failed. Any LoggerLike; default: none.
+   */
+  logger?: LoggerLike;
   /** Metrics hook: called after every timed or nudged pass. */
   onPass?: (report: PassReport) => void;
   /** Jitter fraction of the check interval. Default 0.1. */
@@ -87,7 +96,14 @@ interface Orphan {
   reason: string;
 }
 
-export class ContainerWatchdog {
+/**
+ * The orphan reaper (miren's ContainerWatchdog with its MIR-1238 hardening): every check interval it
+ * removes the labelled containers no live owner accounts for, erring towards keeping (an owner the
+ * index missed is read again; a failed read keeps the container; a DEAD owner keeps its containers for
+ * a grace window), then releases what each held. start() runs it, cleanupOrphans() runs one pass,
+ * stop() or `await using` ends it.
+ */
+export class ContainerWatchdog implements AsyncStoppable {
   private readonly runtime: ContainerRuntime;
   private readonly desired: DesiredState;
   private readonly ownerLabel: string;
@@ -96,12 +112,13 @@ export class ContainerWatchdog {
   private readonly passTimeout: number;
   private readonly release: ContainerWatchdogOptions['release'];
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly loop: PeriodicReconciler;
   private inFlight: Promise<CleanupResult> | undefined;
   /** Aborted by stop(): ends direct cleanupOrphans() calls too, not only the loop's passes. */
   private readonly stopping = new AbortController();
 
+  /** Builds the watchdog; nothing runs until start() or cleanupOrphans(). */
   constructor(opts: ContainerWatchdogOptions) {
     this.runtime = opts.runtime;
     this.desired = opts.desired;
@@ -111,7 +128,7 @@ export class ContainerWatchdog {
     this.passTimeout = positiveOr(opts.passTimeout, DEFAULT_PASS_TIMEOUT);
     this.release = opts.release;
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.loop = new PeriodicReconciler({
       name: 'container-watchdog',
       interval: positiveOr(opts.checkInterval, DEFAULT_CHECK_INTERVAL),
@@ -122,7 +139,7 @@ export class ContainerWatchdog {
       run: async (signal) => {
         const result = await this.cleanupOrphans(signal);
         if (result.deleted.length > 0 || result.failed.size > 0) {
-          this.logger.warn('container watchdog removed orphans', { deleted: result.deleted.length, failed: result.failed.size });
+          this.logger.info('container watchdog removed orphans', { deleted: result.deleted.length, failed: result.failed.size });
         }
       },
     });
@@ -143,6 +160,11 @@ export class ContainerWatchdog {
     this.stopping.abort();
     await this.loop.stop();
     await this.inFlight?.catch(() => {});
+  }
+
+  /** `await using` support: the same as stop(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   /**
@@ -277,7 +299,7 @@ export class ContainerWatchdog {
       try {
         await raceAbort(Promise.resolve().then(() => this.release!(container)), signal);
       } catch (err) {
-        this.logger.warn('container watchdog could not release what an orphan held', { id: container.id, error: errorMessage(err) });
+        this.logger.error('container watchdog could not release what an orphan held', { id: container.id, error: errorMessage(err) });
       }
     }
     return undefined;

@@ -7,12 +7,17 @@ import type { Clock } from '../util/clock.js';
 
 /** The reason a deadline's signal carries when it fires. */
 export class DeadlineExceededError extends Error {
+  /**
+   * @param what names the bounded work.
+   * @param ms its deadline.
+   */
   constructor(what: string, ms: number) {
     super(`${what} exceeded its ${ms} ms deadline`);
     this.name = 'DeadlineExceededError';
   }
 }
 
+/** A deadline as an AbortSignal, with the timer's cancel. */
 export interface Deadline {
   /** Aborts when the deadline passes (reason DeadlineExceededError) or when the parent aborts. */
   readonly signal: AbortSignal;
@@ -20,6 +25,10 @@ export interface Deadline {
   done(): void;
 }
 
+/**
+ * A signal that aborts after `ms` on `clock` (with a DeadlineExceededError naming `what`) or when
+ * `parent` aborts. Call done() when the work ends.
+ */
 export function deadline(clock: Clock, ms: number, what: string, parent?: AbortSignal): Deadline {
   const controller = new AbortController();
   const timer = clock.setTimeout(() => controller.abort(new DeadlineExceededError(what, ms)), ms);

@@ -9,9 +9,11 @@ import type { RuntimeCallOptions } from './runtime.js';
 /** miren's sandbox statuses; every one but DEAD means "keep my containers". */
 export type OwnerStatus = 'PENDING' | 'NOT_READY' | 'RUNNING' | 'DEAD';
 
+/** Something that owns runtime containers: a sandbox, a pod. */
 export interface Owner {
   /** The id the owner label of its containers carries. */
   id: string;
+  /** Its status; every status but DEAD keeps its containers. */
   status: OwnerStatus;
   /** Epoch ms of the owner's last status change; the grace window for DEAD owners counts from it. */
   updatedAt: number;
@@ -31,7 +33,12 @@ export interface Owner {
  *   keeps the owner's containers.
  */
 export interface DesiredState {
+  /** The owners this node is responsible for, from an index; rejects rather than return a partial list. */
   list(opts?: RuntimeCallOptions): Promise<Owner[]>;
+  /**
+   * The authoritative read of one owner: undefined only when it does not exist (or is not this
+   * node's); any other failure rejects.
+   */
   get(id: string, opts?: RuntimeCallOptions): Promise<Owner | undefined>;
 }
 

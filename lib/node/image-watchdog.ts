@@ -14,7 +14,8 @@ import { statfs as fsStatfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import type { AsyncStoppable } from '../util/dispose.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { parseArtifactId, type ArtifactCatalog, type ArtifactStatus } from './artifact-catalog.js';
 import { DEFAULT_BLOB_MIN_AGE, runBlobGC, type BlobGCResult } from './blob-gc.js';
 import { deadline } from './deadline.js';
@@ -40,6 +41,7 @@ export const DEFAULT_IMAGE_GC_TIMEOUT = 5 * 60_000;
 /** Why a collection ran. */
 export type GCTrigger = 'disk_pressure' | 'scheduled' | 'manual';
 
+/** What one image GC did. */
 export interface ImageGCResult {
   /** Image names removed. */
   deleted: string[];
@@ -53,22 +55,34 @@ export interface ImageGCResult {
 
 /** What one collection did; each half is its result or the error that stopped it. */
 export interface CollectionReport {
+  /** Why the collection ran. */
   trigger: GCTrigger;
+  /** The image GC's result, or the error that stopped it (nothing was deleted then). */
   images: ImageGCResult | Error;
+  /** The blob GC's result, or the error that stopped it. */
   blobs: BlobGCResult | Error;
 }
 
 /** The filesystem figures the pressure rule needs (a subset of fs.StatFs). */
 export interface FilesystemStats {
+  /** Total blocks of the filesystem. */
   blocks: number;
+  /** Blocks available to unprivileged users. */
   bavail: number;
+  /** Block size in bytes. */
   bsize: number;
 }
 
+/**
+ * The image and blob GC's inputs and tuning; `runtime`, `desired`, `catalog` and `dataPath` are
+ * required, every other option has upstream's default.
+ */
 export interface ImageWatchdogOptions {
+  /** Where images are listed and removed. */
   runtime: ContainerRuntime;
   /** Owners whose status is not DEAD keep their `images`. */
   desired: DesiredState;
+  /** Says which artifacts are archived and which versions still need an image or a blob. */
   catalog: ArtifactCatalog;
   /** The data directory: its filesystem is the one measured; blobs live in `<dataPath>/registry/blobs`. */
   dataPath: string;
@@ -91,7 +105,11 @@ export interface ImageWatchdogOptions {
   statfs?: (path: string) => Promise<FilesystemStats>;
   /** Drives both triggers and the GC bound. now() must be epoch ms (RealClock's is): it is compared with image and file times. */
   clock?: Clock;
-  logger?: Logger;
+  /**
+   * Where the watchdog logs: at info what a collection removed, at warn disk pressure and each
+   * removal that failed, at error a GC that failed as a whole. Any LoggerLike; default: none.
+   */
+  logger?: LoggerLike;
   /** Metrics hook: after every pressure check and every scheduled pass. */
   onPass?: (report: PassReport) => void;
   /** Metrics hook: after every collection, with both results. */
@@ -100,7 +118,13 @@ export interface ImageWatchdogOptions {
   jitter?: number;
 }
 
-export class ImageWatchdog {
+/**
+ * The image and blob GC (miren's ImageWatchdog): collects when the data path's filesystem is at or
+ * above the threshold (checked at start and hourly) and weekly, deleting only images every keep rule
+ * passes by, then unreferenced registry blobs. start() runs it, collect() runs one collection, stop()
+ * or `await using` ends it.
+ */
+export class ImageWatchdog implements AsyncStoppable {
   private readonly runtime: ContainerRuntime;
   private readonly desired: DesiredState;
   private readonly catalog: ArtifactCatalog;
@@ -111,13 +135,14 @@ export class ImageWatchdog {
   private readonly parseArtifactId: (imageName: string) => string | undefined;
   private readonly statfs: (path: string) => Promise<FilesystemStats>;
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly onCollect: ImageWatchdogOptions['onCollect'];
   private readonly pressureLoop: PeriodicReconciler;
   private readonly scheduledLoop: PeriodicReconciler;
   private readonly stopping = new AbortController();
   private collecting: Promise<CollectionReport> | undefined;
 
+  /** Builds the watchdog; nothing runs until start() or a direct call. */
   constructor(opts: ImageWatchdogOptions) {
     this.runtime = opts.runtime;
     this.desired = opts.desired;
@@ -129,7 +154,7 @@ export class ImageWatchdog {
     this.parseArtifactId = opts.parseArtifactId ?? parseArtifactId;
     this.statfs = opts.statfs ?? fsStatfs;
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.onCollect = opts.onCollect;
     const common = { clock: this.clock, logger: this.logger, onPass: opts.onPass, jitter: opts.jitter };
     this.pressureLoop = new PeriodicReconciler({
@@ -160,22 +185,34 @@ export class ImageWatchdog {
     await this.collecting;
   }
 
-  /** Used percentage of the data path's filesystem: (blocks − available) / blocks × 100. */
-  async diskUsagePercent(): Promise<number> {
-    const s = await this.statfs(this.dataPath);
+  /** `await using` support: the same as stop(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  /**
+   * Used percentage of the data path's filesystem: (blocks − available) / blocks × 100. Rejects
+   * with what statfs threw, or with an AbortError as soon as `signal` aborts (a statfs of a hung
+   * mount cannot be cancelled; its answer is then ignored).
+   */
+  async diskUsagePercent(signal?: AbortSignal): Promise<number> {
+    const stats = Promise.resolve().then(() => this.statfs(this.dataPath));
+    const s = await (signal ? raceAbort(stats, signal) : stats);
     return s.blocks > 0 ? ((s.blocks - s.bavail) / s.blocks) * 100 : 0;
   }
 
   /**
    * The pressure trigger: measures the disk and collects when it is at or above the threshold.
    * Resolves with the collection's report, or undefined when there was no pressure or the
-   * filesystem could not be measured (logged).
+   * filesystem could not be measured (logged). Rejects with an AbortError when `signal` aborts
+   * during the measurement; once collecting, an abort ends the collection (see collect()).
    */
   async checkAndCollect(signal?: AbortSignal): Promise<CollectionReport | undefined> {
     let percent: number;
     try {
-      percent = await this.diskUsagePercent();
+      percent = await this.diskUsagePercent(signal);
     } catch (err) {
+      if (signal?.aborted) throw err;
       this.logger.warn('image watchdog could not measure the disk', { path: this.dataPath, error: errorMessage(err) });
       return undefined;
     }
@@ -200,7 +237,7 @@ export class ImageWatchdog {
       try {
         this.onCollect?.(report);
       } catch (err) {
-        this.logger.warn('image watchdog collect hook failed', { error: errorMessage(err) });
+        this.logger.error('image watchdog collect hook failed', { error: errorMessage(err) });
       }
       return report;
     })().finally(() => (this.collecting = undefined));
@@ -278,14 +315,14 @@ export class ImageWatchdog {
 
   private logReport(report: CollectionReport): void {
     const { trigger, images, blobs } = report;
-    if (images instanceof Error) this.logger.warn('image GC failed', { trigger, error: images.message });
+    if (images instanceof Error) this.logger.error('image GC failed', { trigger, error: images.message });
     else if (images.deleted.length > 0 || images.failed.size > 0) {
-      this.logger.warn('image GC removed images', { trigger, deleted: images.deleted.length, failed: images.failed.size, retained: images.retained, total: images.total });
+      this.logger.info('image GC removed images', { trigger, deleted: images.deleted.length, failed: images.failed.size, retained: images.retained, total: images.total });
       for (const [name, err] of images.failed) this.logger.warn('image GC could not remove an image', { image: name, error: err.message });
     } else this.logger.debug('image GC removed nothing', { trigger, retained: images.retained, total: images.total });
-    if (blobs instanceof Error) this.logger.warn('blob GC failed', { trigger, error: blobs.message });
+    if (blobs instanceof Error) this.logger.error('blob GC failed', { trigger, error: blobs.message });
     else if (blobs.deleted.length > 0 || blobs.failed.size > 0) {
-      this.logger.warn('blob GC removed blobs', { trigger, deleted: blobs.deleted.length, failed: blobs.failed.size, retained: blobs.retained, total: blobs.total });
+      this.logger.info('blob GC removed blobs', { trigger, deleted: blobs.deleted.length, failed: blobs.failed.size, retained: blobs.retained, total: blobs.total });
       for (const [name, err] of blobs.failed) this.logger.warn('blob GC could not remove a blob', { blob: name, error: err.message });
     } else this.logger.debug('blob GC removed nothing', { trigger, retained: blobs.retained, total: blobs.total });
   }

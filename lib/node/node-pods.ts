@@ -13,7 +13,8 @@ import { Reflector } from '../cache/reflector.js';
 import type { ReflectorSink } from '../cache/sink.js';
 import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import type { AsyncCloseable } from '../util/dispose.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 
 /**
  * Contract: `list` and `get` answer from memory and never block; they may lag the API server
@@ -21,8 +22,11 @@ import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
  * afterwards); before that `list` is empty and means nothing.
  */
 export interface NodePodLister {
+  /** The node's pods, from memory; empty and meaningless before synced(). */
   list(): V1Pod[];
+  /** One of the node's pods, from memory; undefined when it is not there. */
   get(namespace: string, name: string): V1Pod | undefined;
+  /** Resolves once the first full list is stored; rejects when `signal` aborts first. */
   synced(signal?: AbortSignal): Promise<void>;
 }
 
@@ -42,12 +46,14 @@ export function checkNodeName(nodeName: string): void {
 
 /** Stopped before its first list: synced() callers are told instead of waiting forever. */
 export class NodePodsClosedError extends Error {
+  /** @param nodeName the node whose lister was closed. */
   constructor(nodeName: string) {
     super(`pods of node ${nodeName}: closed before the first list`);
     this.name = 'NodePodsClosedError';
   }
 }
 
+/** Which pods to keep, from where. */
 export interface NodePodReflectorOptions {
   /** Pods, all namespaces (a KubeClient source or an in-memory one). */
   source: ObjectSource<V1Pod>;
@@ -55,7 +61,8 @@ export interface NodePodReflectorOptions {
   nodeName: string;
   /** Drives the reflector's backoff and watch timeouts. Default: the wall clock. */
   clock?: Clock;
-  logger?: Logger;
+  /** Where the reflector logs (failed lists and watches, skipped events) and a change listener that threw (at error). Any LoggerLike; default: none. */
+  logger?: LoggerLike;
 }
 
 /** Stores the reflector's pods by namespace/name and tells listeners about every change. */
@@ -65,7 +72,7 @@ class PodMap implements ReflectorSink<V1Pod> {
   hasSynced = false;
   onSynced: (() => void) | undefined;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(private readonly logger: NormalizedLogger) {}
 
   replace(items: V1Pod[]): void {
     this.pods.clear();
@@ -97,13 +104,19 @@ class PodMap implements ReflectorSink<V1Pod> {
       try {
         listener();
       } catch (err) {
-        this.logger.warn('node pods: a change listener threw', { error: errorMessage(err) });
+        this.logger.error('node pods: a change listener threw', { error: errorMessage(err) });
       }
     }
   }
 }
 
-export class NodePodReflector implements NodePodLister {
+/**
+ * The pods bound to one node, kept fresh by one reflector with `fieldSelector=spec.nodeName=<node>`
+ * filling a plain map: the default lister of PodDesiredState. start() starts it, close() or `await
+ * using` stops it.
+ */
+export class NodePodReflector implements NodePodLister, AsyncCloseable {
+  /** The node whose pods it keeps. */
   readonly nodeName: string;
   private readonly map: PodMap;
   private readonly reflector: Reflector<V1Pod>;
@@ -111,10 +124,14 @@ export class NodePodReflector implements NodePodLister {
   private readonly syncedPromise: Promise<void>;
   private running: Promise<void> | undefined;
 
+  /**
+   * Builds the reflector; nothing is listed until start().
+   * @throws TypeError for a node name that is not a DNS-1123 subdomain.
+   */
   constructor(opts: NodePodReflectorOptions) {
     checkNodeName(opts.nodeName);
     this.nodeName = opts.nodeName;
-    const logger = opts.logger ?? noopLogger;
+    const logger = toLogger(opts.logger);
     this.map = new PodMap(logger);
     this.reflector = new Reflector<V1Pod>({
       name: `pods-of-node-${opts.nodeName}`,
@@ -152,6 +169,7 @@ export class NodePodReflector implements NodePodLister {
     return [...this.map.pods.values()];
   }
 
+  /** The stored pod `namespace/name`, if this node has it; do not modify it. */
   get(namespace: string, name: string): V1Pod | undefined {
     return this.map.pods.get(objectKey(namespace, name));
   }
@@ -167,6 +185,11 @@ export class NodePodReflector implements NodePodLister {
     this.stopping.abort();
     this.map.listeners.clear();
     await this.running;
+  }
+
+  /** `await using` support: the same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

@@ -11,11 +11,13 @@ import { isNotFound } from '../api/errors.js';
 import type { ObjectSource } from '../api/source.js';
 import { raceAbort } from '../util/abort.js';
 import type { Clock } from '../util/clock.js';
-import type { Logger } from '../util/logger.js';
+import type { AsyncCloseable } from '../util/dispose.js';
+import { toLogger, type LoggerLike } from '../util/logger.js';
 import type { DesiredState, Owner, OwnerStatus } from './desired-state.js';
 import { checkNodeName, NodePodReflector, type NodePodLister } from './node-pods.js';
 import type { RuntimeCallOptions } from './runtime.js';
 
+/** Where the node's pods come from, and how a pod maps to its containers. */
 export interface PodDesiredStateOptions {
   /** Pods, all namespaces; the re-fetch GETs through it (and the default lister watches through it). */
   source: ObjectSource<V1Pod>;
@@ -35,20 +37,32 @@ export interface PodDesiredStateOptions {
   containerIds?: (pod: V1Pod) => string[];
   /** For the default lister's reflector. */
   clock?: Clock;
-  logger?: Logger;
+  /** For the default lister's reflector. Any LoggerLike; default: none. */
+  logger?: LoggerLike;
 }
 
 /** A DNS-1123 label (a namespace) and subdomain (a pod name): what a GET path may carry. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-export class PodDesiredState implements DesiredState {
+/**
+ * The DesiredState of a Kubernetes node: its pods as owners (phase and Ready give the status, the last
+ * condition transition `updatedAt`, the container statuses the container ids), with the re-fetch
+ * before a reap as a GET through the same source. start() starts the default lister, close() or `await
+ * using` stops it.
+ */
+export class PodDesiredState implements DesiredState, AsyncCloseable {
+  /** The node whose pods are its owners. */
   readonly nodeName: string;
   private readonly source: ObjectSource<V1Pod>;
   private readonly pods: NodePodLister;
   private readonly owned: NodePodReflector | undefined;
   private readonly containerIds: (pod: V1Pod) => string[];
 
+  /**
+   * Builds the desired state; the default lister lists nothing until start().
+   * @throws TypeError for a node name that is not a DNS-1123 subdomain.
+   */
   constructor(opts: PodDesiredStateOptions) {
     checkNodeName(opts.nodeName);
     this.nodeName = opts.nodeName;
@@ -57,7 +71,7 @@ export class PodDesiredState implements DesiredState {
     if (opts.pods) {
       this.pods = opts.pods;
     } else {
-      this.owned = new NodePodReflector({ source: opts.source, nodeName: opts.nodeName, clock: opts.clock, logger: opts.logger });
+      this.owned = new NodePodReflector({ source: opts.source, nodeName: opts.nodeName, clock: opts.clock, logger: toLogger(opts.logger) });
       this.pods = this.owned;
     }
   }
@@ -70,6 +84,11 @@ export class PodDesiredState implements DesiredState {
   /** Stops the default lister. Idempotent. */
   async close(): Promise<void> {
     await this.owned?.close();
+  }
+
+  /** `await using` support: the same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The node's pods as owners, once the lister has synced (never an unsynced, empty list). */

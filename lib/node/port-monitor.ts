@@ -8,7 +8,8 @@
  */
 import { isIP } from 'node:net';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import type { AsyncCloseable } from '../util/dispose.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { listeningPorts, readListenSockets, type ListeningPorts, type ProcOptions } from './proc-net-tcp.js';
 
 /** Upstream's pause before the first check, letting the container start. */
@@ -16,9 +17,12 @@ export const DEFAULT_INITIAL_DELAY = 100;
 /** Upstream's poll period: hot, because readiness gates traffic. */
 export const DEFAULT_POLL_INTERVAL = 250;
 
+/** Whether a port listens (`bound`) or was reported bound and the monitor was cancelled (`unbound`). */
 export type PortStatus = 'bound' | 'unbound';
 
+/** A port and the container IP it is reached at. */
 export interface BoundPort {
+  /** The port number. */
   port: number;
   /** The container's IP, when monitor() was given a valid one. */
   address?: string;
@@ -26,9 +30,14 @@ export interface BoundPort {
 
 /** Where port changes go (miren's observability.PortTracker). */
 export interface PortTracker {
+  /**
+   * Called once per port when it is first seen listening, and with `unbound` for such ports when the
+   * monitor is cancelled before every port was bound. Must not throw.
+   */
   setPortStatus(containerId: string, port: BoundPort, status: PortStatus): void;
 }
 
+/** What to watch in one container: a pid in its network namespace and the ports to wait for. */
 export interface MonitorTarget {
   /** A pid inside the container's network namespace (the pause container's). */
   pid: number;
@@ -38,11 +47,14 @@ export interface MonitorTarget {
   ip?: string;
 }
 
+/** Where port changes go, and the poll timing; `procRoot` says where the socket tables are read. */
 export interface PortMonitorOptions extends ProcOptions {
+  /** Hears each port that became bound (and unbound on cancel). */
   tracker: PortTracker;
   /** Drives the initial delay and the polls. Default: the wall clock. */
   clock?: Clock;
-  logger?: Logger;
+  /** Where the monitor logs: at debug each port that became bound, at error a poller that crashed. Any LoggerLike; default: none. */
+  logger?: LoggerLike;
   /** ms before the first poll is scheduled. Default 100. */
   initialDelay?: number;
   /** ms between polls. Default 250. */
@@ -55,10 +67,15 @@ interface MonitorTask {
   done: Promise<void>;
 }
 
-export class PortMonitor {
+/**
+ * Tells a tracker when a container's ports start listening (miren's PortMonitor): one poller per
+ * container reads its pause process's `/proc/<pid>/net/tcp{,6}` every 250 ms until every expected port
+ * is bound, then stops. close() or `await using` cancels every poller.
+ */
+export class PortMonitor implements AsyncCloseable {
   private readonly tracker: PortTracker;
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly proc: ProcOptions;
   private readonly initialDelay: number;
   private readonly pollInterval: number;
@@ -68,10 +85,11 @@ export class PortMonitor {
   private readonly running = new Set<Promise<void>>();
   private closed = false;
 
+  /** Builds the monitor; nothing is polled until monitor(). */
   constructor(opts: PortMonitorOptions) {
     this.tracker = opts.tracker;
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.proc = { procRoot: opts.procRoot };
     this.initialDelay = opts.initialDelay ?? DEFAULT_INITIAL_DELAY;
     this.pollInterval = opts.pollInterval ?? DEFAULT_POLL_INTERVAL;
@@ -94,7 +112,7 @@ export class PortMonitor {
     const controller = new AbortController();
     const copy: MonitorTarget = { pid: target.pid, ports: [...new Set(target.ports)], ...(target.ip !== undefined ? { ip: target.ip } : {}) };
     const done = this.poll(containerId, copy, controller.signal).catch((err: unknown) => {
-      this.logger.warn('port monitor failed', { container: containerId, error: errorMessage(err) });
+      this.logger.error('port monitor failed', { container: containerId, error: errorMessage(err) });
     });
     this.running.add(done);
     void done.finally(() => this.running.delete(done));
@@ -112,11 +130,12 @@ export class PortMonitor {
   /**
    * What the container listens on right now, routable and loopback-only: on a port-wait
    * timeout this says what the app bound instead. Undefined when the container is not
-   * monitored or its socket table cannot be read.
+   * monitored or its socket table cannot be read; rejects with an AbortError when `opts.signal`
+   * aborts first.
    */
-  async diagnoseListening(containerId: string): Promise<ListeningPorts | undefined> {
+  async diagnoseListening(containerId: string, opts: { signal?: AbortSignal } = {}): Promise<ListeningPorts | undefined> {
     const task = this.tasks.get(containerId);
-    return task && listeningPorts(task.target.pid, this.proc);
+    return task && listeningPorts(task.target.pid, { ...this.proc, signal: opts.signal });
   }
 
   /** Cancels every monitor and waits until all have returned. Idempotent. */
@@ -125,6 +144,11 @@ export class PortMonitor {
     for (const task of this.tasks.values()) task.controller.abort();
     this.tasks.clear();
     await Promise.all([...this.running]);
+  }
+
+  /** `await using` support: the same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private async poll(containerId: string, target: MonitorTarget, signal: AbortSignal): Promise<void> {

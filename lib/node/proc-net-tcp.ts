@@ -18,10 +18,13 @@ import { join } from 'node:path';
 /** The kernel's TCP_LISTEN state, as the table prints it. */
 const LISTEN_STATE = '0A';
 
+/** One LISTEN row of a socket table. */
 export interface ListenSocket {
   /** The bound address, e.g. `0.0.0.0`, `127.0.0.1`, `::`, `::1`, `::ffff:127.0.0.1`. */
   address: string;
+  /** The port listened on. */
   port: number;
+  /** 4 for a `tcp` row, 6 for a `tcp6` one. */
   family: 4 | 6;
   /** Bound to a loopback address only (127/8, ::1, or 127/8 mapped into IPv6): unreachable from outside the namespace. */
   loopback: boolean;
@@ -39,6 +42,12 @@ export interface ListeningPorts {
 export interface ProcOptions {
   /** Default `/proc`. Tables are read from `<procRoot>/<pid>/net/tcp` and `tcp6`. */
   procRoot?: string;
+}
+
+/** ProcOptions for one read, which can be cancelled. */
+export interface ProcReadOptions extends ProcOptions {
+  /** Cancels the reads: the call then rejects with an AbortError instead of answering. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -88,16 +97,17 @@ export function tableListensOn(table: string, port: number): boolean {
  * cannot be read (no such process, no permission): that is not the same as listening on
  * nothing. A missing tcp6 table is fine, a host without IPv6 has none.
  */
-export async function readListenSockets(pid: number, opts: ProcOptions = {}): Promise<ListenSocket[] | undefined> {
+export async function readListenSockets(pid: number, opts: ProcReadOptions = {}): Promise<ListenSocket[] | undefined> {
   if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  opts.signal?.throwIfAborted();
   const dir = join(opts.procRoot ?? '/proc', String(pid), 'net');
-  const [tcp, tcp6] = await Promise.all([readTable(join(dir, 'tcp')), readTable(join(dir, 'tcp6'))]);
+  const [tcp, tcp6] = await Promise.all([readTable(join(dir, 'tcp'), opts.signal), readTable(join(dir, 'tcp6'), opts.signal)]);
   if (tcp === undefined) return undefined;
   return [...parseListenSockets(tcp), ...(tcp6 === undefined ? [] : parseListenSockets(tcp6))];
 }
 
 /** Whether `pid`'s namespace listens on `port`; false when its tables cannot be read. */
-export async function isPortListening(pid: number, port: number, opts: ProcOptions = {}): Promise<boolean> {
+export async function isPortListening(pid: number, port: number, opts: ProcReadOptions = {}): Promise<boolean> {
   return ((await readListenSockets(pid, opts)) ?? []).some((s) => s.port === port);
 }
 
@@ -106,7 +116,7 @@ export async function isPortListening(pid: number, port: number, opts: ProcOptio
  * (miren's DiagnoseListening): what an app that ignored its configured port bound instead.
  * Undefined when the IPv4 table cannot be read.
  */
-export async function listeningPorts(pid: number, opts: ProcOptions = {}): Promise<ListeningPorts | undefined> {
+export async function listeningPorts(pid: number, opts: ProcReadOptions = {}): Promise<ListeningPorts | undefined> {
   const sockets = await readListenSockets(pid, opts);
   return sockets && classifyPorts(sockets);
 }
@@ -120,10 +130,12 @@ export function classifyPorts(sockets: ListenSocket[]): ListeningPorts {
   return { routable: sorted(routable), loopback: sorted([...loopback].filter((p) => !routable.has(p))) };
 }
 
-async function readTable(path: string): Promise<string | undefined> {
+/** The table's text, or undefined when it cannot be read; an abort rejects instead. */
+async function readTable(path: string, signal: AbortSignal | undefined): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
-  } catch {
+    return await readFile(path, { encoding: 'utf8', signal });
+  } catch (err) {
+    if (signal?.aborted) throw err;
     return undefined;
   }
 }

@@ -18,6 +18,7 @@ export interface RuntimeCallOptions {
   signal?: AbortSignal;
 }
 
+/** A container as the runtime lists it. */
 export interface RuntimeContainer {
   /** The runtime's container id, unique within its namespace. */
   id: string;
@@ -29,11 +30,13 @@ export interface RuntimeContainer {
   createdAt?: number;
 }
 
+/** An image as the runtime lists it. */
 export interface RuntimeImage {
   /** The image's name (reference), e.g. `cluster.local:5000/app:a-1`. */
   name: string;
   /** Creation time in epoch ms (when the runtime first stored this name). */
   createdAt: number;
+  /** The image's labels, when the runtime records any. */
   labels?: Record<string, string>;
 }
 
@@ -49,23 +52,33 @@ export interface RuntimeImage {
  *   container has no task.
  */
 export interface ContainerRuntime {
+  /** Every container of the runtime's namespace, with its labels. */
   listContainers(opts?: RuntimeCallOptions): Promise<RuntimeContainer[]>;
   /** The state of the container's task; `none` for a container without one or one that does not exist. */
   taskState(id: string, opts?: RuntimeCallOptions): Promise<TaskState>;
+  /** Signals the container's task; rejects with RuntimeNotFoundError when it has none. */
   kill(id: string, signal: KillSignal, opts?: RuntimeCallOptions): Promise<void>;
+  /**
+   * Removes the container: task (processes killed), container, snapshot. Resolves when it is gone,
+   * also when it did not exist.
+   */
   remove(id: string, opts?: RuntimeCallOptions): Promise<void>;
+  /** Every image of the runtime's namespace. */
   listImages(opts?: RuntimeCallOptions): Promise<RuntimeImage[]>;
+  /** Removes the image record; resolves when it is gone, also when it did not exist. */
   removeImage(name: string, opts?: RuntimeCallOptions): Promise<void>;
 }
 
 /** The runtime has no such container, task or image. */
 export class RuntimeNotFoundError extends Error {
+  /** @param what names what is missing, e.g. `task abc`. */
   constructor(what: string) {
     super(`${what}: not found`);
     this.name = 'RuntimeNotFoundError';
   }
 }
 
+/** Whether `err` is a RuntimeNotFoundError. */
 export function isRuntimeNotFound(err: unknown): err is RuntimeNotFoundError {
   return err instanceof RuntimeNotFoundError;
 }

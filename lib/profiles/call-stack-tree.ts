@@ -8,12 +8,21 @@
 import { PathTrie } from './path-trie.js';
 import type { CallStackNode, IdentifiedCallStack, StackFrame } from './types.js';
 
+/** One frame in a call ID's tree, linked both ways so a rule can walk up from a frame to the root. */
 export interface BidirectionalNode {
+  /** The call site this node stands for. */
   readonly frame: StackFrame;
+  /** The caller's node; undefined at the root. */
   readonly parent: BidirectionalNode | undefined;
+  /** The callees' nodes, in the order they were first seen. */
   readonly children: BidirectionalNode[];
 }
 
+/**
+ * The index of a profile's identified call stacks (node-agent's `callstackcache`): every root-to-leaf
+ * path in a trie, the paths per call ID, and a tree per call ID that knows its parents. Build one with
+ * `CallStackSearchTree.from(profile.spec?.identifiedCallStacks)`; the cache builds one per entry.
+ */
 export class CallStackSearchTree {
   /** Every root-to-leaf path, keyed `fileID:lineno/fileID:lineno/...`. */
   readonly forwardTrie = new PathTrie<StackFrame[]>();
@@ -100,10 +109,12 @@ function sameFrame(a: StackFrame, b: StackFrame): boolean {
   return a.fileID === b.fileID && a.lineno === b.lineno;
 }
 
+/** A frame's key in the trie: `fileID:lineno` (the frame type is not part of it). */
 export function frameKey(frame: StackFrame): string {
   return `${frame.fileID}:${frame.lineno}`;
 }
 
+/** A path's key in the trie: its frames' keys joined by `/`, root first. */
 export function pathKey(frames: readonly StackFrame[]): string {
   return frames.map(frameKey).join('/');
 }

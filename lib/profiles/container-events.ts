@@ -9,17 +9,29 @@ import type { InstanceID } from './names.js';
 export interface ContainerInfo {
   /** The runtime's container ID, without the `containerd://` prefix; the cache's key. */
   containerID: string;
+  /** The container's name in its pod spec; matches the overlay sections and the pod's container statuses. */
   containerName: string;
   /** The container's init PID in the host PID namespace; 1 marks the host itself. */
   pid?: number;
+  /**
+   * The pod's namespace; every profile object of the container is read from it. "" for containers not
+   * run by Kubernetes (see IgnoreRules).
+   */
   namespace: string;
+  /** The pod's name, for the pod lookup and the ignore rules. */
   podName: string;
   /** Read once, at add: the ignore rules and the `kubescape.io/user-defined-profile` overlay. */
   podLabels?: Record<string, string>;
 }
 
+/**
+ * What the runtime watcher reports: a container started (`add`) or ended (`remove`); fed to
+ * `ContainerProfileCache.containerCallback`.
+ */
 export interface ContainerEvent {
+  /** `add` registers the container and builds its entry in the background; `remove` forgets it at once. */
   type: 'add' | 'remove';
+  /** The container the event is about; `containerID` is the key. */
   container: ContainerInfo;
 }
 

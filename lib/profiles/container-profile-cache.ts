@@ -17,8 +17,10 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import type { Store } from '../manager/interfaces.js';
 import { Backoff } from '../util/backoff.js';
+import { AbortedError, raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import type { AsyncCloseable } from '../util/dispose.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import type { CallStackSearchTree } from './call-stack-tree.js';
 import type { ContainerEvent, ContainerInfo, SharedContainerData } from './container-events.js';
 import { PROFILE_ROLES, dependenciesOf, gatherInputs, hasAnyInput, readDependencies, storeFor, type Dependencies, type GatheredInputs, type ProfileRole } from './dependencies.js';
@@ -107,7 +109,13 @@ export interface ContainerProfileCacheOptions extends IgnoreRules {
   addTimeout?: number;
   /** Drives the tick, the backoff, read budgets and add timeouts. Default: the wall clock. */
   clock?: Clock;
-  logger?: Logger;
+  /**
+   * Where the cache logs, and the stores it builds from `sources`: at debug the containers added
+   * and the objects not available, at warn skipped events, add timeouts and deprecated overlays,
+   * at error an operation, a change stream or an `onEntryRebuilt` hook that failed. Any
+   * LoggerLike (pino, bunyan, the console, refwatch's shape); default: none.
+   */
+  logger?: LoggerLike;
   /** Default: a no-op. See metrics.ts for the Prometheus names. */
   metrics?: ContainerProfileCacheMetrics;
   /** Randomness in [0, 1) for the tick jitter and the shared-data backoff; injectable for tests. */
@@ -157,7 +165,16 @@ interface ContainerRecord {
   rebuildQueued: boolean;
 }
 
-export class ContainerProfileCache {
+/**
+ * For every running container of the node, the ContainerProfile node-agent's rules check its behaviour
+ * against: the learned profile merged with the user-authored overlays (a port of node-agent v0.3.108
+ * `containerprofilecache`). Profile objects are read through refwatch stores, referenced by container
+ * ID: with watch stores a change to an object rebuilds the entries that depend on it at once, and the
+ * reconciler (start()) evicts containers whose remove event was missed and retries pending ones; with
+ * TTL stores its tick also refreshes every entry. Feed it container events with containerCallback();
+ * read with getContainerProfile(). Differences from upstream: docs/profile-cache-differences.md.
+ */
+export class ContainerProfileCache implements AsyncCloseable {
   /** The stores every profile object is read through (for `inspect()`, `stats()` and leak checks). */
   readonly stores: ProfileStores;
   private readonly ownedStores: { close(): Promise<void> } | undefined;
@@ -168,7 +185,7 @@ export class ContainerProfileCache {
   private readonly rpcBudget: number;
   private readonly addTimeout: number;
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly metrics: ContainerProfileCacheMetrics;
   private readonly random: () => number;
   private readonly onEntryRebuilt: ContainerProfileCacheOptions['onEntryRebuilt'];
@@ -181,10 +198,15 @@ export class ContainerProfileCache {
   private readonly overlayWarnings: OverlayWarnings;
   private readonly closing = new AbortController();
 
+  /**
+   * Builds the cache; nothing runs until the first container event (or start() for the reconciler).
+   * With `sources` it builds and owns the three stores.
+   * @throws TypeError unless exactly one of `stores` and `sources` is given.
+   */
   constructor(opts: ContainerProfileCacheOptions) {
     if (!opts.stores === !opts.sources) throw new TypeError('ContainerProfileCache: give exactly one of `stores` and `sources`');
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.metrics = opts.metrics ?? noopContainerProfileCacheMetrics;
     this.random = opts.random ?? Math.random;
     this.getPod = opts.getPod;
@@ -280,6 +302,10 @@ export class ContainerProfileCache {
     return this.entries.get(containerID)?.state ?? missingProfileState(containerID);
   }
 
+  /**
+   * The call-stack index of the container's served profile, overlay stacks included; undefined when it
+   * has no entry.
+   */
   getCallStackSearchTree(containerID: string): CallStackSearchTree | undefined {
     return this.entries.get(containerID)?.callStackTree;
   }
@@ -289,6 +315,10 @@ export class ContainerProfileCache {
     return this.entries.get(containerID);
   }
 
+  /**
+   * Counters of containers, entries, references and subscriptions; every count is 0 after close() (a
+   * leak check).
+   */
   stats(): ContainerProfileCacheStats {
     let references = 0;
     let subscriptions = 0;
@@ -332,13 +362,17 @@ export class ContainerProfileCache {
   /**
    * Resolves once no container operation and no reconciler work is queued or running: every
    * event fed so far has taken effect. Adds sleeping in the backoff for shared container data do
-   * not count (they may sleep for minutes); their lookups do.
+   * not count (they may sleep for minutes); their lookups do. Rejects with an AbortError as soon
+   * as `signal` aborts; the work it was waiting for goes on.
    */
-  async idle(): Promise<void> {
+  async idle(signal?: AbortSignal): Promise<void> {
     for (;;) {
+      if (signal?.aborted) throw new AbortedError();
       const reconciler = this.loop.inFlight();
-      if (reconciler.length > 0) await Promise.all(reconciler);
-      else if (!this.queue.idle) await this.queue.whenIdle();
+      if (reconciler.length > 0) {
+        const all = Promise.all(reconciler);
+        await (signal ? raceAbort(all, signal) : all);
+      } else if (!this.queue.idle) await this.queue.whenIdle(signal);
       else return;
     }
   }
@@ -357,6 +391,11 @@ export class ContainerProfileCache {
     await this.loop.stop();
     await this.queue.drain();
     await this.ownedStores?.close();
+  }
+
+  /** `await using` support: the same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   // --- add and remove -------------------------------------------------------------------------
@@ -480,7 +519,7 @@ export class ContainerProfileCache {
       rec.subscriptions.push(
         store.changes(ns, name).subscribe({
           next: () => this.onDependencyChanged(rec),
-          error: (err: unknown) => this.logger.warn('profile object change stream failed', { containerID: rec.id, namespace: ns, name, error: errorMessage(err) }),
+          error: (err: unknown) => this.logger.error('profile object change stream failed', { containerID: rec.id, namespace: ns, name, error: errorMessage(err) }),
         }),
       );
     }
@@ -560,7 +599,7 @@ export class ContainerProfileCache {
     try {
       this.onEntryRebuilt?.(rec.id, entry, reason);
     } catch (err) {
-      this.logger.warn('onEntryRebuilt threw', { containerID: rec.id, error: errorMessage(err) });
+      this.logger.error('onEntryRebuilt threw', { containerID: rec.id, error: errorMessage(err) });
     }
   }
 

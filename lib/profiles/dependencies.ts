@@ -14,7 +14,9 @@ import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from '
 
 /** Where an object is: its namespace and name. */
 export interface ObjectRef {
+  /** The object's namespace: the container's own. */
   readonly namespace: string;
+  /** The object's name. */
   readonly name: string;
 }
 
@@ -24,9 +26,11 @@ export interface ProfileInputs {
   cp?: ContainerProfile;
   /** `ug-<workload>`. */
   userManagedAP?: ApplicationProfile;
+  /** `ug-<workload>`: the user-managed NetworkNeighborhood. */
   userManagedNN?: NetworkNeighborhood;
   /** Named by the pod label `kubescape.io/user-defined-profile`. */
   userAP?: ApplicationProfile;
+  /** Named by the pod label `kubescape.io/user-defined-profile`: the NetworkNeighborhood of that overlay. */
   userNN?: NetworkNeighborhood;
 }
 
@@ -88,6 +92,7 @@ export async function readDependencies(stores: ProfileStores, deps: Dependencies
 
 /** One round of reads sorted for building: the objects found, and the roles whose read failed. */
 export interface GatheredInputs {
+  /** The objects found, by role; a role whose object is absent or whose read failed is missing. */
   inputs: ProfileInputs;
   /**
    * Roles whose read failed transiently (a timeout, a broken connection), with the error. An

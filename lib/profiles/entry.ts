@@ -12,6 +12,10 @@ import { COMPLETION_ANNOTATION, ProfileCompletion, ProfileStatus, STATUS_ANNOTAT
 import { projectUserProfiles, type PartialProfileWarning } from './projection.js';
 import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from './types.js';
 
+/**
+ * What the cache holds for one container: the profile it serves, its state and call-stack index, and
+ * what it was built from. Immutable: a change builds a new entry.
+ */
 export interface ContainerProfileEntry {
   /**
    * The profile served for the container. With no overlay it is the store's own object
@@ -19,11 +23,15 @@ export interface ContainerProfileEntry {
    * Either way it must not be modified.
    */
   readonly profile: ContainerProfile;
+  /** The served profile's completion, status and name, as the rule engine reads them. */
   readonly state: ProfileState;
   /** Index of `profile.spec.identifiedCallStacks`, overlay stacks included. */
   readonly callStackTree: CallStackSearchTree;
+  /** The container's name in its pod spec. */
   readonly containerName: string;
+  /** The container's pod. */
   readonly podName: string;
+  /** The pod's namespace. */
   readonly namespace: string;
   /** "" until the pod has been seen; the eviction rule needs it to match unpublished container IDs. */
   readonly podUID: string;
@@ -31,9 +39,11 @@ export interface ContainerProfileEntry {
   readonly workloadID: string;
   /** The label-referenced overlays, kept even while they are missing so they are re-read. */
   readonly userAPRef: ObjectRef | undefined;
+  /** The label-referenced NetworkNeighborhood, kept even while it is missing so it is re-read. */
   readonly userNNRef: ObjectRef | undefined;
   /** The ContainerProfile's name (not the synthetic profile's). */
   readonly cpName: string;
+  /** The workload slug (`<kind>-<name>`); "" when the workload has none. */
   readonly workloadName: string;
   /** True when `profile` is the store's object itself. */
   readonly shared: boolean;
@@ -47,13 +57,21 @@ export interface ContainerProfileEntry {
 
 /** What stays the same across rebuilds of one container's entry. */
 export interface EntryIdentity {
+  /** The container's name in its pod spec. */
   containerName: string;
+  /** The container's pod. */
   podName: string;
+  /** The pod's namespace. */
   namespace: string;
+  /** `<wlid>/<template hash>`. */
   workloadID: string;
+  /** The ContainerProfile's name (containerProfileName). */
   cpName: string;
+  /** The workload slug; "" when the workload has none. */
   workloadName: string;
+  /** The label-referenced ApplicationProfile, when the pod names one. */
   userAPRef: ObjectRef | undefined;
+  /** The label-referenced NetworkNeighborhood, when the pod names one. */
   userNNRef: ObjectRef | undefined;
   /** The podUID known so far; "" to take it from the pod. */
   podUID: string;
@@ -61,8 +79,11 @@ export interface EntryIdentity {
 
 /** One overlay pass, for metrics and deprecation warnings. */
 export interface OverlayPass {
+  /** The label-referenced ApplicationProfile merged, if any. */
   ap: ApplicationProfile | undefined;
+  /** The label-referenced NetworkNeighborhood merged, if any. */
   nn: NetworkNeighborhood | undefined;
+  /** One warning per merged overlay that misses pod containers. */
   warnings: PartialProfileWarning[];
 }
 

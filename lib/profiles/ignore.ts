@@ -10,6 +10,10 @@ export const HOST_CONTAINER_ID = 'host';
 /** The namespace a host container is filed under. */
 export const HOST_NAMESPACE = 'host';
 
+/**
+ * node-agent's `IgnoreContainer` configuration: which add events the cache drops. Every field is
+ * optional; with none set only containers without a namespace are ignored (see ignoreContainer).
+ */
 export interface IgnoreRules {
   /** The agent's own namespace (upstream's `NAMESPACE_NAME`); its containers are never profiled. Default "". */
   namespaceName?: string;
@@ -23,6 +27,10 @@ export interface IgnoreRules {
   multiply?: boolean;
 }
 
+/**
+ * Whether the container is the host itself (pid 1, or the watcher's `host` ID); host containers are
+ * never ignored and are filed under namespace "host".
+ */
 export function isHostContainer(container: Pick<ContainerInfo, 'pid' | 'containerID'>): boolean {
   return container.pid === 1 || container.containerID === HOST_CONTAINER_ID;
 }

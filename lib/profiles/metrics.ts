@@ -7,10 +7,20 @@ import type { OverlayKind } from './projection.js';
 
 /** What a gauge of entries counts: after add/remove `container` and `pending`; after a reconciler pass `total` and `pending`. */
 export type CacheEntriesKind = 'container' | 'pending' | 'total';
+/**
+ * The reconciler phase a duration is reported for: `evict` (a pass) or `refresh` (a refresh of every
+ * entry).
+ */
 export type ReconcilerPhase = 'evict' | 'refresh';
+/** Why the reconciler evicted an entry; upstream knows one reason, the container's pod shows it stopped. */
 export type EvictionReason = 'pod_stopped';
+/** Whether a merged overlay covers every container of the pod (`full`) or not (`partial`). */
 export type OverlayCompleteness = 'full' | 'partial';
 
+/**
+ * The metrics the profile cache reports, as node-agent's MetricsManager methods; implement it over a
+ * metrics client (examples/prom-metrics.ts does, with prom-client). Methods must not throw.
+ */
 export interface ContainerProfileCacheMetrics {
   /** Sets the gauge of entries of a kind. */
   setContainerProfileCacheEntries(kind: CacheEntriesKind, count: number): void;
@@ -18,11 +28,13 @@ export interface ContainerProfileCacheMetrics {
   reportContainerProfileCacheHit(hit: boolean): void;
   /** How long a reconciler phase took, in milliseconds (Prometheus adapters divide by 1000). */
   reportContainerProfileReconcilerDuration(phase: ReconcilerPhase, durationMs: number): void;
+  /** The reconciler evicted one entry, for `reason`. */
   reportContainerProfileReconcilerEviction(reason: EvictionReason): void;
   /** A user-authored overlay was merged, covering all pod containers (`full`) or not (`partial`). */
   reportContainerProfileLegacyLoad(kind: OverlayKind, completeness: OverlayCompleteness): void;
 }
 
+/** Metrics that go nowhere: the cache's default. */
 export const noopContainerProfileCacheMetrics: ContainerProfileCacheMetrics = {
   setContainerProfileCacheEntries() {},
   reportContainerProfileCacheHit() {},

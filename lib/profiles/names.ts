@@ -32,13 +32,19 @@ export type InstanceType = 'container' | 'initContainer' | 'ephemeralContainer';
  * (a ReplicaSet, not its Deployment), or the pod itself.
  */
 export interface InstanceID {
+  /** The workload's apiVersion, e.g. `apps/v1`. */
   apiVersion: string;
+  /** The workload's namespace. */
   namespace: string;
+  /** The workload's kind, e.g. `ReplicaSet` (the pod's first owner, not its Deployment), or `Pod`. */
   kind: string;
+  /** The workload's name. */
   name: string;
   /** Replaces `name` in slugs when set: a StatefulSet revision, a CronJob's template-hashed job name. */
   alternateName?: string;
+  /** The container's name in the pod spec. */
   containerName: string;
+  /** Which list of the pod spec the container is in. */
   instanceType: InstanceType;
   /** The `pod-template-hash` label; not part of any slug, only of the entry's workload ID. */
   templateHash?: string;
@@ -46,7 +52,11 @@ export interface InstanceID {
 
 /** The name could not be turned into a valid object name (upstream's ErrInvalidSlug). */
 export class InvalidSlugError extends Error {
-  constructor(readonly slug: string) {
+  /** @param slug the name that could not be made valid. */
+  constructor(
+    /** The name that could not be made into a valid object name. */
+    readonly slug: string,
+  ) {
     super(`invalid slug: ${JSON.stringify(slug)}`);
     this.name = 'InvalidSlugError';
   }

@@ -10,7 +10,8 @@
  * minutes in the shared-data backoff) stops counting until it wakes. close() waits for every
  * operation started, parked ones included.
  */
-import { errorMessage, type Logger } from '../util/logger.js';
+import { AbortedError } from '../util/abort.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 
 /** One container's chain of operations. */
 export interface OperationLane {
@@ -22,17 +23,21 @@ export interface OperationLane {
   enqueue(op: () => Promise<unknown>): Promise<void>;
 }
 
+/**
+ * The profile cache's operation queue: one lane per container, whose operations run one after another,
+ * while lanes run concurrently; it counts what idle() and close() wait for.
+ */
 export class OperationQueue {
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   /** Operations queued or running and not parked; whenIdle() resolves when it reaches 0. */
   private active = 0;
   private readonly idleWaiters = new Set<() => void>();
   /** Every operation queued or running, parked ones included; drain() waits for them. */
   private readonly started = new Set<Promise<void>>();
 
-  /** `logger` hears about operations that threw (at warn, with the lane's id as `containerID`). */
-  constructor(logger: Logger) {
-    this.logger = logger;
+  /** `logger` hears about operations that threw (at error, with the lane's id as `containerID`). */
+  constructor(logger?: LoggerLike) {
+    this.logger = toLogger(logger);
   }
 
   /**
@@ -48,7 +53,7 @@ export class OperationQueue {
           .then(async () => {
             if (isLive()) await op();
           })
-          .catch((err: unknown) => this.logger.warn('profile cache operation failed', { containerID: id, error: errorMessage(err) }))
+          .catch((err: unknown) => this.logger.error('profile cache operation failed', { containerID: id, error: errorMessage(err) }))
           .finally(() => {
             this.started.delete(run);
             this.deactivate();
@@ -78,10 +83,30 @@ export class OperationQueue {
     return this.active === 0;
   }
 
-  /** Resolves once no operation is queued or running, parked ones aside (at once when idle). */
-  whenIdle(): Promise<void> {
+  /**
+   * Resolves once no operation is queued or running, parked ones aside (at once when idle).
+   * Rejects with an AbortError as soon as `signal` aborts, and then keeps nothing of the call.
+   */
+  whenIdle(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new AbortedError());
     if (this.idle) return Promise.resolve();
-    return new Promise<void>((resolve) => this.idleWaiters.add(resolve));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.idleWaiters.delete(wake);
+        reject(new AbortedError());
+      };
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.idleWaiters.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Callers of whenIdle() still waiting; 0 once each was woken or aborted (a leak check). */
+  get idleWaiterCount(): number {
+    return this.idleWaiters.size;
   }
 
   /** Resolves once every operation started so far has settled, parked ones included. */

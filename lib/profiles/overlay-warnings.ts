@@ -5,7 +5,7 @@
  * move to the learned profile, once per version rather than once per container and rebuild.
  */
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '../util/logger.js';
+import { toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import type { OverlayPass } from './entry.js';
 import type { ContainerProfileCacheMetrics } from './metrics.js';
 import type { OverlayKind } from './projection.js';
@@ -18,14 +18,22 @@ import type { ApplicationProfile, NetworkNeighborhood } from './types.js';
  */
 export const DEPRECATION_WARNINGS_REMEMBERED = 10_000;
 
+/**
+ * Reports the overlays each entry build merged: legacy-load metrics, and a deprecation warning once
+ * per overlay version (remembered for the last DEPRECATION_WARNINGS_REMEMBERED versions).
+ */
 export class OverlayWarnings {
   private readonly metrics: ContainerProfileCacheMetrics;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly warned = new LRUCache<string, true>({ max: DEPRECATION_WARNINGS_REMEMBERED });
 
-  constructor(metrics: ContainerProfileCacheMetrics, logger: Logger) {
+  /**
+   * @param metrics hears a legacy load per merged overlay.
+   * @param logger hears each deprecation warning, at warn; any LoggerLike.
+   */
+  constructor(metrics: ContainerProfileCacheMetrics, logger?: LoggerLike) {
     this.metrics = metrics;
-    this.logger = logger;
+    this.logger = toLogger(logger);
   }
 
   /**

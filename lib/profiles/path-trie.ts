@@ -12,6 +12,10 @@ function newNode<V>(): TrieNode<V> {
   return { value: undefined, children: undefined };
 }
 
+/**
+ * A trie of `/`-separated keys (dghubble's `trie.PathTrie`, as far as the call-stack index uses it):
+ * stores values at keys and walks every prefix of a key that holds one.
+ */
 export class PathTrie<V> {
   private readonly root: TrieNode<V> = newNode();
   private count = 0;
@@ -36,6 +40,7 @@ export class PathTrie<V> {
     return isNew;
   }
 
+  /** The value stored at exactly `key`, or undefined. */
   get(key: string): V | undefined {
     let node: TrieNode<V> | undefined = this.root;
     for (const segment of key.split('/')) {

@@ -8,6 +8,7 @@ import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 
 /** The entry fields the rule matches on when the status has no container ID yet. */
 export interface ContainerIdentity {
+  /** The container's name in its pod spec. */
   containerName: string;
   /** "" when the pod was not known at add time; such an entry never matches by name. */
   podUID: string;

@@ -11,6 +11,7 @@ export const STATUS_ANNOTATION = 'kubescape.io/status';
 /** Annotation holding whether the profile covers the whole learning period (`ProfileCompletion`). */
 export const COMPLETION_ANNOTATION = 'kubescape.io/completion';
 
+/** The values of the `kubescape.io/status` annotation (k8s-interface's names, with their values). */
 export const ProfileStatus = {
   Initializing: 'initializing',
   /** Upstream's constant is named `Learning`; its value is "ready". */
@@ -24,6 +25,7 @@ export const ProfileStatus = {
   Failed: 'failed',
 } as const;
 
+/** The values of the `kubescape.io/completion` annotation. */
 export const ProfileCompletion = {
   /** Learned from part of the learning period; on a freshly started container it belongs to an earlier incarnation. */
   Partial: 'partial',
@@ -33,7 +35,9 @@ export const ProfileCompletion = {
 
 /** `ProfileState` of node-agent: empty strings where the profile has no such annotation. */
 export interface ProfileState {
+  /** The `kubescape.io/completion` annotation (see ProfileCompletion); "" when absent. */
   readonly completion: string;
+  /** The `kubescape.io/status` annotation (see ProfileStatus); "" when absent. */
   readonly status: string;
   /** The served profile's name: the ContainerProfile's, or the workload slug for a synthetic one. */
   readonly name: string;
@@ -41,6 +45,7 @@ export interface ProfileState {
   readonly error?: Error;
 }
 
+/** The state of a served profile, read from its two annotations; frozen. */
 export function profileStateOf(cp: ContainerProfile): ProfileState {
   const annotations = cp.metadata?.annotations ?? {};
   return Object.freeze({

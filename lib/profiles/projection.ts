@@ -30,16 +30,23 @@ export type OverlayKind = 'application' | 'network';
  * fall back to the learned profile alone, which users rarely intend.
  */
 export interface PartialProfileWarning {
+  /** Which kind of overlay misses containers. */
   kind: OverlayKind;
+  /** The overlay's namespace. */
   namespace: string;
+  /** The overlay's name. */
   name: string;
+  /** The overlay version the warning is about. */
   resourceVersion: string;
   /** Pod-spec containers (regular, init, ephemeral) with no section in the overlay. */
   missingContainers: string[];
 }
 
+/** What projectUserProfiles returns: the merged profile and the overlays' warnings. */
 export interface Projection {
+  /** A deep copy of the learned profile with the container's overlay sections merged in. */
   profile: ContainerProfile;
+  /** One per overlay that misses pod containers; empty without a pod. */
   warnings: PartialProfileWarning[];
 }
 

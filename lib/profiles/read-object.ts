@@ -8,9 +8,15 @@ import { isNotFound } from '../api/errors.js';
 import type { Store } from '../manager/interfaces.js';
 import type { Clock } from '../util/clock.js';
 
+/**
+ * The outcome of one read: `found` with the object, `absent` (NotFound, or nothing stored), or
+ * `failed` (transient) with the error.
+ */
 export type ReadResult<T> = { status: 'found'; object: T } | { status: 'absent' } | { status: 'failed'; error: unknown };
 
+/** How readObject reads one object. */
 export interface ReadOptions {
+  /** Drives the budget. */
   clock: Clock;
   /**
    * Milliseconds the read may take (upstream's storage RPC budget) before it counts as failed, so
@@ -23,12 +29,17 @@ export interface ReadOptions {
 
 /** The budget ran out; only ever logged. */
 export class ReadBudgetExceededError extends Error {
+  /** @param budget the ms the read was allowed. */
   constructor(namespace: string, name: string, budget: number) {
     super(`reading ${namespace}/${name} took longer than ${budget} ms`);
     this.name = 'ReadBudgetExceededError';
   }
 }
 
+/**
+ * Reads one object through `store` within `opts.budget` ms. Never rejects: a NotFound or an empty
+ * answer is `absent`, a timeout, an abort or any other error `failed`.
+ */
 export function readObject<T>(store: Store<T>, namespace: string, name: string, opts: ReadOptions): Promise<ReadResult<T>> {
   const { clock, budget, signal } = opts;
   if (signal.aborted) return Promise.resolve({ status: 'failed', error: signal.reason });

@@ -7,7 +7,8 @@
  */
 import { PeriodicReconciler } from '../util/periodic-reconciler.js';
 import type { Clock } from '../util/clock.js';
-import { errorMessage, type Logger } from '../util/logger.js';
+import type { AsyncStoppable } from '../util/dispose.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import type { ReconcilerPhase } from './metrics.js';
 
 /** The interval when none (or a non-positive one) is configured: upstream's code default. */
@@ -19,7 +20,9 @@ export const DEFAULT_RECONCILE_INTERVAL = 30_000;
  */
 export const RECONCILE_JITTER = 0.1;
 
+/** What the reconciler loop runs, and when. */
 export interface ReconcilerLoopOptions {
+  /** Drives the tick and times the phases. */
   clock: Clock;
   /** ms between the end of one pass and the start of the next, before jitter. */
   interval: number;
@@ -31,19 +34,29 @@ export interface ReconcilerLoopOptions {
   refresh: (signal: AbortSignal) => Promise<void>;
   /** Start a background refresh after each pass: the cache polls instead of receiving events. */
   refreshOnTick: boolean;
+  /** Hears how long each pass (`evict`) and refresh took, in ms; the cache reports it as a metric. */
   onDuration: (phase: ReconcilerPhase, ms: number) => void;
-  logger: Logger;
+  /** Hears a pass or a refresh that failed (at error) and each pass done (at debug). Any LoggerLike; default: none. */
+  logger?: LoggerLike;
 }
 
-export class ReconcilerLoop {
+/**
+ * The profile cache's reconciler (node-agent's `tickLoop`): a pass every interval with jitter, on
+ * PeriodicReconciler, then with `refreshOnTick` a background refresh of every entry; passes never
+ * overlap and refreshes never stack.
+ */
+export class ReconcilerLoop implements AsyncStoppable {
   private readonly opts: ReconcilerLoopOptions;
+  private readonly logger: NormalizedLogger;
   private readonly periodic: PeriodicReconciler;
   private refreshInFlight: Promise<void> | undefined;
   /** Aborted by stop(): ends a running refresh and keeps a new one from starting. */
   private readonly stopping = new AbortController();
 
+  /** Builds the loop; it ticks only after start(). */
   constructor(opts: ReconcilerLoopOptions) {
     this.opts = opts;
+    this.logger = toLogger(opts.logger);
     this.periodic = new PeriodicReconciler({
       name: 'profile cache reconciler',
       interval: opts.interval,
@@ -52,7 +65,7 @@ export class ReconcilerLoop {
       // Upstream's ticker first fires one interval after start.
       runOnStart: false,
       clock: opts.clock,
-      logger: opts.logger,
+      logger: this.logger,
       onPass: (report) => opts.onDuration('evict', report.durationMs),
       run: async (signal) => {
         try {
@@ -97,7 +110,7 @@ export class ReconcilerLoop {
       try {
         await refresh(combined);
       } catch (err) {
-        this.opts.logger.warn('profile cache refresh failed', { error: errorMessage(err) });
+        this.logger.error('profile cache refresh failed', { error: errorMessage(err) });
       }
       this.opts.onDuration('refresh', this.opts.clock.now() - started);
     })();
@@ -114,5 +127,10 @@ export class ReconcilerLoop {
   async stop(): Promise<void> {
     this.stopping.abort();
     await Promise.all([this.periodic.stop(), this.refreshInFlight]);
+  }
+
+  /** `await using` support: the same as stop(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 }

@@ -11,6 +11,11 @@ export const PROFILE_API_GROUP = 'spdx.softwarecomposition.kubescape.io';
 /** The one version node-agent v0.3.108 reads. */
 export const PROFILE_API_VERSION = 'v1beta1';
 
+/**
+ * The ResourceTypes of the three kinds the profile cache reads (all namespaced, in
+ * `spdx.softwarecomposition.kubescape.io/v1beta1`), for
+ * `client.source(profileResources.containerProfiles)` and the like.
+ */
 export const profileResources = {
   containerProfiles: {
     group: PROFILE_API_GROUP,

@@ -5,6 +5,7 @@
  */
 import type { Clock } from './clock.js';
 
+/** The backoff's curve; every option has client-go's reflector value as default. */
 export interface BackoffOptions {
   /** First delay in ms. Default 800: client-go's reflector value. */
   initial?: number;
@@ -31,6 +32,10 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+/**
+ * Delays between failed attempts, doubling with jitter up to a cap and starting over after a quiet
+ * period (client-go's reflector backoff): `next()` after each failure, `reset()` after a success.
+ */
 export class Backoff {
   private readonly initial: number;
   private readonly factor: number;
@@ -41,6 +46,10 @@ export class Backoff {
   private current: number;
   private lastDelayAt: number | undefined;
 
+  /**
+   * @param clock tells when the last delay was asked for (for `resetAfter`).
+   * @param opts the curve; defaults as client-go.
+   */
   constructor(
     private readonly clock: Clock,
     opts: BackoffOptions = {},

@@ -13,7 +13,8 @@
  * exports it as before.
  */
 import { realClock, type Clock, type Timer } from './clock.js';
-import { errorMessage, noopLogger, type Logger } from './logger.js';
+import type { AsyncStoppable } from './dispose.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from './logger.js';
 
 /**
  * Each interval is stretched by up to this fraction at random unless `jitter` says otherwise:
@@ -29,6 +30,7 @@ export type PassTrigger = 'start' | 'interval' | 'nudge' | 'manual';
 export interface PassReport {
   /** The reconciler's name, as given. */
   name: string;
+  /** Why the pass ran. */
   trigger: PassTrigger;
   /** How long the pass took on the injected clock, in ms. */
   durationMs: number;
@@ -36,6 +38,7 @@ export interface PassReport {
   error?: unknown;
 }
 
+/** A periodic loop: its name, cadence and pass; `name`, `interval` and `run` are required. */
 export interface PeriodicReconcilerOptions {
   /** Names the loop in log lines and pass reports, e.g. `container-watchdog`. */
   name: string;
@@ -59,22 +62,33 @@ export interface PeriodicReconcilerOptions {
   runOnStart?: boolean;
   /** Drives the interval timer. Default: the wall clock. */
   clock?: Clock;
-  /** Logs each pass at debug with its duration, and failed passes at warn. */
-  logger?: Logger;
+  /**
+   * Logs each pass at debug with its duration, at error a pass that threw or a metrics hook
+   * that threw, and at debug a pass that stop() or start()'s signal cut short (not a failure).
+   * Any LoggerLike (pino, bunyan, the console, refwatch's shape); default: none.
+   */
+  logger?: LoggerLike;
   /** The metrics hook: called after every pass with its trigger, duration and error. */
   onPass?: (report: PassReport) => void;
   /** Randomness in [0, 1) for the jitter; injectable so tests can pin it. */
   random?: () => number;
 }
 
-export class PeriodicReconciler {
+/**
+ * The one periodic loop of refwatch (wait.JitterUntil plus a nudge): a pass never overlaps the
+ * previous one, each interval carries jitter, nudge() asks for a pass now without stacking, and stop()
+ * (or `await using`) aborts a running pass through its signal and waits for it. Every wait is on the
+ * injected clock.
+ */
+export class PeriodicReconciler implements AsyncStoppable {
+  /** Names the loop in log lines and pass reports. */
   readonly name: string;
   private readonly interval: number;
   private readonly jitter: number;
   private readonly runPassFn: (signal: AbortSignal) => Promise<void>;
   private readonly runOnStart: boolean;
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly onPass: ((report: PassReport) => void) | undefined;
   private readonly random: () => number;
   /** Aborted by stop(): ends whatever runs and keeps anything new from starting. */
@@ -86,6 +100,10 @@ export class PeriodicReconciler {
   /** A nudge arrived while a pass was running: run one more as soon as it ends. */
   private nudged = false;
 
+  /**
+   * Builds the loop; nothing runs until start() or runNow().
+   * @throws TypeError for an interval that is not a positive finite number, or a negative jitter.
+   */
   constructor(opts: PeriodicReconcilerOptions) {
     if (!(opts.interval > 0) || !Number.isFinite(opts.interval)) {
       throw new TypeError(`PeriodicReconciler ${opts.name}: interval must be a positive number of ms, got ${opts.interval}`);
@@ -98,7 +116,7 @@ export class PeriodicReconciler {
     this.runPassFn = opts.run;
     this.runOnStart = opts.runOnStart ?? true;
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.onPass = opts.onPass;
     this.random = opts.random ?? Math.random;
   }
@@ -182,6 +200,11 @@ export class PeriodicReconciler {
     await this.inFlight;
   }
 
+  /** `await using` support: the same as stop(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
   /** A pass on the loop's signal; when one is already running it stands for this one too. */
   private runInLoop(trigger: PassTrigger): void {
     if (this.inFlight || !this.loopSignal) return;
@@ -196,14 +219,16 @@ export class PeriodicReconciler {
         await this.runPassFn(signal);
       } catch (err) {
         error = err;
-        this.logger.warn(`${this.name} pass failed`, { trigger, error: errorMessage(err) });
+        // A pass that stop() (or start()'s signal) cut short did not fail: say so at debug only.
+        if (signal.aborted) this.logger.debug(`${this.name} pass aborted`, { trigger, error: errorMessage(err) });
+        else this.logger.error(`${this.name} pass failed`, { trigger, error: errorMessage(err) });
       }
       const durationMs = this.clock.now() - started;
       if (error === undefined) this.logger.debug(`${this.name} pass done`, { trigger, durationMs });
       try {
         this.onPass?.({ name: this.name, trigger, durationMs, ...(error === undefined ? {} : { error }) });
       } catch (err) {
-        this.logger.warn(`${this.name} pass hook failed`, { error: errorMessage(err) });
+        this.logger.error(`${this.name} pass hook failed`, { error: errorMessage(err) });
       }
     })();
     this.inFlight = run.finally(() => {

@@ -10,11 +10,20 @@
  * final re-read (after a wake-up, the timeout or an abort) still did not satisfy the check.
  */
 export class WaitNotSatisfiedError extends Error {
+  /**
+   * @param object the object waited on.
+   * @param action the action waited for.
+   * @param duringDoubleCheck whether the wait ran (see the class).
+   */
   constructor(
     /** The object's namespace and name. */
     readonly object: { namespace: string; name: string },
     /** The action waited for, e.g. "Pause". */
     readonly action: string,
+    /**
+     * True when the wait ran and its final re-read still failed the check; false when it never started
+     * (a zero timeout).
+     */
     readonly duringDoubleCheck: boolean,
   ) {
     super(duringDoubleCheck ? 'object is not satisfied during double check' : 'object is not satisfied');
@@ -27,6 +36,10 @@ export class WaitNotSatisfiedError extends Error {
  * Pause and a Resume cannot both believe they own the sandbox). Nothing was acquired.
  */
 export class WaitTaskConflictError extends Error {
+  /**
+   * @param existing the action holding the hook.
+   * @param requested the action refused.
+   */
   constructor(
     /** The action that holds the object's hook. */
     readonly existing: string,

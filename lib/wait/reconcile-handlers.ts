@@ -12,34 +12,54 @@
 import type { Subscription } from 'rxjs';
 import { objectKey, type KubeObject } from '../api/object.js';
 import type { Informer } from '../cache/informer.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { AbortedError, raceAbort } from '../util/abort.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 
 /** What a handler may ask for; `requeueAfter` is informational (no timer is started). */
 export interface ReconcileResult {
+  /** ms after which the handler would like the object reconciled again; reported, not scheduled. */
   requeueAfter?: number;
 }
 
 /**
  * Called with the cached object, or with `{ metadata: { namespace, name } }` and
  * `notFound: true` when the cache no longer has it. Throw (or reject) to stop the chain.
+ * `signal` is the one given to `reconcile` (never aborted for reconciles `connect` runs): a
+ * handler that waits should stop when it aborts.
  */
-export type ReconcileHandler<T> = (obj: T, notFound: boolean) => ReconcileResult | void | Promise<ReconcileResult | void>;
+export type ReconcileHandler<T> = (obj: T, notFound: boolean, signal: AbortSignal) => ReconcileResult | void | Promise<ReconcileResult | void>;
 
+/** The signal of reconciles nobody can cancel (those `connect` runs). */
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * A registry of reconcile handlers for one kind (openkruise's CustomReconciler): handlers run in
+ * registration order for every change of an object, the first that throws stops the chain, and
+ * `connect` drives them from an informer with one reconcile per object at a time.
+ */
 export class ReconcileHandlers<T extends KubeObject> {
   private readonly handlers: ReconcileHandler<T>[] = [];
   private readonly active = new Map<string, { dirty: boolean; done: Promise<void> }>();
+  private readonly logger: NormalizedLogger;
 
-  /** @param name names the registry in log lines, e.g. "SandboxCustom". */
+  /**
+   * @param name names the registry in log lines, e.g. "SandboxCustom".
+   * @param logger hears, at error, each chain `connect` ran that failed. Any LoggerLike; default: none.
+   */
   constructor(
+    /** Names the registry in log lines. */
     readonly name: string,
-    private readonly logger: Logger = noopLogger,
-  ) {}
+    logger?: LoggerLike,
+  ) {
+    this.logger = toLogger(logger);
+  }
 
   /** Appends handlers; they are not called now, only on the next reconcile. */
   add(...handlers: ReconcileHandler<T>[]): void {
     this.handlers.push(...handlers);
   }
 
+  /** Handlers registered. */
   get size(): number {
     return this.handlers.length;
   }
@@ -48,14 +68,20 @@ export class ReconcileHandlers<T extends KubeObject> {
    * Runs the handlers for one object: nothing when there are none; otherwise looks the object
    * up with `get`, then calls each handler in order. The first handler that throws ends the
    * chain and its error is the rejection; otherwise resolves to the last non-empty result.
+   * When `signal` aborts, the chain stops: the reconcile rejects with an AbortError at once, the
+   * running handler is told through the signal it was given, and no later handler is called.
    */
-  async reconcile(namespace: string, name: string, get: (namespace: string, name: string) => T | undefined): Promise<ReconcileResult> {
+  async reconcile(namespace: string, name: string, get: (namespace: string, name: string) => T | undefined, signal: AbortSignal = NEVER_ABORTED): Promise<ReconcileResult> {
     if (this.handlers.length === 0) return {};
     const cached = get(namespace, name);
     const notFound = cached === undefined;
     const obj = cached ?? ({ metadata: { namespace, name } } as T);
     let result: ReconcileResult = {};
-    for (const handler of [...this.handlers]) result = (await handler(obj, notFound)) ?? result;
+    for (const handler of [...this.handlers]) {
+      if (signal.aborted) throw new AbortedError();
+      const step = Promise.resolve(handler(obj, notFound, signal));
+      result = (await (signal === NEVER_ABORTED ? step : raceAbort(step, signal))) ?? result;
+    }
     return result;
   }
 
@@ -71,9 +97,15 @@ export class ReconcileHandlers<T extends KubeObject> {
     });
   }
 
-  /** Resolves once no reconcile started by `connect` is running. */
-  async idle(): Promise<void> {
-    while (this.active.size > 0) await Promise.all([...this.active.values()].map((a) => a.done));
+  /**
+   * Resolves once no reconcile started by `connect` is running. Rejects with an AbortError as
+   * soon as `signal` aborts; the reconciles go on.
+   */
+  async idle(signal?: AbortSignal): Promise<void> {
+    while (this.active.size > 0) {
+      const running = Promise.all([...this.active.values()].map((a) => a.done));
+      await (signal ? raceAbort(running, signal) : running);
+    }
   }
 
   private schedule(namespace: string, name: string, get: (namespace: string, name: string) => T | undefined): void {
@@ -90,7 +122,7 @@ export class ReconcileHandlers<T extends KubeObject> {
         try {
           await this.reconcile(namespace, name, get);
         } catch (err) {
-          this.logger.warn('reconcile handler failed', { reconciler: this.name, object: key, error: errorMessage(err) });
+          this.logger.error('reconcile handler failed', { reconciler: this.name, object: key, error: errorMessage(err) });
         }
       } while (state.dirty);
       this.active.delete(key);

@@ -17,9 +17,13 @@ export type Check<T> = (obj: T) => boolean;
 
 /** What a hook is keyed by. */
 export interface WaitHookRef {
+  /** The object's apiVersion, e.g. `agents.kruise.io/v1alpha1`. */
   apiVersion: string;
+  /** The object's kind, e.g. `Sandbox`. */
   kind: string;
+  /** The object's namespace; "" for a cluster-scoped one. */
   namespace: string;
+  /** The object's name. */
   name: string;
 }
 
@@ -44,7 +48,9 @@ export class WaitEntry<T = any> {
   private refCount = 0;
   private readonly closeListeners = new Set<() => void>();
 
+  /** Made by WaitHooks.acquire; not constructed directly. */
   constructor(
+    /** The action of the first acquirer; another action is refused while the hook lives. */
     readonly action: string,
     private readonly checker: Check<T>,
     /** The first acquirer's signal (upstream's entry context); informational. */
@@ -96,6 +102,11 @@ export class WaitEntry<T = any> {
   }
 }
 
+/**
+ * The hooks of every object being waited on, keyed by waitHookKey: waiters acquire and release them,
+ * the event stream notifies them (connectWaitHooks does it for an informer). One action per object;
+ * same-action waiters share a refcounted hook.
+ */
 export class WaitHooks {
   private readonly entries = new Map<string, WaitEntry>();
 
@@ -109,6 +120,7 @@ export class WaitHooks {
     return this.entries.get(key);
   }
 
+  /** The keys of the live hooks. */
   keys(): string[] {
     return [...this.entries.keys()];
   }

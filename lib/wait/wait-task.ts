@@ -27,6 +27,7 @@ export const DEFAULT_WAIT_POLL_INTERVAL = 10_000;
 /** Returns a fresh copy of the object: the cache first, a live read as fallback. */
 export type Update<T> = (obj: T) => Promise<T>;
 
+/** What a wait task waits on, how it checks and re-reads the object, and how long it polls. */
 export interface WaitTaskOptions<T extends KubeObject> {
   /** Where the hook is registered; the event side notifies the same WaitHooks. */
   hooks: WaitHooks;
@@ -53,7 +54,12 @@ export interface WaitTaskOptions<T extends KubeObject> {
   pollInterval?: number;
 }
 
-export interface WaitTask<T> {
+/**
+ * A wait for one object to reach a state: made by newWaitTask (lazy) or newAcquiredWaitTask
+ * (pre-acquired); `using` releases a pre-acquired one that never waited.
+ */
+export interface WaitTask<T> extends Disposable {
+  /** The action waited for, e.g. "Pause". */
   readonly action: string;
   /** The object the task was built for (the same reference). */
   readonly object: T;
@@ -73,6 +79,11 @@ export interface WaitTask<T> {
    * no-op once `wait` started (it releases on return). Lazy tasks: a no-op.
    */
   release(): void;
+  /**
+   * `using` support: the same as release(), so `using task = newAcquiredWaitTask(...)` gives the
+   * hook back when the block ends if `wait` was never called, also when the block throws.
+   */
+  [Symbol.dispose](): void;
 }
 
 /** A lazy task: nothing is registered until `wait`. @throws TypeError for an object without apiVersion, kind or name. */
@@ -119,6 +130,10 @@ abstract class BaseWaitTask<T extends KubeObject> implements WaitTask<T> {
   abstract readonly hook: WaitEntry<T> | undefined;
   abstract wait(timeoutMs: number): Promise<void>;
   abstract release(): void;
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
 
   /** Steps 4–6: refreshed check, wait, double-check; the hook is already held. */
   protected async waitAcquired(entry: WaitEntry<T>, timeoutMs: number): Promise<void> {

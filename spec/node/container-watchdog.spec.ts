@@ -13,6 +13,8 @@ import type { RuntimeContainer } from '../../lib/node/runtime.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemoryRuntime } from '../../lib/testing/memory-runtime.js';
 import type { LogFields, Logger } from '../../lib/util/logger.js';
+import { expectAwaitUsingStopsLoop } from '../util/dispose-contract.js';
+import { LEVEL, capturePino } from '../util/log-capture.js';
 
 // miren's container naming: the pause container and one per spec container.
 const pauseId = (sandbox: string) => `sandbox.${sandbox}_pause`;
@@ -134,6 +136,17 @@ describe('ContainerWatchdog: upstream scenarios (watchdog_test.go, watchdogtest/
     expect(r.clock.pendingTimers()).toBe(0);
     await r.clock.advance(1_000);
     expect(r.runtime.calls.filter((c) => c.op === 'listContainers')).toHaveLength(4);
+  });
+
+  it('stops at the end of an `await using` block, also when the block throws: no timer, no pass after it', async () => {
+    await expectAwaitUsingStopsLoop(
+      () => {
+        const r = rig({ checkInterval: 100, jitter: 0 });
+        return { loop: r.watchdog, clock: r.clock, passes: () => r.runtime.calls.filter((c) => c.op === 'listContainers').length };
+      },
+      (watchdog) => watchdog.start(),
+      1_000,
+    );
   });
 
   it('keeps a running sandbox that the node index is missing, after reading it again (#6)', async () => {
@@ -354,5 +367,23 @@ describe('ContainerWatchdog: hardening (MIR-1238) and the rest of the contract',
       labels: { 'runtime.computer/ip': '10.8.0.4', 'runtime.computer/ip6': 'fd00::4', 'runtime.computer/ip-bad': 'not-an-ip', other: '10.0.0.1' },
     };
     expect(ipsFromLabels(c)).toEqual(['10.8.0.4', 'fd00::4']);
+  });
+
+  it('logs through a pino logger with the fields: an orphan found at warn, the removal at info, a failed release at error', async () => {
+    const { logger, lines } = capturePino();
+    const r = rig({
+      logger,
+      release: async () => {
+        throw new Error('ipam unreachable');
+      },
+    });
+    r.runtime.addContainer({ id: pauseId('sb-gone'), labels: owned('sb-gone') });
+    r.watchdog.start();
+    for (let i = 0; i < 10; i++) await r.clock.advance(1_000);
+    await r.watchdog.stop();
+    const pick = (msg: string) => lines.filter((l) => l.msg === msg).map(({ level, id, reason, error, deleted, failed }) => ({ level, id, reason, error, deleted, failed }));
+    expect(pick('container watchdog found an orphaned container')).toEqual([{ level: LEVEL.warn, id: pauseId('sb-gone'), reason: 'owner sb-gone does not exist' }]);
+    expect(pick('container watchdog could not release what an orphan held')).toEqual([{ level: LEVEL.error, id: pauseId('sb-gone'), error: 'ipam unreachable' }]);
+    expect(pick('container watchdog removed orphans')).toEqual([{ level: LEVEL.info, deleted: 1, failed: 0 }]);
   });
 });

@@ -5,6 +5,7 @@ import { beforeAll, expect, it } from '@jest/globals';
 import { ContainerdRuntime } from '../../lib/node/containerd/containerd-runtime.js';
 import { isRuntimeNotFound } from '../../lib/node/runtime.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
 import { SNAPSHOTTER, describeWithContainerd, type Containerd } from './containerd-harness.js';
 
 const HANDLES_QUIT = 'trap "exit 3" QUIT; sleep 1000 & wait';
@@ -105,6 +106,14 @@ describeWithContainerd(
       await settle();
       // Its one unix socket is gone; the shared runtime's stays until teardown.
       expect(connected - unixPipes()).toBe(1);
+    });
+
+    it('closes its connection at the end of an `await using` block, also when the block throws', async () => {
+      await expectAwaitUsingCloses(
+        () => new ContainerdRuntime({ address: cd.address, namespace: cd.namespace }),
+        async (rt) => rt.connectionStats().state === 'SHUTDOWN' && (await rt.version().then(() => false, (e: unknown) => String(e).includes('connection closed'))),
+        async (rt) => void (await rt.version()),
+      );
     });
   },
 );

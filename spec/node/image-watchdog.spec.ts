@@ -10,6 +10,8 @@ import { parseArtifactId } from '../../lib/node/artifact-catalog.js';
 import { ImageWatchdog, type CollectionReport, type FilesystemStats, type ImageWatchdogOptions } from '../../lib/node/image-watchdog.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemoryRuntime } from '../../lib/testing/memory-runtime.js';
+import { expectAwaitUsingStopsLoop } from '../util/dispose-contract.js';
+import { LEVEL, captureBunyan } from '../util/log-capture.js';
 import { MemoryCatalog, MemoryOwners } from './fixtures.js';
 
 const HOUR = 60 * 60_000;
@@ -250,6 +252,29 @@ describe('ImageWatchdog triggers', () => {
     expect(report.blobs).toMatchObject({ deleted: ['sha256:orphan'] });
   });
 
+  it('logs through a bunyan logger with the fields: a failed image GC at error, the blobs it removed at info', async () => {
+    const { logger, lines } = captureBunyan();
+    const r = await rig({ logger });
+    await withBlob(r.dataPath, r.clock);
+    r.runtime.fail('listImages', () => new Error('containerd: unavailable'));
+    await r.watchdog.collect();
+    const pick = (msg: string) => lines.filter((l) => l.msg === msg).map(({ level, trigger, error, deleted, failed }) => ({ level, trigger, error, deleted, failed }));
+    expect(pick('image GC failed')).toEqual([{ level: LEVEL.error, trigger: 'manual', error: 'containerd: unavailable' }]);
+    expect(pick('blob GC removed blobs')).toEqual([{ level: LEVEL.info, trigger: 'manual', deleted: 1, failed: 0 }]);
+  });
+
+  it('stops measuring the disk when its signal aborts, even when statfs hangs, and collects nothing', async () => {
+    const r = await rig({ statfs: () => new Promise<FilesystemStats>(() => {}) });
+    const leaving = new AbortController();
+    const measuring = r.watchdog.diskUsagePercent(leaving.signal);
+    const checking = r.watchdog.checkAndCollect(leaving.signal);
+    leaving.abort();
+    await expect(measuring).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(checking).rejects.toMatchObject({ name: 'AbortError' });
+    expect(r.reports).toEqual([]);
+    expect(r.clock.pendingTimers()).toBe(0);
+  });
+
   it('skips a check it cannot measure, with a warning, and goes on checking', async () => {
     const warnings: string[] = [];
     let calls = 0;
@@ -291,6 +316,26 @@ describe('ImageWatchdog triggers', () => {
     const result = await running;
     expect(result.failed.get(img('a-1'))?.message).toBe('image GC exceeded its 300000 ms deadline');
     expect(r.clock.pendingTimers()).toBe(0);
+  });
+
+  it('stops both triggers at the end of an `await using` block, also when the block throws', async () => {
+    await expectAwaitUsingStopsLoop(
+      async () => {
+        let checks = 0;
+        const r = await rig({
+          statfs: async () => {
+            checks++;
+            return { blocks: 100, bavail: 99, bsize: 1 };
+          },
+        });
+        return { loop: r.watchdog, clock: r.clock, passes: () => checks + r.reports.length };
+      },
+      async (watchdog) => {
+        watchdog.start();
+        await settle();
+      },
+      200 * HOUR,
+    );
   });
 });
 

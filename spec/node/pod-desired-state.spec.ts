@@ -17,8 +17,11 @@ import {
   podUpdatedAt,
 } from '../../lib/node/pod-desired-state.js';
 import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
-import { FakeClock } from '../../lib/testing/fake-clock.js';
+import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemoryRuntime } from '../../lib/testing/memory-runtime.js';
+import { MemorySource } from '../../lib/testing/memory-source.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
+import { LEVEL, capturePino } from '../util/log-capture.js';
 
 const NODE = 'node-a';
 const T = '2026-01-01T00:00:00Z';
@@ -187,6 +190,61 @@ describe('PodDesiredState', () => {
     expect((await desired.list()).map((o) => o.id)).toEqual(['default/web']);
     await desired.close();
     expect(r.server.requests.length).toBe(0);
+  });
+});
+
+describe('NodePodReflector logging', () => {
+  it("logs through a pino logger with the fields: the reflector's failed list at warn, a change listener that threw at error", async () => {
+    const { logger, lines } = capturePino();
+    const clock = new FakeClock();
+    const source = new MemorySource<V1Pod>(resources.pods);
+    let failed = false;
+    source.onList(() => {
+      if (failed) return undefined;
+      failed = true;
+      throw new Error('apiserver unavailable');
+    });
+    source.create(pod('web'));
+    const pods = new NodePodReflector({ source, nodeName: NODE, clock, logger: logger.child({ component: 'desired-state' }) });
+    pods.subscribe(() => {
+      throw new Error('listener bug');
+    });
+    pods.start();
+    await settle();
+    await clock.advance(2_000);
+    await pods.synced();
+    await pods.close();
+    const pick = (msg: string) => lines.filter((l) => l.msg === msg).map(({ level, reflector, error, component }) => ({ level, reflector, error, component }));
+    expect(pick('list/watch failed')).toEqual([{ level: LEVEL.warn, reflector: `pods-of-node-${NODE}`, error: 'apiserver unavailable', component: 'desired-state' }]);
+    expect(pick('node pods: a change listener threw')).toEqual([{ level: LEVEL.error, reflector: undefined, error: 'listener bug', component: 'desired-state' }]);
+  });
+
+  it('closes a PodDesiredState and a NodePodReflector at the end of an `await using` block, also when the block throws', async () => {
+    const source = new MemorySource<V1Pod>(resources.pods);
+    source.create(pod('web'));
+    const clock = new FakeClock();
+    const noWatch = async () => {
+      await settle();
+      return source.openWatchCount === 0 && clock.pendingTimers() === 0;
+    };
+    await expectAwaitUsingCloses(
+      () => new PodDesiredState({ source, nodeName: NODE, clock }),
+      noWatch,
+      async (desired) => {
+        desired.start();
+        expect((await desired.list()).map((o) => o.id)).toEqual(['default/web']);
+        await settle();
+      },
+    );
+    await expectAwaitUsingCloses(
+      () => new NodePodReflector({ source, nodeName: NODE, clock }),
+      noWatch,
+      async (pods) => {
+        pods.start();
+        await pods.synced();
+        await settle();
+      },
+    );
   });
 });
 

@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PortMonitor, type BoundPort, type PortStatus } from '../../lib/node/port-monitor.js';
 import { FakeClock } from '../../lib/testing/fake-clock.js';
+import type { LoggerLike } from '../../lib/util/logger.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
+import { LEVEL, capturePino } from '../util/log-capture.js';
 
 const PID = 4242;
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -27,13 +30,14 @@ interface Event {
   at: number;
 }
 
-async function rig() {
+async function rig(logger?: LoggerLike) {
   const clock = new FakeClock();
   const root = await mkdtemp(join(tmpdir(), 'refwatch-proc-'));
   await mkdir(join(root, String(PID), 'net'), { recursive: true });
   const events: Event[] = [];
   const monitor = new PortMonitor({
     clock,
+    logger,
     procRoot: root,
     tracker: { setPortStatus: (container, port, status) => events.push({ container, port, status, at: clock.now() }) },
   });
@@ -90,6 +94,15 @@ describe('PortMonitor (portmonitor.go)', () => {
     expect(r.clock.pendingTimers()).toBe(0);
     await r.advance(10_000);
     expect(r.events).toHaveLength(2);
+  });
+
+  it('logs each port that became bound at debug, with the container and port, through a pino logger', async () => {
+    const { logger, lines } = capturePino();
+    const r = await rig(logger);
+    await r.table(3000);
+    r.monitor.monitor('c1', { pid: PID, ports: [3000] });
+    await r.advance(350);
+    expect(lines.map(({ level, msg, container, port }) => ({ level, msg, container, port }))).toEqual([{ level: LEVEL.debug, msg: 'port became bound', container: 'c1', port: 3000 }]);
   });
 
   it('leaves out an address that is not an IP literal', async () => {
@@ -185,6 +198,20 @@ describe('PortMonitor (portmonitor.go)', () => {
     expect(await r.monitor.diagnoseListening('c1')).toEqual({ routable: [8080], loopback: [5000] });
     expect(await r.monitor.diagnoseListening('unknown')).toBeUndefined();
     expect(await r.monitor.diagnoseListening('gone')).toBeUndefined();
+    await expect(r.monitor.diagnoseListening('c1', { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('cancels every monitor at the end of an `await using` block, also when the block throws; later monitor() calls are ignored', async () => {
+    const r = await rig();
+    await r.table();
+    await expectAwaitUsingCloses(
+      () => new PortMonitor({ clock: r.clock, procRoot: r.root, tracker: { setPortStatus() {} } }),
+      (monitor) => {
+        monitor.monitor('c2', { pid: PID, ports: [80] });
+        return monitor.active === 0 && r.clock.pendingTimers() === 0;
+      },
+      (monitor) => monitor.monitor('c1', { pid: PID, ports: [8080] }),
+    );
   });
 });
 

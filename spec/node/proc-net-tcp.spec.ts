@@ -133,6 +133,14 @@ describe('socket table parser (portmonitor_test.go fixtures)', () => {
     expect(await readListenSockets(-1)).toBeUndefined();
     expect(await isPortListening(999_999_999, 80)).toBe(false);
   });
+
+  it('rejects with an AbortError when its signal aborts, instead of answering "unknown"', async () => {
+    const root = await procRoot(7, { tcp: TCP_FIXTURE });
+    await expect(readListenSockets(7, { procRoot: root, signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(listeningPorts(7, { procRoot: root, signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(isPortListening(7, 6667, { procRoot: root, signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await isPortListening(7, 6667, { procRoot: root, signal: new AbortController().signal })).toBe(true);
+  });
 });
 
 describe("socket tables of this process (its own /proc/<pid>/net/tcp and tcp6)", () => {

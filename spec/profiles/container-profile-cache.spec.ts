@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { StatusError } from '../../lib/api/errors.js';
 import type { WatchObjectStore } from '../../lib/manager/watch-object-store.js';
-import { ContainerProfileCache } from '../../lib/profiles/container-profile-cache.js';
+import { ContainerProfileCache, DEFAULT_RPC_BUDGET } from '../../lib/profiles/container-profile-cache.js';
+import { settle } from '../../lib/testing/fake-clock.js';
 import type { ContainerProfileEntry } from '../../lib/profiles/entry.js';
 import { USER_DEFINED_PROFILE_LABEL } from '../../lib/profiles/names.js';
 import type { ProfileStrategy } from '../../lib/profiles/profile-stores.js';
@@ -23,7 +24,10 @@ import {
   eventContainer,
   harness,
   networkNeighborhood,
+  type Harness,
 } from './fixtures.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
+import { LEVEL, capturePino } from '../util/log-capture.js';
 
 afterEach(closeAll);
 
@@ -612,5 +616,65 @@ describe('ContainerProfileCache: upstream quirks fixed', () => {
     expect(h.metrics.legacyLoad('application', 'full')).toBe(0);
     expect(h.logger.warnings('user-authored legacy profile merged (deprecated)')[0]).toMatchObject({ kind: 'application', reason: 'pod has containers missing from user CRD: [sidecar]' });
     expect(h.cache.getEntry('a')?.podUID).toBe('uid-1');
+  });
+});
+
+describe('ContainerProfileCache: logging', () => {
+  it('logs through a pino logger with the fields, its own lines and those of the watch stores it built', async () => {
+    const { logger, lines } = capturePino();
+    const h = harness({ logger });
+    let failed = false;
+    h.sources.containerProfiles.onList(() => {
+      if (failed) return undefined;
+      failed = true;
+      throw boom();
+    });
+    h.cache.containerCallback({ type: 'add', container: { ...eventContainer('c1'), containerID: '' } });
+    h.prime('c1');
+    h.add('c1');
+    await settle();
+    await h.clock.advance(DEFAULT_RPC_BUDGET);
+    await h.flush();
+    const pick = (msg: string) => lines.filter((l) => l.msg === msg).map(({ level, type, reflector, error }) => ({ level, type, reflector, error }));
+    expect(pick('profile cache: ignoring a container event without a container ID')).toEqual([{ level: LEVEL.warn, type: 'add', reflector: undefined, error: undefined }]);
+    expect(pick('list/watch failed')).toEqual([{ level: LEVEL.warn, type: undefined, reflector: expect.stringContaining(CP_NAME), error: 'kaboom' }]);
+  });
+});
+
+describe('ContainerProfileCache: await using', () => {
+  it('closes at the end of an `await using` block, also when the block throws: no watch, no reference, events ignored', async () => {
+    let h: Harness | undefined;
+    await expectAwaitUsingCloses(
+      () => (h = harness()).cache,
+      async (cache) => {
+        h!.add('c2');
+        await h!.flush();
+        return h!.openWatches() === 0 && cache.stats().containers === 0 && cache.stats().references === 0;
+      },
+      async () => {
+        h!.sources.containerProfiles.create(containerProfile({ capabilities: ['NET_ADMIN'] }));
+        h!.prime('c1');
+        h!.prime('c2');
+        h!.add('c1');
+        await h!.flush();
+      },
+    );
+  });
+});
+
+describe('ContainerProfileCache: idle(signal)', () => {
+  it('stops waiting for idle when its signal aborts, while the add it waited for goes on', async () => {
+    let answer!: (data: undefined) => void;
+    const h = harness({ getSharedContainerData: () => new Promise((resolve) => (answer = resolve)) });
+    h.add('c1');
+    await settle();
+    const leaving = new AbortController();
+    const waiting = h.cache.idle(leaving.signal);
+    leaving.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    expect(h.cache.stats().adding).toBe(1);
+    await expect(h.cache.idle(AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    answer(undefined);
+    await h.flush();
   });
 });

@@ -90,15 +90,27 @@ export class RecordingMetrics implements ContainerProfileCacheMetrics {
 }
 
 export class RecordingLogger implements Logger {
-  readonly lines: { level: 'debug' | 'warn'; msg: string; fields?: LogFields }[] = [];
+  readonly lines: { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: LogFields }[] = [];
   debug(msg: string, fields?: LogFields): void {
     this.lines.push({ level: 'debug', msg, fields });
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.lines.push({ level: 'info', msg, fields });
   }
   warn(msg: string, fields?: LogFields): void {
     this.lines.push({ level: 'warn', msg, fields });
   }
+  error(msg: string, fields?: LogFields): void {
+    this.lines.push({ level: 'error', msg, fields });
+  }
   warnings(msg: string): LogFields[] {
-    return this.lines.filter((l) => l.level === 'warn' && l.msg === msg).map((l) => l.fields ?? {});
+    return this.at('warn', msg);
+  }
+  errors(msg: string): LogFields[] {
+    return this.at('error', msg);
+  }
+  private at(level: 'warn' | 'error', msg: string): LogFields[] {
+    return this.lines.filter((l) => l.level === level && l.msg === msg).map((l) => l.fields ?? {});
   }
 }
 

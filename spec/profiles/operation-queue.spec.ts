@@ -67,7 +67,7 @@ describe('OperationQueue', () => {
     expect(ran).toEqual(['remove']);
   });
 
-  it('logs an operation that throws and runs the next one as usual', async () => {
+  it('logs an operation that throws, at error, and runs the next one as usual', async () => {
     const logger = new RecordingLogger();
     const queue = new OperationQueue(logger);
     const lane = queue.lane('c1', () => true);
@@ -77,7 +77,7 @@ describe('OperationQueue', () => {
     const next = lane.enqueue(async () => 'ran');
     await expect(failed).resolves.toBeUndefined();
     await next;
-    expect(logger.warnings('profile cache operation failed')).toEqual([{ containerID: 'c1', error: 'store exploded' }]);
+    expect(logger.errors('profile cache operation failed')).toEqual([{ containerID: 'c1', error: 'store exploded' }]);
     expect(queue.idle).toBe(true);
   });
 
@@ -131,5 +131,22 @@ describe('OperationQueue', () => {
     afterWake.open();
     await queue.whenIdle();
     expect(queue.idle).toBe(true);
+  });
+
+  it('stops a whenIdle() wait when its signal aborts, keeping nothing of it, while the others still wake', async () => {
+    const queue = new OperationQueue(new RecordingLogger());
+    const blocked = gate();
+    void queue.lane('c1', () => true).enqueue(() => blocked.opened);
+    const leaving = new AbortController();
+    const impatient = queue.whenIdle(leaving.signal);
+    const patient = queue.whenIdle();
+    expect(queue.idleWaiterCount).toBe(2);
+    leaving.abort();
+    await expect(impatient).rejects.toMatchObject({ name: 'AbortError' });
+    expect(queue.idleWaiterCount).toBe(1);
+    blocked.open();
+    await patient;
+    expect(queue.idleWaiterCount).toBe(0);
+    await expect(queue.whenIdle(AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
   });
 });

@@ -9,6 +9,7 @@ import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from '
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';
 import { noopLogger } from '../../lib/util/logger.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
 
 function sources() {
   return {
@@ -53,5 +54,24 @@ describe('profile stores', () => {
     await stores.applicationProfiles.get('ns', 'ap');
     expect(src.applicationProfiles.count('get')).toBe(1);
     await stores.close();
+  });
+
+  it('closes the stores it built at the end of an `await using` block, also when the block throws', async () => {
+    let src = sources();
+    const clock = new FakeClock();
+    await expectAwaitUsingCloses(
+      () => {
+        src = sources();
+        return createProfileStores(src, { strategy: 'watch', clock, ttl: 0 });
+      },
+      async () => {
+        await settle();
+        return src.containerProfiles.openWatchCount === 0 && clock.pendingTimers() === 0;
+      },
+      async (stores) => {
+        stores.containerProfiles.addReference('ns', 'cp', 'container-1');
+        await settle();
+      },
+    );
   });
 });

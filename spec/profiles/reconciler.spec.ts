@@ -8,6 +8,7 @@ import { USER_DEFINED_PROFILE_LABEL } from '../../lib/profiles/names.js';
 import { ReconcilerLoop } from '../../lib/profiles/reconciler.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { noopLogger } from '../../lib/util/logger.js';
+import { expectAwaitUsingStopsLoop } from '../util/dispose-contract.js';
 import {
   CP_NAME,
   NS,
@@ -124,6 +125,17 @@ describe('ReconcilerLoop', () => {
     expect(clock.pendingTimers()).toBe(0);
     l.start(new AbortController().signal);
     expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('stops at the end of an `await using` block, also when the block throws: no timer, no pass after it', async () => {
+    await expectAwaitUsingStopsLoop(
+      () => {
+        const { clock, calls, l } = loop();
+        return { loop: l, clock, passes: () => calls.pass };
+      },
+      (l) => l.start(new AbortController().signal),
+      60_000,
+    );
   });
 });
 

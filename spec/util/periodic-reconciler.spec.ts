@@ -5,6 +5,8 @@ import { describe, expect, it } from '@jest/globals';
 import { PeriodicReconciler, type PassReport, type PeriodicReconcilerOptions } from '../../lib/util/periodic-reconciler.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import type { LogFields, Logger } from '../../lib/util/logger.js';
+import { expectAwaitUsingStopsLoop } from './dispose-contract.js';
+import { LEVEL, capturePino } from './log-capture.js';
 
 function gate() {
   let open!: () => void;
@@ -16,8 +18,8 @@ function rig(opts: Partial<PeriodicReconcilerOptions> & { body?: (signal: AbortS
   const clock = new FakeClock();
   const passes: { at: number; signal: AbortSignal }[] = [];
   const reports: PassReport[] = [];
-  const warnings: { msg: string; fields?: LogFields }[] = [];
-  const logger: Logger = { debug() {}, warn: (msg, fields) => warnings.push({ msg, fields }) };
+  const errors: { msg: string; fields?: LogFields }[] = [];
+  const logger: Logger = { debug() {}, warn() {}, error: (msg, fields) => errors.push({ msg, fields }) };
   const r = new PeriodicReconciler({
     name: 'test-loop',
     interval: 1_000,
@@ -31,7 +33,7 @@ function rig(opts: Partial<PeriodicReconcilerOptions> & { body?: (signal: AbortS
     },
     ...opts,
   });
-  return { clock, passes, reports, warnings, r };
+  return { clock, passes, reports, errors, r };
 }
 
 describe('PeriodicReconciler', () => {
@@ -166,6 +168,15 @@ describe('PeriodicReconciler', () => {
     expect(passes).toHaveLength(0);
   });
 
+  it('logs a pass that stop() cut short at debug, not as a failure', async () => {
+    const { logger, lines } = capturePino();
+    const { r } = rig({ logger, body: (signal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))) });
+    r.start();
+    await settle();
+    await r.stop();
+    expect(lines.map(({ level, msg }) => ({ level, msg }))).toEqual([{ level: LEVEL.debug, msg: 'test-loop pass aborted' }]);
+  });
+
   it('aborts the running pass on stop() and waits for it to end, leaving no timer', async () => {
     let ended = false;
     const { clock, passes, r } = rig({
@@ -223,9 +234,9 @@ describe('PeriodicReconciler', () => {
     expect(passes[1].signal.aborted).toBe(true);
   });
 
-  it('logs and reports a failed pass, and keeps the cadence', async () => {
+  it('logs a failed pass at error, reports it, and keeps the cadence', async () => {
     let calls = 0;
-    const { clock, reports, warnings, r } = rig({
+    const { clock, reports, errors, r } = rig({
       body: async () => {
         if (++calls === 1) throw new Error('runtime unreachable');
       },
@@ -237,8 +248,27 @@ describe('PeriodicReconciler', () => {
       ['start', 'runtime unreachable'],
       ['interval', undefined],
     ]);
-    expect(warnings).toEqual([{ msg: 'test-loop pass failed', fields: { trigger: 'start', error: 'runtime unreachable' } }]);
+    expect(errors).toEqual([{ msg: 'test-loop pass failed', fields: { trigger: 'start', error: 'runtime unreachable' } }]);
     await r.stop();
+  });
+
+  it('logs through a pino logger with the fields: a failed pass at error, a pass done at debug', async () => {
+    const { logger, lines } = capturePino();
+    let calls = 0;
+    const { clock, r } = rig({
+      logger,
+      body: async () => {
+        if (++calls === 1) throw new Error('runtime unreachable');
+      },
+    });
+    r.start();
+    await settle();
+    await clock.advance(1_000);
+    await r.stop();
+    expect(lines.map(({ level, msg, trigger, error, durationMs }) => ({ level, msg, trigger, error, durationMs }))).toEqual([
+      { level: LEVEL.error, msg: 'test-loop pass failed', trigger: 'start', error: 'runtime unreachable', durationMs: undefined },
+      { level: LEVEL.debug, msg: 'test-loop pass done', trigger: 'interval', error: undefined, durationMs: 0 },
+    ]);
   });
 
   it('times each pass on the injected clock', async () => {
@@ -254,5 +284,19 @@ describe('PeriodicReconciler', () => {
       expect(() => new PeriodicReconciler({ name: 'gc', interval, run: async () => {} })).toThrow(/interval must be a positive number/);
     }
     expect(() => new PeriodicReconciler({ name: 'gc', interval: 1, jitter: -0.1, run: async () => {} })).toThrow(/jitter must be >= 0/);
+  });
+
+  it('stops at the end of an `await using` block, also when the block throws: no timer, no pass after it', async () => {
+    await expectAwaitUsingStopsLoop(
+      () => {
+        const { clock, passes, r } = rig();
+        return { loop: r, clock, passes: () => passes.length };
+      },
+      async (r) => {
+        r.start();
+        await settle();
+      },
+      5_000,
+    );
   });
 });

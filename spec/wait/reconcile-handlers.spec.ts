@@ -8,6 +8,7 @@ import { Informer } from '../../lib/cache/informer.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';
 import { ReconcileHandlers } from '../../lib/wait/reconcile-handlers.js';
+import { LEVEL, capturePino } from '../util/log-capture.js';
 
 const sandboxes = { group: 'agents.kruise.io', version: 'v1alpha1', resource: 'sandboxes', kind: 'Sandbox', namespaced: true };
 const existing: KubeObject = { apiVersion: 'agents.kruise.io/v1alpha1', kind: 'Sandbox', metadata: { namespace: 'default', name: 'test-sandbox' } };
@@ -81,8 +82,8 @@ describe('ReconcileHandlers', () => {
     const clock = new FakeClock();
     const source = new MemorySource<KubeObject>(sandboxes);
     const informer = new Informer<KubeObject>({ source, clock });
-    const warnings: string[] = [];
-    const registry = new ReconcileHandlers<KubeObject>('SandboxCustom', { debug() {}, warn: (msg) => warnings.push(msg) });
+    const { logger, lines } = capturePino();
+    const registry = new ReconcileHandlers<KubeObject>('SandboxCustom', logger);
     let release!: () => void;
     const seen: string[] = [];
     let running = 0;
@@ -107,8 +108,35 @@ describe('ReconcileHandlers', () => {
     const last = informer.get('default', 'a')!.metadata!.resourceVersion;
     expect(seen).toEqual(['a rv=1001', 'fails rv=1005', `a rv=${last}`]);
     expect(maxRunning).toBe(2); // two objects in parallel, never one object twice
-    expect(warnings).toEqual(['reconcile handler failed']);
+    expect(lines.map(({ level, msg, reconciler, object, error }) => ({ level, msg, reconciler, object, error }))).toEqual([
+      { level: LEVEL.error, msg: 'reconcile handler failed', reconciler: 'SandboxCustom', object: 'default/fails', error: 'nope' },
+    ]);
     sub.unsubscribe();
     await informer.close();
+  });
+
+  it('stops a reconcile when its signal aborts: the running handler is told, later handlers are not called', async () => {
+    const registry = new ReconcileHandlers<KubeObject>('SandboxCustom');
+    const seen: string[] = [];
+    let handed: AbortSignal | undefined;
+    registry.add(
+      (obj, _notFound, signal) =>
+        new Promise<void>((resolve) => {
+          handed = signal;
+          seen.push(`first ${obj.metadata?.name}`);
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        }),
+      () => void seen.push('second'),
+    );
+    const leaving = new AbortController();
+    const running = registry.reconcile('default', 'a', () => undefined, leaving.signal);
+    await settle();
+    leaving.abort();
+    await expect(running).rejects.toMatchObject({ name: 'AbortError' });
+    await settle();
+    expect(seen).toEqual(['first a']);
+    expect(handed?.aborted).toBe(true);
+    await expect(registry.reconcile('default', 'a', () => undefined, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    expect(seen).toEqual(['first a']);
   });
 });

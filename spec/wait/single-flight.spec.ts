@@ -40,4 +40,27 @@ describe('SingleFlight', () => {
     await expect(flights.do('k', () => { throw new Error('sync'); })).rejects.toThrow('sync');
     expect(flights.inFlight).toBe(0);
   });
+
+  it('lets one caller stop waiting when its signal aborts, while the others still get the shared result', async () => {
+    const flights = new SingleFlight();
+    let finish!: (v: string) => void;
+    let runs = 0;
+    const fn = () => (runs++, new Promise<string>((r) => (finish = r)));
+    const leaving = new AbortController();
+    const impatient = flights.do('k', fn, leaving.signal);
+    const patient = flights.do('k', fn, new AbortController().signal);
+    leaving.abort();
+    await expect(impatient).rejects.toMatchObject({ name: 'AbortError' });
+    expect(flights.inFlight).toBe(1);
+    finish('obj');
+    await expect(patient).resolves.toBe('obj');
+    expect([runs, flights.inFlight]).toEqual([1, 0]);
+  });
+
+  it('does not start the call for a caller whose signal is already aborted', async () => {
+    const flights = new SingleFlight();
+    let runs = 0;
+    await expect(flights.do('k', async () => void runs++, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    expect([runs, flights.inFlight]).toEqual([0, 0]);
+  });
 });

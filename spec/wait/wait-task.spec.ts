@@ -401,4 +401,32 @@ describe('pre-acquired wait task', () => {
     await expect(first).resolves.toBeUndefined();
     expect(hooks.size).toBe(0);
   });
+
+  it('gives the hook back at the end of a `using` block that never waited, also when the block throws', () => {
+    const { hooks, opts } = rig();
+    const sbx = sandbox('sbx-using');
+    {
+      using task = newAcquiredWaitTask(opts({ object: sbx, action: 'Pause' }));
+      expect(hooks.get(task.key)).toBe(task.hook);
+    }
+    expect(hooks.size).toBe(0);
+    expect(() => {
+      using task = newAcquiredWaitTask(opts({ object: sbx, action: 'Pause' }));
+      expect(hooks.size).toBe(1);
+      throw new Error(`mutating ${task.key} failed`);
+    }).toThrow('mutating agents.kruise.io/v1alpha1/Sandbox/default/sbx-using failed');
+    expect(hooks.size).toBe(0);
+  });
+
+  it('under `using`, a task that waited is released by its wait, and the block end changes nothing', async () => {
+    const { hooks, opts } = rig();
+    const sbx = sandbox('sbx-using-wait', 'Running');
+    {
+      using task = newAcquiredWaitTask(opts({ object: sbx, action: 'Resume', check: running }));
+      await task.wait(1_000);
+      expect(hooks.size).toBe(0);
+      newAcquiredWaitTask(opts({ object: sbx, action: 'Pause' })).release();
+    }
+    expect(hooks.size).toBe(0);
+  });
 });

@@ -24,6 +24,7 @@ const SERVICES = {
   version: { file: `${API}/services/version/v1/version.proto`, name: 'containerd.services.version.v1.Version' },
 } as const;
 
+/** The containerd services a connection calls. */
 export type ServiceName = keyof typeof SERVICES;
 
 /** The header containerd reads the namespace of every call from. */
@@ -55,7 +56,13 @@ function services(): Record<ServiceName, ServiceConstructor> {
 
 /** A gRPC call to containerd failed; `code` is the gRPC status (grpc.status.NOT_FOUND, …). */
 export class ContainerdError extends Error {
+  /** The gRPC status code, e.g. grpc.status.NOT_FOUND. */
   readonly code: number;
+  /**
+   * @param method the `service.Method` called.
+   * @param code the gRPC status.
+   * @param details the server's message, if any.
+   */
   constructor(method: string, code: number, details: string) {
     super(`containerd ${method}: ${details || grpc.status[code] || `status ${code}`}`);
     this.name = 'ContainerdError';
@@ -63,26 +70,37 @@ export class ContainerdError extends Error {
   }
 }
 
+/** Whether `err` is a ContainerdError with status NOT_FOUND. */
 export function isGrpcNotFound(err: unknown): boolean {
   return err instanceof ContainerdError && err.code === grpc.status.NOT_FOUND;
 }
 
+/** Options of one call. */
 export interface CallOptions {
+  /** Cancels the call; it then rejects with CANCELLED. */
   signal?: AbortSignal;
   /** Overrides the connection's per-call timeout, in ms. */
   timeout?: number;
 }
 
+/** Where the connection goes and how long its calls may take. */
 export interface ConnectionOptions {
   /** Path of containerd's gRPC socket. */
   address: string;
+  /** The containerd namespace sent with every call. */
   namespace: string;
+  /** Drives the call deadlines. */
   clock: Clock;
   /** ms a call may take before it is cancelled. */
   callTimeout: number;
 }
 
+/**
+ * One gRPC channel to containerd's socket with its service clients: every call carries the namespace,
+ * a deadline on the clock and an optional signal, and close() cancels what is in flight.
+ */
 export class ContainerdConnection {
+  /** The containerd namespace of every call. */
   readonly namespace: string;
   private readonly channel: grpc.Channel;
   private readonly clients: Record<ServiceName, grpc.Client>;
@@ -92,6 +110,7 @@ export class ContainerdConnection {
   private readonly active = new Set<grpc.ClientUnaryCall>();
   private closed = false;
 
+  /** Opens no socket yet: gRPC connects on the first call. */
   constructor(opts: ConnectionOptions) {
     this.namespace = opts.namespace;
     this.clock = opts.clock;

@@ -7,6 +7,7 @@
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { realClock, type Clock } from '../../util/clock.js';
+import type { AsyncCloseable } from '../../util/dispose.js';
 import {
   RuntimeNotFoundError,
   type ContainerRuntime,
@@ -32,6 +33,7 @@ const MAX_IDENTIFIER_LENGTH = 76;
 
 const SIGNALS: Record<KillSignal, number> = { SIGQUIT: 3, SIGKILL: 9 };
 
+/** Where containerd listens, which namespace to work in, and call deadlines. */
 export interface ContainerdRuntimeOptions {
   /** Path of containerd's gRPC socket, e.g. `/run/containerd/containerd.sock`. */
   address: string;
@@ -70,7 +72,13 @@ interface ImageRecord {
   created_at: Timestamp | null;
 }
 
-export class ContainerdRuntime implements ContainerRuntime {
+/**
+ * The ContainerRuntime over containerd's own gRPC API (1.6 and later): one namespace's containers,
+ * tasks, snapshots and images. Every call takes a signal and has a deadline (default 30 s); close() or
+ * `await using` cancels calls in flight and closes the connection.
+ */
+export class ContainerdRuntime implements ContainerRuntime, AsyncCloseable {
+  /** The containerd namespace every call is scoped to. */
   readonly namespace: string;
   private readonly connection: ContainerdConnection;
 
@@ -115,6 +123,7 @@ export class ContainerdRuntime implements ContainerRuntime {
     }
   }
 
+  /** The namespace's containers with their labels, image and creation time. */
   async listContainers(opts?: RuntimeCallOptions): Promise<RuntimeContainer[]> {
     const res = await this.connection.call<{ containers: ContainerRecord[] }>('containers', 'List', { filters: [] }, opts);
     return res.containers.map((c) => {
@@ -126,6 +135,11 @@ export class ContainerdRuntime implements ContainerRuntime {
     });
   }
 
+  /**
+   * The container's task state: `running` (created, running or paused), `stopped`, or `none` without a
+   * task or container.
+   * @throws TypeError for an id containerd would reject.
+   */
   async taskState(id: string, opts?: RuntimeCallOptions): Promise<TaskState> {
     checkIdentifier('container id', id);
     const process = await this.task(id, opts);
@@ -133,6 +147,10 @@ export class ContainerdRuntime implements ContainerRuntime {
     return process.status === 'STOPPED' || process.status === 'UNKNOWN' ? 'stopped' : 'running';
   }
 
+  /**
+   * Signals the task's main process. Rejects with RuntimeNotFoundError when the container has no task.
+   * @throws TypeError for an id containerd would reject.
+   */
   async kill(id: string, signal: KillSignal, opts?: RuntimeCallOptions): Promise<void> {
     checkIdentifier('container id', id);
     try {
@@ -189,6 +207,7 @@ export class ContainerdRuntime implements ContainerRuntime {
     }
   }
 
+  /** The namespace's images with their creation time and labels. */
   async listImages(opts?: RuntimeCallOptions): Promise<RuntimeImage[]> {
     const res = await this.connection.call<{ images: ImageRecord[] }>('images', 'List', { filters: [] }, opts);
     return res.images.map((i) => ({ name: i.name, createdAt: epochMs(i.created_at) ?? 0, labels: { ...i.labels } }));
@@ -207,6 +226,11 @@ export class ContainerdRuntime implements ContainerRuntime {
   /** Cancels calls in flight and closes the connection. Later calls reject. Idempotent. */
   async close(): Promise<void> {
     this.connection.close();
+  }
+
+  /** `await using` support: the same as close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private async task(id: string, opts?: RuntimeCallOptions): Promise<ProcessRecord | undefined> {

@@ -1,7 +1,7 @@
 // A user's program against the packed refwatch: the embedded API server from refwatch/testing,
 // the user's own client-node KubeConfig and rxjs operators, a watched secret seen changing.
 import { KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
-import { CacheBasedManager, KubeClient, ObjectWriter, WatchObjectStore, isNotFound, podSecretNames, resources } from 'refwatch';
+import { CacheBasedManager, KubeClient, ObjectWriter, PeriodicReconciler, WatchObjectStore, isNotFound, podSecretNames, resources } from 'refwatch';
 import { ApiServer } from 'refwatch/testing';
 import { Observable, filter, firstValueFrom } from 'rxjs';
 
@@ -28,8 +28,18 @@ const second = await seen;
 
 const missing: unknown = await client.source(resources.secrets).get('shop', 'nope').catch((err: unknown) => err);
 if (!isNotFound(missing)) throw new Error(`expected NotFound, got ${String(missing)}`);
+// `await using`: the loop is stopped when the block ends (Symbol.asyncDispose, typed by @types/node).
+let passes = 0;
+let loop: PeriodicReconciler;
+{
+  await using reconciler = new PeriodicReconciler({ name: 'consumer', interval: 60_000, run: async () => void passes++ });
+  loop = reconciler;
+  reconciler.start();
+  await reconciler.current();
+}
+if (!loop.stopped || passes !== 1) throw new Error(`await using left the loop running (stopped ${loop.stopped}, passes ${passes})`);
 manager.unregisterPod(pod);
 await store.close();
 await client.close();
 await server.stop();
-console.log(`esm consumer: read, watched (resourceVersion ${first.metadata?.resourceVersion} -> ${second?.metadata?.resourceVersion}) and branched on NotFound`);
+console.log(`esm consumer: read, watched (resourceVersion ${first.metadata?.resourceVersion} -> ${second?.metadata?.resourceVersion}), branched on NotFound, stopped a loop with await using`);
