@@ -13,7 +13,7 @@ export * from './image-watchdog.js';
 export * from './blob-gc.js';
 export * from './port-monitor.js';
 export * from './proc-net-tcp.js';
-export { DeadlineExceededError } from './deadline.js';
+export { DeadlineExceededError } from '../util/abort.js';
 
 export * from './node-pods.js';
 export * from './pod-desired-state.js';
