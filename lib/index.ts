@@ -10,6 +10,7 @@ export * from './api/connection-pool.js';
 export * from './api/errors.js';
 export * from './api/fields.js';
 export * from './api/kube-client.js';
+export * from './api/object-writer.js';
 export * from './api/kube-source.js';
 export * from './api/names.js';
 export * from './api/object.js';

@@ -14,7 +14,8 @@ import {
   isTooManyRequests,
   type Status,
 } from '../../lib/api/errors.js';
-import { KubeClient, ObjectWriter } from '../../lib/api/kube-client.js';
+import { KubeClient } from '../../lib/api/kube-client.js';
+import { ObjectWriter } from '../../lib/api/object-writer.js';
 import { resources } from '../../lib/api/resource.js';
 import type { ObjectSource } from '../../lib/api/source.js';
 import { ApiServer } from '../../lib/testing/api-server/index.js';
