@@ -28,9 +28,11 @@ export class AbortError extends Error {
 /**
  * True for refwatch's AbortError and for any other error named AbortError (the platform's
  * DOMException from fetch, streams or `AbortSignal.abort()`); compare with this, never by name.
+ * The name is read off any object, not only an `instanceof Error`: a DOMException made in
+ * another realm (a vm context, a test runner's sandbox) is not one of this realm's Errors.
  */
 export function isAbortError(err: unknown): boolean {
-  return err instanceof AbortError || (err instanceof Error && err.name === 'AbortError');
+  return err instanceof AbortError || (typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError');
 }
 
 /**
