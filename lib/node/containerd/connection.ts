@@ -129,11 +129,6 @@ export class ContainerdConnection {
     ) as Record<ServiceName, grpc.Client>;
   }
 
-  /** Whether close() was called. */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** The channel's connectivity state, for leak checks (SHUTDOWN after close()). */
   state(): grpc.connectivityState {
     return this.channel.getConnectivityState(false);
