@@ -101,6 +101,7 @@ export class Deadline {
    */
   constructor(
     clock: Clock,
+    /** The time the call was given, in ms. */
     readonly ms: number,
     private readonly parent?: AbortSignal,
     private readonly what = 'the operation',
