@@ -6,7 +6,8 @@
  * worker's phases: at each it tells the orchestrator and waits for its `continue`.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, ObjectWriter } from '../../lib/api/kube-client.js';
+import { KubeClient } from '../../lib/api/kube-client.js';
+import { ObjectWriter } from '../../lib/api/object-writer.js';
 import { ContainerProfileCache } from '../../lib/profiles/container-profile-cache.js';
 import type { ContainerInfo } from '../../lib/profiles/container-events.js';
 import { profileResources } from '../../lib/profiles/resources.js';

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import type { V1Secret } from '@kubernetes/client-node';
-import type { ObjectWriter } from '../../lib/api/kube-client.js';
+import type { ObjectWriter } from '../../lib/api/object-writer.js';
 import { errorMessage } from '../../lib/util/logger.js';
 import type { RealCluster } from '../../e2e/harness/cluster.js';
 import { connectionsTo, cpuMs, openFilesLimit, rssBytes } from '../proc.js';

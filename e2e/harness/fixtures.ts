@@ -4,7 +4,8 @@
  * assertions on a live system, which converges in real time.
  */
 import { describe } from '@jest/globals';
-import { KubeClient, ObjectWriter } from '../../lib/api/kube-client.js';
+import { KubeClient } from '../../lib/api/kube-client.js';
+import { ObjectWriter } from '../../lib/api/object-writer.js';
 import { resources, type ResourceType } from '../../lib/api/resource.js';
 import { READER_NAMESPACE, RealCluster } from './cluster.js';
 

@@ -28,6 +28,13 @@ export interface ResolvedAuth {
   tls: TlsMaterial;
 }
 
+/**
+ * How long one answer from client-node is reused, in ms: long enough that a thousand watches
+ * starting together ask it (and maybe run an exec plugin) once, short enough that a rotated
+ * token file is read again within a second; a 401 forgets the answer at once anyway.
+ */
+const AUTH_REUSE_MS = 1_000;
+
 export class KubeAuth {
   /** The server to dial (see server-address.ts for what a kubeconfig may hold). */
   readonly server: URL;
@@ -49,8 +56,6 @@ export class KubeAuth {
   constructor(
     kc: KubeConfig,
     private readonly clock: Clock,
-    /** How long one answer from client-node is reused, in ms. */
-    private readonly cacheFor = 1_000,
   ) {
     const cluster = kc.getCurrentCluster();
     if (!cluster?.server) throw new Error('the kubeconfig has no current cluster with a server address');
@@ -63,7 +68,7 @@ export class KubeAuth {
   /** Headers and TLS material for the next request. */
   resolve(): Promise<ResolvedAuth> {
     const now = this.clock.now();
-    if (!this.cached || now - this.cached.at >= this.cacheFor) {
+    if (!this.cached || now - this.cached.at >= AUTH_REUSE_MS) {
       const value = this.load();
       this.cached = { at: now, value };
       // A failed load (an exec plugin that exited non-zero) is not reused.

@@ -16,7 +16,7 @@ import { kubeConfigIdentity, snapshotKubeConfig } from './config-identity.js';
 import { KubeAuth } from './kube-auth.js';
 import { withoutRequestData } from './redact.js';
 import { collectionPath, objectPath, withQuery } from './paths.js';
-import { apiVersionOf, type ResourceType } from './resource.js';
+import type { ResourceType } from './resource.js';
 import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchOptions } from './source.js';
 import type { ObjectList } from './object.js';
 import { TransportError, abortError, describeTransportError } from './transport-errors.js';
@@ -53,10 +53,11 @@ export interface KubeClientStats extends PoolStats {
   throttled: number;
 }
 
-type Verb = keyof KubeClientStats['requests'];
+/** A request's verb, as `stats().requests` counts it (not the HTTP method: a list and a get are both GETs). */
+type RequestVerb = keyof KubeClientStats['requests'];
 
 interface RequestSpec {
-  verb: Verb;
+  verb: RequestVerb;
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   body?: unknown;
@@ -153,7 +154,7 @@ export class KubeClient {
           // A wait that outlasts the budget cannot end in an answer: the 429 (with its
           // Retry-After) goes to the caller now, whose own backoff honours it.
           if (attempt < this.maxRetries && this.clock.now() - started + wait < this.requestTimeout) {
-            if (!(await this.clock.sleep(wait, deadline.signal))) throw err;
+            if (!(await this.clock.sleep(wait, deadline.signal))) throw deadline.reason === 'caller' ? abortError(`waiting ${wait} ms to retry after a 429`) : err;
             continue;
           }
         }
@@ -320,41 +321,6 @@ class KubeObjectSource<T> implements ObjectSource<T> {
         }
       },
     };
-  }
-}
-
-/** Create, replace, merge-patch and delete: what tests, examples and the demo need to drive a cluster. */
-export class ObjectWriter<T> {
-  constructor(
-    private readonly client: KubeClient,
-    readonly resource: ResourceType,
-  ) {}
-
-  create(namespace: string, obj: T): Promise<T> {
-    return this.client.request<T>({ verb: 'create', method: 'POST', path: collectionPath(this.resource, namespace), body: this.typed(obj) });
-  }
-
-  update(namespace: string, name: string, obj: T): Promise<T> {
-    return this.client.request<T>({ verb: 'update', method: 'PUT', path: objectPath(this.resource, namespace, name), body: this.typed(obj) });
-  }
-
-  /** The server decodes custom resources by apiVersion and kind, so both are always sent. */
-  private typed(obj: T): T {
-    return { apiVersion: apiVersionOf(this.resource), kind: this.resource.kind, ...obj };
-  }
-
-  patch(namespace: string, name: string, patch: unknown): Promise<T> {
-    return this.client.request<T>({
-      verb: 'patch',
-      method: 'PATCH',
-      path: objectPath(this.resource, namespace, name),
-      body: patch,
-      contentType: 'application/merge-patch+json',
-    });
-  }
-
-  delete(namespace: string, name: string): Promise<Status> {
-    return this.client.request<Status>({ verb: 'delete', method: 'DELETE', path: objectPath(this.resource, namespace, name) });
   }
 }
 

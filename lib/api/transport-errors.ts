@@ -4,6 +4,7 @@
  * from StatusError (what a server answered) because callers branch on the difference: a
  * TransportError never reached an answer, or lost it on the way.
  */
+import { AbortError } from '../util/abort.js';
 import { errorMessage } from '../util/logger.js';
 
 /** A failure below HTTP: connect, TLS, a proxy, a reset or dead connection, a body cut off. `code` is Node's (ECONNREFUSED...). */
@@ -47,16 +48,10 @@ export function describeTransportError(server: URL, err: unknown, doing = 'reque
   return new TransportError(`${what} failed: ${errorMessage(err)}`, err);
 }
 
-/** What a request's signal ended; `during` names what it was still waiting for, if known. */
-export interface AbortError extends Error {
-  name: 'AbortError';
-  during?: string;
-}
-
-/** The error a request rejects with when its signal aborts; `during` e.g. "connecting to https://h:6443 (TLS handshake)". */
+/**
+ * The error a request rejects with when its signal aborts: the one AbortError of
+ * lib/util/abort.ts, worded for a request; `during` e.g. "connecting to https://h:6443 (TLS handshake)".
+ */
 export function abortError(during?: string): AbortError {
-  const err = new Error(during ? `request aborted while ${during}` : 'request aborted') as AbortError;
-  err.name = 'AbortError';
-  if (during) err.during = during;
-  return err;
+  return new AbortError(during ? `request aborted while ${during}` : 'request aborted', { during });
 }

@@ -11,11 +11,10 @@
  * for a grace window; resources are released only once the removal is confirmed.
  */
 import { isIP } from 'node:net';
-import { raceAbort } from '../util/abort.js';
+import { deadline, raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { AsyncStoppable } from '../util/dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
-import { deadline } from './deadline.js';
 import { ownerIsLive, type DesiredState, type Owner } from './desired-state.js';
 import { PeriodicReconciler, type PassReport } from '../util/periodic-reconciler.js';
 import type { ContainerRuntime, RuntimeContainer } from './runtime.js';
@@ -186,9 +185,9 @@ export class ContainerWatchdog implements AsyncStoppable {
   cleanupOrphans(signal?: AbortSignal): Promise<CleanupResult> {
     if (this.inFlight) return this.inFlight;
     const parent = signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
-    const bounded = deadline(this.clock, this.passTimeout, 'container watchdog pass', parent);
+    const bounded = deadline(this.clock, this.passTimeout, parent, 'container watchdog pass');
     this.inFlight = this.pass(bounded.signal).finally(() => {
-      bounded.done();
+      bounded.end();
       this.inFlight = undefined;
     });
     return this.inFlight;

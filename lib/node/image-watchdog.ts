@@ -12,13 +12,12 @@
  */
 import { statfs as fsStatfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { raceAbort } from '../util/abort.js';
+import { deadline, raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { AsyncStoppable } from '../util/dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { parseArtifactId, type ArtifactCatalog, type ArtifactStatus } from './artifact-catalog.js';
 import { DEFAULT_BLOB_MIN_AGE, runBlobGC, type BlobGCResult } from './blob-gc.js';
-import { deadline } from './deadline.js';
 import type { DesiredState } from './desired-state.js';
 import { PeriodicReconciler, type PassReport } from '../util/periodic-reconciler.js';
 import type { ContainerRuntime, RuntimeImage } from './runtime.js';
@@ -249,11 +248,11 @@ export class ImageWatchdog implements AsyncStoppable {
    * owners or the catalog cannot be listed; a failed deletion goes into `failed`.
    */
   async runGC(signal?: AbortSignal): Promise<ImageGCResult> {
-    const bounded = deadline(this.clock, DEFAULT_IMAGE_GC_TIMEOUT, 'image GC', signal);
+    const bounded = deadline(this.clock, DEFAULT_IMAGE_GC_TIMEOUT, signal, 'image GC');
     try {
       return await this.imageGC(bounded.signal);
     } finally {
-      bounded.done();
+      bounded.end();
     }
   }
 

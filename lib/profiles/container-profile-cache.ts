@@ -17,7 +17,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import type { Store } from '../manager/interfaces.js';
 import { Backoff } from '../util/backoff.js';
-import { AbortedError, raceAbort } from '../util/abort.js';
+import { AbortError, deadline, raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
 import type { AsyncCloseable } from '../util/dispose.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
@@ -367,7 +367,7 @@ export class ContainerProfileCache implements AsyncCloseable {
    */
   async idle(signal?: AbortSignal): Promise<void> {
     for (;;) {
-      if (signal?.aborted) throw new AbortedError();
+      if (signal?.aborted) throw new AbortError();
       const reconciler = this.loop.inFlight();
       if (reconciler.length > 0) {
         const all = Promise.all(reconciler);
@@ -426,13 +426,12 @@ export class ContainerProfileCache implements AsyncCloseable {
    * pending, all within the add timeout.
    */
   private async addFlow(rec: ContainerRecord): Promise<void> {
-    const timeout = new AbortController();
-    const timer = this.clock.setTimeout(() => timeout.abort(new Error('add timed out')), this.addTimeout);
-    const signal = AbortSignal.any([rec.controller.signal, timeout.signal]);
+    const bounded = deadline(this.clock, this.addTimeout, rec.controller.signal, 'adding a container to the container-profile cache');
+    const signal = bounded.signal;
     try {
       const shared = await this.waitForSharedData(rec.id, signal);
       if (!shared) {
-        if (timeout.signal.aborted && this.isLive(rec)) {
+        if (bounded.reason === 'timeout' && this.isLive(rec)) {
           this.logger.warn('timeout while adding container to the container-profile cache', this.fieldsOf(rec));
           this.release(rec);
         }
@@ -455,9 +454,9 @@ export class ContainerProfileCache implements AsyncCloseable {
         this.pending.set(rec.id, rec);
         this.reportEntries('pending');
       }
-      if (timeout.signal.aborted) this.logger.warn('timeout while adding container to the container-profile cache', this.fieldsOf(rec));
+      if (bounded.reason === 'timeout') this.logger.warn('timeout while adding container to the container-profile cache', this.fieldsOf(rec));
     } finally {
-      timer.cancel();
+      bounded.end();
     }
   }
 

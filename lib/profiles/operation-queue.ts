@@ -10,7 +10,7 @@
  * minutes in the shared-data backoff) stops counting until it wakes. close() waits for every
  * operation started, parked ones included.
  */
-import { AbortedError } from '../util/abort.js';
+import { AbortError } from '../util/abort.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 
 /** One container's chain of operations. */
@@ -88,12 +88,12 @@ export class OperationQueue {
    * Rejects with an AbortError as soon as `signal` aborts, and then keeps nothing of the call.
    */
   whenIdle(signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(new AbortedError());
+    if (signal?.aborted) return Promise.reject(new AbortError());
     if (this.idle) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         this.idleWaiters.delete(wake);
-        reject(new AbortedError());
+        reject(new AbortError());
       };
       const wake = () => {
         signal?.removeEventListener('abort', onAbort);

@@ -6,6 +6,7 @@
  */
 import { isNotFound } from '../api/errors.js';
 import type { Store } from '../manager/interfaces.js';
+import { deadline, raceAbort } from '../util/abort.js';
 import type { Clock } from '../util/clock.js';
 
 /**
@@ -27,47 +28,24 @@ export interface ReadOptions {
   signal: AbortSignal;
 }
 
-/** The budget ran out; only ever logged. */
-export class ReadBudgetExceededError extends Error {
-  /** @param budget the ms the read was allowed. */
-  constructor(namespace: string, name: string, budget: number) {
-    super(`reading ${namespace}/${name} took longer than ${budget} ms`);
-    this.name = 'ReadBudgetExceededError';
-  }
-}
-
 /**
  * Reads one object through `store` within `opts.budget` ms. Never rejects: a NotFound or an empty
- * answer is `absent`, a timeout, an abort or any other error `failed`.
+ * answer is `absent`; a timeout (a DeadlineExceededError, only ever logged), an abort (the
+ * signal's reason) or any other error is `failed`.
  */
-export function readObject<T>(store: Store<T>, namespace: string, name: string, opts: ReadOptions): Promise<ReadResult<T>> {
+export async function readObject<T>(store: Store<T>, namespace: string, name: string, opts: ReadOptions): Promise<ReadResult<T>> {
   const { clock, budget, signal } = opts;
-  if (signal.aborted) return Promise.resolve({ status: 'failed', error: signal.reason });
-  return new Promise<ReadResult<T>>((resolve) => {
-    let settled = false;
-    const finish = (result: ReadResult<T>) => {
-      if (settled) return;
-      settled = true;
-      timer.cancel();
-      signal.removeEventListener('abort', onAbort);
-      resolve(result);
-    };
-    const onAbort = () => finish({ status: 'failed', error: signal.reason });
-    const timer = clock.setTimeout(() => finish({ status: 'failed', error: new ReadBudgetExceededError(namespace, name, budget) }), budget);
-    signal.addEventListener('abort', onAbort, { once: true });
-    let pending: Promise<T>;
-    try {
-      pending = store.get(namespace, name);
-    } catch (error) {
-      return finish({ status: 'failed', error });
-    }
-    pending.then(
-      (object) => {
-        if (object === undefined || object === null) finish({ status: 'absent' });
-        else if (typeof object !== 'object') finish({ status: 'failed', error: new Error(`unexpected ${typeof object} from the store`) });
-        else finish({ status: 'found', object });
-      },
-      (error: unknown) => finish(isNotFound(error) ? { status: 'absent' } : { status: 'failed', error }),
-    );
-  });
+  if (signal.aborted) return { status: 'failed', error: signal.reason };
+  const bounded = deadline(clock, budget, signal, `reading ${namespace}/${name}`);
+  try {
+    // Called at once, so a store that throws instead of rejecting is a failed read too.
+    const object = await raceAbort(new Promise<T>((resolve) => resolve(store.get(namespace, name))), bounded.signal, () => bounded.signal.reason);
+    if (object === undefined || object === null) return { status: 'absent' };
+    if (typeof object !== 'object') return { status: 'failed', error: new Error(`unexpected ${typeof object} from the store`) };
+    return { status: 'found', object };
+  } catch (error) {
+    return isNotFound(error) ? { status: 'absent' } : { status: 'failed', error };
+  } finally {
+    bounded.end();
+  }
 }

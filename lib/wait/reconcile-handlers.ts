@@ -12,7 +12,7 @@
 import type { Subscription } from 'rxjs';
 import { objectKey, type KubeObject } from '../api/object.js';
 import type { Informer } from '../cache/informer.js';
-import { AbortedError, raceAbort } from '../util/abort.js';
+import { AbortError, raceAbort } from '../util/abort.js';
 import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 
 /** What a handler may ask for; `requeueAfter` is informational (no timer is started). */
@@ -78,7 +78,7 @@ export class ReconcileHandlers<T extends KubeObject> {
     const obj = cached ?? ({ metadata: { namespace, name } } as T);
     let result: ReconcileResult = {};
     for (const handler of [...this.handlers]) {
-      if (signal.aborted) throw new AbortedError();
+      if (signal.aborted) throw new AbortError();
       const step = Promise.resolve(handler(obj, notFound, signal));
       result = (await (signal === NEVER_ABORTED ? step : raceAbort(step, signal))) ?? result;
     }

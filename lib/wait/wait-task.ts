@@ -13,6 +13,7 @@
  * the timeout/abort → double-check (refreshed) decides. Every timer is on the injected Clock.
  */
 import type { KubeObject } from '../api/object.js';
+import { deadline } from '../util/abort.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
 import { WaitNotSatisfiedError, WaitTaskUsedError } from './errors.js';
 import { waitHookKey, waitHookRefOf, type Check, type WaitEntry, type WaitHooks } from './wait-hooks.js';
@@ -140,17 +141,14 @@ abstract class BaseWaitTask<T extends KubeObject> implements WaitTask<T> {
     if (await this.refreshedCheck()) return;
     // Reached only by pre-acquired tasks: a lazy one fails before acquiring.
     if (!(timeoutMs > 0)) throw new WaitNotSatisfiedError(this.ref, this.action, false);
-    let timedOut = false;
     let polled = false;
     let wake: (() => void) | undefined;
     const poke = () => wake?.();
     const stopListening = entry.onClose(poke);
-    const deadline = this.clock.setTimeout(() => {
-      timedOut = true;
-      poke();
-    }, timeoutMs);
-    this.signal?.addEventListener('abort', poke, { once: true });
-    const ended = () => entry.closed || timedOut || this.signal?.aborted === true;
+    // Fires on the timeout and on the task's own signal alike: either ends the wait.
+    const bounded = deadline(this.clock, timeoutMs, this.signal);
+    bounded.signal.addEventListener('abort', poke, { once: true });
+    const ended = () => entry.closed || bounded.signal.aborted;
     let poll: Timer | undefined;
     try {
       while (!ended()) {
@@ -172,9 +170,9 @@ abstract class BaseWaitTask<T extends KubeObject> implements WaitTask<T> {
       throw new WaitNotSatisfiedError(this.ref, this.action, true);
     } finally {
       stopListening();
-      deadline.cancel();
+      bounded.end();
       poll?.cancel();
-      this.signal?.removeEventListener('abort', poke);
+      bounded.signal.removeEventListener('abort', poke);
     }
   }
 

@@ -1,10 +1,14 @@
-// The error predicates on refwatch's StatusError and on client-node's ApiException: code that
-// mixes client-node's generated APIs with refwatch branches the same way on both, whether the
-// ApiException's body is the Status as text, a parsed Status, or nothing.
+// lib/api/errors.ts: StatusError as read from a Status (or from something that is not one,
+// without quoting it), its bounded Retry-After, apimachinery's wording and reasons; and the
+// predicates on it and on client-node's ApiException: code that mixes client-node's generated
+// APIs with refwatch branches the same way on both, whether the ApiException's body is the
+// Status as text, a parsed Status, or nothing.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiException, CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import {
+  MAX_RETRY_AFTER_SECONDS,
   StatusError,
+  isConnectionRefused,
   isForbidden,
   isGone,
   isInternalError,
@@ -12,9 +16,13 @@ import {
   isResourceExpired,
   isTooLargeResourceVersion,
   isTooManyRequests,
+  newExpired,
+  newNotFound,
+  reasonForCode,
   type Status,
 } from '../../lib/api/errors.js';
-import { KubeClient, ObjectWriter } from '../../lib/api/kube-client.js';
+import { KubeClient } from '../../lib/api/kube-client.js';
+import { ObjectWriter } from '../../lib/api/object-writer.js';
 import { resources } from '../../lib/api/resource.js';
 import type { ObjectSource } from '../../lib/api/source.js';
 import { ApiServer } from '../../lib/testing/api-server/index.js';
@@ -35,6 +43,61 @@ function status(code: number, reason: string, message: string, details?: Status[
 function thrownByGeneratedApi(code: number, body: Status | string | undefined): ApiException<unknown> {
   return new ApiException(code, 'Unknown API Status Code!', typeof body === 'object' ? JSON.stringify(body) : body, { 'content-type': 'application/json' });
 }
+
+describe('StatusError', () => {
+  it('keeps what a Status says, and fills a missing reason or message from the code', () => {
+    const full = StatusError.fromStatus(status(409, 'AlreadyExists', 'secrets "s" already exists', { name: 's', kind: 'secrets' }));
+    expect(full).toMatchObject({ code: 409, reason: 'AlreadyExists', message: 'secrets "s" already exists', details: { name: 's', kind: 'secrets' } });
+    const bare = StatusError.fromStatus({ kind: 'Status', code: 503 });
+    expect(bare).toMatchObject({ code: 503, reason: 'ServiceUnavailable', message: 'the server reported ServiceUnavailable' });
+    expect(StatusError.fromStatus({ kind: 'Status' }, 404)).toMatchObject({ code: 404, reason: 'NotFound' });
+  });
+
+  it('reads anything that is not a Status as a 500 InternalError that names only its kind, never its contents', () => {
+    const secret = { kind: 'Secret', data: { password: 'aHVudGVyMg==' } };
+    const err = StatusError.fromStatus(secret);
+    expect(err).toMatchObject({ code: 500, reason: 'InternalError', message: 'unexpected object in error position: kind Secret' });
+    expect(err.message).not.toContain('aHVudGVyMg');
+    expect(StatusError.fromStatus('oops').message).toBe('unexpected object in error position: string');
+    expect(StatusError.fromStatus(null, 502)).toMatchObject({ code: 502, reason: 'InternalError' });
+  });
+
+  it('round-trips through the Status a server would send', () => {
+    const err = new StatusError(429, 'TooManyRequests', 'slow down', { retryAfterSeconds: 2 });
+    expect(StatusError.fromStatus(err.toStatus())).toEqual(err);
+    expect(err.toStatus()).toEqual(status(429, 'TooManyRequests', 'slow down', { retryAfterSeconds: 2 }));
+  });
+
+  it(`honours a Retry-After of at most ${MAX_RETRY_AFTER_SECONDS} s, ignores one that is not a positive number, and keeps what was sent`, () => {
+    const at = (retryAfterSeconds: unknown) => new StatusError(429, 'TooManyRequests', 'x', { retryAfterSeconds: retryAfterSeconds as number }).retryAfterSeconds;
+    expect(at(3)).toBe(3);
+    expect(at(3_000_000)).toBe(MAX_RETRY_AFTER_SECONDS);
+    expect([at(0), at(-1), at(Number.NaN), at('5'), new StatusError(429, 'TooManyRequests', 'x').retryAfterSeconds]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(new StatusError(429, 'TooManyRequests', 'x', { retryAfterSeconds: 3_000_000 }).details?.retryAfterSeconds).toBe(3_000_000);
+  });
+
+  it('words NotFound and Expired as the apiserver does, and gives a bare code apimachinery’s reason', () => {
+    const missing = newNotFound('secret', 'db');
+    expect(missing).toMatchObject({ code: 404, reason: 'NotFound', message: 'secret "db" not found', details: { name: 'db', kind: 'secret' } });
+    expect(holding(missing)).toEqual(['isNotFound']);
+    expect(holding(newExpired('too old resource version: 1 (5)'))).toEqual(['isGone', 'isResourceExpired']);
+    expect([401, 410, 422, 504, 507, 418].map(reasonForCode)).toEqual(['Unauthorized', 'Gone', 'Invalid', 'Timeout', 'InternalError', 'Unknown']);
+  });
+
+  it('tells a resourceVersion the server has not reached by its cause or by its message', () => {
+    expect(isTooLargeResourceVersion(new StatusError(504, 'Timeout', 'x', { causes: [{ reason: 'ResourceVersionTooLarge' }] }))).toBe(true);
+    expect(isTooLargeResourceVersion(new StatusError(504, 'Timeout', 'Too large resource version: 12, current: 10'))).toBe(true);
+    expect(isTooLargeResourceVersion(new StatusError(504, 'Timeout', 'request timed out'))).toBe(false);
+  });
+
+  it('finds a refused connection a few causes deep, and nowhere else', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
+    expect(isConnectionRefused(refused)).toBe(true);
+    expect(isConnectionRefused(new Error('list failed', { cause: new Error('request failed', { cause: refused }) }))).toBe(true);
+    expect(isConnectionRefused(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toBe(false);
+    expect(isConnectionRefused(new StatusError(503, 'ServiceUnavailable', 'x'))).toBe(false);
+  });
+});
 
 describe('predicates on client-node ApiException', () => {
   const cases: Array<{ what: string; code: number; body: Status; holds: PredicateName[] }> = [

@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StatusError } from '../../lib/api/errors.js';
-import { KubeClient, ObjectWriter } from '../../lib/api/kube-client.js';
+import { KubeClient } from '../../lib/api/kube-client.js';
+import { ObjectWriter } from '../../lib/api/object-writer.js';
 import { MIN_REDACTED_FRAGMENT, REDACTED, Redactor } from '../../lib/api/redact.js';
 import { resources } from '../../lib/api/resource.js';
 

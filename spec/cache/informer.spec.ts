@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { StatusError, isForbidden, newExpired } from '../../lib/api/errors.js';
-import { KubeClient, ObjectWriter } from '../../lib/api/kube-client.js';
+import { KubeClient } from '../../lib/api/kube-client.js';
+import { ObjectWriter } from '../../lib/api/object-writer.js';
 import type { KubeObject } from '../../lib/api/object.js';
 import { resources, type ResourceType } from '../../lib/api/resource.js';
 import { IndexNotFoundError } from '../../lib/cache/indexer.js';

@@ -4,7 +4,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { KubeConfig, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
-import { KubeClient, ObjectWriter } from '../../lib/api/kube-client.js';
+import { KubeClient } from '../../lib/api/kube-client.js';
+import { ObjectWriter } from '../../lib/api/object-writer.js';
 import { resources } from '../../lib/api/resource.js';
 import { useCompiledExamples } from './example-process.js';
 

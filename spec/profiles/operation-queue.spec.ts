@@ -5,6 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { OperationQueue } from '../../lib/profiles/operation-queue.js';
 import { settle } from '../../lib/testing/fake-clock.js';
 import { RecordingLogger } from './fixtures.js';
+import { AbortError } from '../../lib/util/abort.js';
 
 /** A promise and the function that resolves it. */
 function gate(): { opened: Promise<void>; open: () => void } {
@@ -142,11 +143,11 @@ describe('OperationQueue', () => {
     const patient = queue.whenIdle();
     expect(queue.idleWaiterCount).toBe(2);
     leaving.abort();
-    await expect(impatient).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(impatient).rejects.toBeInstanceOf(AbortError);
     expect(queue.idleWaiterCount).toBe(1);
     blocked.open();
     await patient;
     expect(queue.idleWaiterCount).toBe(0);
-    await expect(queue.whenIdle(AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(queue.whenIdle(AbortSignal.abort())).rejects.toBeInstanceOf(AbortError);
   });
 });

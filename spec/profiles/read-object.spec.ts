@@ -3,7 +3,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { StatusError, newNotFound } from '../../lib/api/errors.js';
 import type { Store } from '../../lib/manager/interfaces.js';
-import { ReadBudgetExceededError, readObject } from '../../lib/profiles/read-object.js';
+import { readObject } from '../../lib/profiles/read-object.js';
+import { DeadlineExceededError } from '../../lib/util/abort.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 
 function storeAnswering(get: () => Promise<unknown>): Store<unknown> {
@@ -31,15 +32,17 @@ describe('readObject', () => {
     await clock.advance(100);
     const r = await result;
     expect(r.status).toBe('failed');
-    expect(r.status === 'failed' && r.error).toBeInstanceOf(ReadBudgetExceededError);
+    expect(r.status === 'failed' && r.error).toBeInstanceOf(DeadlineExceededError);
+    expect(r.status === 'failed' && (r.error as Error).message).toBe('reading ns/n exceeded its 100 ms deadline');
     expect(clock.pendingTimers()).toBe(0);
   });
 
   it('fails at once when the signal aborts, and never starts when it already has', async () => {
     const ctl = new AbortController();
     const result = readObject(storeAnswering(() => new Promise(() => {})), 'ns', 'n', opts(ctl.signal));
-    ctl.abort(new Error('closing'));
-    await expect(result).resolves.toMatchObject({ status: 'failed' });
+    const closing = new Error('closing');
+    ctl.abort(closing);
+    await expect(result).resolves.toEqual({ status: 'failed', error: closing });
     let called = false;
     await readObject(storeAnswering(async () => ((called = true), {})), 'ns', 'n', opts(ctl.signal));
     expect(called).toBe(false);

@@ -9,6 +9,7 @@ import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';
 import { ReconcileHandlers } from '../../lib/wait/reconcile-handlers.js';
 import { LEVEL, capturePino } from '../util/log-capture.js';
+import { AbortError } from '../../lib/util/abort.js';
 
 const sandboxes = { group: 'agents.kruise.io', version: 'v1alpha1', resource: 'sandboxes', kind: 'Sandbox', namespaced: true };
 const existing: KubeObject = { apiVersion: 'agents.kruise.io/v1alpha1', kind: 'Sandbox', metadata: { namespace: 'default', name: 'test-sandbox' } };
@@ -132,11 +133,11 @@ describe('ReconcileHandlers', () => {
     const running = registry.reconcile('default', 'a', () => undefined, leaving.signal);
     await settle();
     leaving.abort();
-    await expect(running).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(running).rejects.toBeInstanceOf(AbortError);
     await settle();
     expect(seen).toEqual(['first a']);
     expect(handed?.aborted).toBe(true);
-    await expect(registry.reconcile('default', 'a', () => undefined, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(registry.reconcile('default', 'a', () => undefined, AbortSignal.abort())).rejects.toBeInstanceOf(AbortError);
     expect(seen).toEqual(['first a']);
   });
 });

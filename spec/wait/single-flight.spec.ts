@@ -1,6 +1,7 @@
 // SingleFlight: concurrent identical calls share one execution (golang.org/x/sync/singleflight).
 import { describe, expect, it } from '@jest/globals';
 import { SingleFlight } from '../../lib/wait/single-flight.js';
+import { AbortError } from '../../lib/util/abort.js';
 
 describe('SingleFlight', () => {
   it('runs concurrent calls with one key once and gives every caller the result', async () => {
@@ -50,7 +51,7 @@ describe('SingleFlight', () => {
     const impatient = flights.do('k', fn, leaving.signal);
     const patient = flights.do('k', fn, new AbortController().signal);
     leaving.abort();
-    await expect(impatient).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(impatient).rejects.toBeInstanceOf(AbortError);
     expect(flights.inFlight).toBe(1);
     finish('obj');
     await expect(patient).resolves.toBe('obj');
@@ -60,7 +61,7 @@ describe('SingleFlight', () => {
   it('does not start the call for a caller whose signal is already aborted', async () => {
     const flights = new SingleFlight();
     let runs = 0;
-    await expect(flights.do('k', async () => void runs++, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(flights.do('k', async () => void runs++, AbortSignal.abort())).rejects.toBeInstanceOf(AbortError);
     expect([runs, flights.inFlight]).toEqual([0, 0]);
   });
 });

@@ -11,6 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
+import { deadline } from '../../util/abort.js';
 import type { Clock } from '../../util/clock.js';
 
 const PROTO_ROOT = fileURLToPath(new URL('./proto/', import.meta.url));
@@ -128,11 +129,6 @@ export class ContainerdConnection {
     ) as Record<ServiceName, grpc.Client>;
   }
 
-  /** Whether close() was called. */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** The channel's connectivity state, for leak checks (SHUTDOWN after close()). */
   state(): grpc.connectivityState {
     return this.channel.getConnectivityState(false);
@@ -157,8 +153,7 @@ export class ContainerdConnection {
       let why: { code: number; details: string } | undefined;
       const call: grpc.ClientUnaryCall = fn.call(this.clients[service], request, this.metadata, {}, (err: grpc.ServiceError | null, res: Res) => {
         this.active.delete(call);
-        timer.cancel();
-        opts.signal?.removeEventListener('abort', onAbort);
+        bounded.end();
         if (!err) return resolve(res);
         const code = why?.code ?? err.code ?? grpc.status.UNKNOWN;
         reject(new ContainerdError(label, code, why?.details ?? err.details ?? err.message));
@@ -168,10 +163,12 @@ export class ContainerdConnection {
         why ??= { code, details };
         call.cancel();
       };
-      const onAbort = () => cancel(grpc.status.CANCELLED, 'aborted');
       const timeout = opts.timeout ?? this.callTimeout;
-      const timer = this.clock.setTimeout(() => cancel(grpc.status.DEADLINE_EXCEEDED, `no answer within ${timeout} ms`), timeout);
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const bounded = deadline(this.clock, timeout, opts.signal, label);
+      bounded.signal.addEventListener('abort', () => {
+        if (bounded.reason === 'timeout') cancel(grpc.status.DEADLINE_EXCEEDED, `no answer within ${timeout} ms`);
+        else cancel(grpc.status.CANCELLED, 'aborted');
+      });
     });
   }
 
