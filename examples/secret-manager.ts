@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   console.log(`pod ${namespace}/${pod.metadata?.name} references ${names.length} secret(s): ${names.join(', ') || '(none)'}`);
 
   const subscriptions = names.map((name) =>
-    secrets.manager.watchStore!.changes(namespace, name).subscribe((secret) => {
+    secrets.changes(namespace, name).subscribe((secret) => {
       const keys = Object.keys(secret?.data ?? {});
       console.log(secret ? `${name}: resourceVersion ${secret.metadata?.resourceVersion}, keys [${keys.join(', ')}]` : `${name}: does not exist`);
     }),

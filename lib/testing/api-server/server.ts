@@ -9,6 +9,7 @@
 import type { KubeObject } from '../../api/object.js';
 import type { ResourceType } from '../../api/resource.js';
 import { realClock, type Clock } from '../../util/clock.js';
+import type { AsyncCloseable } from '../../util/dispose.js';
 import { ObjectStorage } from '../object-storage.js';
 import { RequestLog } from './accounting.js';
 import { ResourceCatalog } from './catalog.js';
@@ -81,7 +82,7 @@ const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 /** Token put into kubeconfigs when the server does not check tokens. */
 const OPEN_TOKEN = 'refwatch-embedded';
 
-export class ApiServer {
+export class ApiServer implements AsyncCloseable {
   /** The served state. Changing it directly is seen by watches like any API write. */
   readonly storage: ObjectStorage;
   /** Every API request, in the order answered. */
@@ -231,6 +232,16 @@ export class ApiServer {
       await this.listener.close();
     })();
     return this.stopping;
+  }
+
+  /** `stop()` under the name every other refwatch resource uses. */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
+  /** `stop()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   private async restart(downMs: number): Promise<void> {
