@@ -30,6 +30,7 @@ import type { ObservableStore, GetObjectOptions, StoreStats } from './interfaces
 /** The recycler never stops a watch idle for less than this (upstream's minIdleTime). */
 export const MIN_IDLE_TIME = 60_000;
 
+/** How a WatchObjectStore reads its objects and when it stops watching them. */
 export interface WatchObjectStoreOptions<T> {
   /** Where objects are listed and watched. */
   source: ObjectSource<T>;

@@ -21,6 +21,7 @@ import { HttpListener } from './listener.js';
 import { RequestHandler } from './request-handler.js';
 import type { WatchStream } from './watch-stream.js';
 
+/** How ApiServer.start serves: TLS or not, what state and resources, which clock, which limits. */
 export interface ApiServerOptions {
   /**
    * Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a freshly generated CA, exposed as `caPem`.
@@ -77,17 +78,26 @@ export interface ApiServerOptions {
   port?: number;
 }
 
+/** The watch cache's bookmark frequency in kube-apiserver (one minute). */
 const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000;
+/** What kube-apiserver advertises by default (--http2-max-streams-per-connection). */
 const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 /** Token put into kubeconfigs when the server does not check tokens. */
 const OPEN_TOKEN = 'refwatch-embedded';
 
+/**
+ * An API server in this process for tests, examples and the demo: real HTTP/2 and TLS over loopback, Kubernetes' list, watch and
+ * write semantics over an ObjectStorage, and faults on demand. Start it with `ApiServer.start()`; end it with `stop()`, `close()`
+ * or `await using`.
+ */
 export class ApiServer implements AsyncCloseable {
   /** The served state. Changing it directly is seen by watches like any API write. */
   readonly storage: ObjectStorage;
   /** Every API request, in the order answered. */
   readonly requests: RequestLog;
+  /** Faults to inject: dropped watches, garbage lines, compaction, restarts, delayed lists, stream limits. */
   readonly faults: Faults;
+  /** The clock the server's timers run on. */
   readonly clock: Clock;
   /** `https://127.0.0.1:PORT` (or http://). Stays the same across restarts. */
   readonly url: string;
@@ -185,6 +195,7 @@ export class ApiServer implements AsyncCloseable {
     });
   }
 
+  /** The bound port; stays the same across `faults.restart`. */
   get port(): number {
     return this.listener.boundPort;
   }
