@@ -14,6 +14,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Observable } from 'rxjs';
 import { checkObjectName, type NameRules } from '../api/names.js';
 import type { ObjectSource } from '../api/source.js';
+import { raceAbort } from '../util/abort.js';
 import type { Clock } from '../util/clock.js';
 import type { AsyncCloseable } from '../util/dispose.js';
 import { toLogger, type LoggerLike } from '../util/logger.js';
@@ -178,7 +179,10 @@ class SimpleManager<T> implements StrategyManager<T, 'Get'> {
   async getObject(namespace: string, name: string, opts: GetObjectOptions = {}): Promise<T> {
     const invalid = checkObjectName(namespace, name, this.nameRules);
     if (invalid) throw invalid;
-    return this.source.get(namespace, name, { signal: opts.signal });
+    const read = this.source.get(namespace, name, { signal: opts.signal });
+    // raceAbort, so every strategy rejects an aborted read with the same AbortError, also over a
+    // source that does not listen to the signal.
+    return opts.signal ? raceAbort(read, opts.signal) : read;
   }
 
   registerPod(_pod: V1Pod): void {}

@@ -638,6 +638,22 @@ describe('changes(), signals and await using on the managers', () => {
     expect(secrets.openWatchCount).toBe(0);
   });
 
+  it('Get: a getSecret whose signal aborts rejects with AbortError, and the next read is a fresh GET', async () => {
+    const { secrets } = sources();
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    secrets.onGet(async () => void (await blocked));
+    const manager = new SecretManager({ source: secrets, strategy: 'Get', clock: new FakeClock() });
+    const controller = new AbortController();
+    const waiting = manager.getSecret('ns1', 's1', { signal: controller.signal });
+    controller.abort();
+    expect(isAbortError(await waiting.catch((e: unknown) => e))).toBe(true);
+    release();
+    await expect(manager.getSecret('ns1', 's1')).resolves.toMatchObject({ data: SECRET_DATA });
+    expect(secrets.count('get')).toBe(2);
+    await manager.close();
+  });
+
   it('SecretManager and ConfigMapManager close at the end of an `await using` block, also when the block throws', async () => {
     const { secrets, configMaps } = sources();
     const clock = new FakeClock();
