@@ -18,7 +18,7 @@ import { raceAbort } from '../util/abort.js';
 import type { Clock } from '../util/clock.js';
 import type { AsyncCloseable } from '../util/dispose.js';
 import { toLogger, type LoggerLike } from '../util/logger.js';
-import { CacheBasedManager, DEFAULT_NAME_RULES, type ReferencedObjects } from './cache-based-manager.js';
+import { CacheBasedManager, DEFAULT_NAME_RULES, type CacheBasedManagerOptions, type ReferencedObjects } from './cache-based-manager.js';
 import type { Manager, GetObjectOptions, StoreStats } from './interfaces.js';
 import { TtlObjectStore, type GetTtlFunc } from './ttl-object-store.js';
 import { WatchObjectStore, type WatchObjectStoreOptions } from './watch-object-store.js';
@@ -141,7 +141,7 @@ class StoreManager<T, S extends 'Watch' | 'Cache'> extends CacheBasedManager<T> 
     readonly strategy: S,
     readonly store: StrategyStores<T>[S],
     getReferencedObjects: ReferencedObjects,
-    opts: ConstructorParameters<typeof CacheBasedManager>[2],
+    opts: CacheBasedManagerOptions,
   ) {
     super(store, getReferencedObjects, opts);
   }
