@@ -108,7 +108,7 @@ describeWithCluster('refwatch against a real kube-apiserver', () => {
       manager.registerPod(pod);
       await manager.getSecret(NS, 'mutable');
       await manager.getSecret(NS, 'frozen');
-      const store = manager.manager.watchStore!;
+      const store = manager.manager.store;
       expect(store.inspect(NS, 'frozen')).toMatchObject({ running: false, synced: true });
       expect(store.inspect(NS, 'mutable')).toMatchObject({ running: true, synced: true });
       // One watch left on the server for this manager: the mutable secret's.

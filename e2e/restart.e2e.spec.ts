@@ -48,7 +48,7 @@ describeWithCluster('an apiserver restart under live watches', () => {
       await eventually(async () => {
         for (const [i, name] of names.entries()) expect([name, (await manager.getSecret(NS, name)).data?.v]).toEqual([name, expected(i)]);
       }, 120_000, 250);
-      const store = manager.manager.watchStore!;
+      const store = manager.manager.store;
       expect(names.every((n) => store.inspect(NS, n)?.running)).toBe(true);
     } finally {
       await manager.close();

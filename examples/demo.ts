@@ -126,8 +126,9 @@ export class LiveView {
 interface Lane {
   readonly strategy: ChangeDetectionStrategy;
   readonly client: KubeClient;
-  readonly secrets: SecretManager;
-  readonly configMaps: ConfigMapManager;
+  /** The lane's strategy is chosen at run time, so its managers are typed for any strategy. */
+  readonly secrets: SecretManager<ChangeDetectionStrategy>;
+  readonly configMaps: ConfigMapManager<ChangeDetectionStrategy>;
   readonly subscriptions: Subscription[];
   /** ms from a write to this lane seeing it. */
   readonly latencies: number[];
@@ -165,8 +166,8 @@ function laneName(strategy: ChangeDetectionStrategy): string {
 }
 
 function held<T>(m: StrategyManager<T>): { objects: number; references: number; reflectors: number } {
-  const stats = m.watchStore?.stats() ?? m.ttlStore?.stats() ?? { objects: 0, references: 0 };
-  return { objects: stats.objects, references: stats.references, reflectors: m.watchStore?.stats().runningReflectors ?? 0 };
+  const { objects, references } = m.stats();
+  return { objects, references, reflectors: m.isWatching() ? m.store.stats().runningReflectors : 0 };
 }
 
 interface LaneRow {
@@ -406,11 +407,11 @@ class DemoRun {
         lane.configMaps.registerPod(pod(this.ns, i));
       }
       // Watch: propagation is the time from a write to the store's change event.
-      const store = lane.secrets.manager.watchStore;
-      if (store) {
+      const secrets = lane.secrets;
+      if (secrets.isWatching()) {
         for (let s = 0; s < SECRETS; s++) {
           const name = `secret-${s}`;
-          lane.subscriptions.push(store.changes(this.ns, name).subscribe((secret) => this.observe(lane, name, secret)));
+          lane.subscriptions.push(secrets.changes(this.ns, name).subscribe((secret) => this.observe(lane, name, secret)));
         }
       }
     }

@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   const reaped = new Promise<void>((resolve) => {
     pods.subscribe(() => {
       for (const [id, p] of known) {
-        if (pods.get(p.metadata!.namespace!, p.metadata!.name!)) continue;
+        if (pods.get(p.metadata?.namespace ?? '', p.metadata?.name ?? '')) continue;
         known.delete(id);
         secrets.unregisterPod(p);
         say(`pod ${id} left ${NODE}: its secrets are released, the orphan reaper gets a pass`);

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const execs = () => (cache.getContainerProfile('c-1')?.spec?.execs ?? []).map((e) => e.path).join(', ');
 
   const added = nextEntry();
-  cache.containerCallback({ type: 'add', container: { containerID: 'c-1', containerName: 'cart', pid: 4242, namespace: 'shop', podName: 'cart-0', podLabels: pod.metadata!.labels } });
+  cache.containerCallback({ type: 'add', container: { containerID: 'c-1', containerName: 'cart', pid: 4242, namespace: 'shop', podName: 'cart-0', podLabels: pod.metadata?.labels } });
   await added;
   console.log(`added:   execs allowed = ${execs()}`);
 

@@ -48,14 +48,15 @@ async function main(): Promise<void> {
   const pod: V1Pod | undefined = process.argv[3] ? pods.items.find((p) => p.metadata?.name === process.argv[3]) : pods.items[0];
   if (!pod) throw new Error(`no pod found in namespace ${namespace}`);
 
-  const client = new KubeClient(kc);
-  const secrets = new SecretManager({ source: client.source(resources.secrets), strategy: 'Watch' });
+  // Closed in reverse order when main() returns or throws: the manager, then the client.
+  await using client = new KubeClient(kc);
+  await using secrets = new SecretManager({ source: client.source(resources.secrets), strategy: 'Watch' });
   secrets.registerPod(pod);
   const names = [...podSecretNames(pod)];
   console.log(`pod ${namespace}/${pod.metadata?.name} references ${names.length} secret(s): ${names.join(', ') || '(none)'}`);
 
   const subscriptions = names.map((name) =>
-    secrets.manager.watchStore!.changes(namespace, name).subscribe((secret) => {
+    secrets.changes(namespace, name).subscribe((secret) => {
       const keys = Object.keys(secret?.data ?? {});
       console.log(secret ? `${name}: resourceVersion ${secret.metadata?.resourceVersion}, keys [${keys.join(', ')}]` : `${name}: does not exist`);
     }),
@@ -69,8 +70,6 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, seconds * 1000));
   for (const s of subscriptions) s.unsubscribe();
   secrets.unregisterPod(pod);
-  await secrets.close();
-  await client.close();
 }
 
 main().catch((err) => {

@@ -77,11 +77,11 @@ export type { FailureSink, ReflectorSink, ResourceVersionSink } from './cache/si
 
 export { CacheBasedManager, DEFAULT_NAME_RULES, type CacheBasedManagerOptions, type ReferencedObjects } from './manager/cache-based-manager.js';
 export { NotRegisteredError, StoreClosedError, SyncTimeoutError, UnexpectedObjectError, isNotRegistered } from './manager/errors.js';
-export type { Manager, Store } from './manager/interfaces.js';
+export { isObservableStore, type GetObjectOptions, type Manager, type ObservableStore, type Store, type StoreStats } from './manager/interfaces.js';
 export { ConfigMapManager, SecretManager, isImmutableSecretOrConfigMap, type KindManagerOptions } from './manager/kind-managers.js';
 export { NODE_TTL_ANNOTATION, ttlFromNode } from './manager/node-ttl.js';
 export { podConfigMapNames, podSecretNames, visitPodConfigMapNames, visitPodSecretNames, type NameVisitor } from './manager/pod-references.js';
-export { createObjectManager, type ChangeDetectionStrategy, type ObjectManagerOptions, type StrategyManager } from './manager/strategy.js';
+export { createObjectManager, type ChangeDetectionStrategy, type ObjectManagerOptions, type StrategyManager, type StrategyStores } from './manager/strategy.js';
 export { TtlObjectStore, type GetObjectFunc, type GetTtlFunc, type TtlObjectStoreOptions } from './manager/ttl-object-store.js';
 export { MIN_IDLE_TIME, WatchObjectStore, type ItemState, type WatchObjectStoreOptions, type WatchStoreStats } from './manager/watch-object-store.js';
 

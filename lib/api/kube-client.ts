@@ -128,6 +128,11 @@ export class KubeClient {
     await this.pool.close();
   }
 
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /**
    * Sends one request and parses the JSON answer; failures reject with StatusError or
    * TransportError. Everything the request waits for (auth, connecting, the answer, its body,

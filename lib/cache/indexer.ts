@@ -16,14 +16,21 @@ export type IndexFunc<T> = (obj: T) => string[];
 
 /** What one add/update/delete did, for the caller to turn into events. */
 export interface StoreChange<T> {
+  /** ADDED for a new key, MODIFIED for a replaced object, DELETED for a removed one. */
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  /** The object now stored, or (DELETED) the one that was removed. */
   object: T;
   /** The stored object this one replaced or removed. */
   previous?: T;
 }
 
+/** A lookup named an index the Indexer was not built with (client-go's wording). */
 export class IndexNotFoundError extends Error {
-  constructor(readonly index: string) {
+  /** @param index the index name that was asked for. */
+  constructor(
+    /** The index name that was asked for. */
+    readonly index: string,
+  ) {
     super(`index with name ${index} does not exist`);
     this.name = 'IndexNotFoundError';
   }
@@ -35,6 +42,7 @@ export class IndexNotFoundError extends Error {
  */
 type Indexed = (string | string[] | undefined)[];
 
+/** Objects by "namespace/name", with named indexes kept current on every write; see the file header. */
 export class Indexer<T> {
   private readonly items = new Map<string, T>();
   private readonly byNamespace = new Map<string, Set<string>>();
@@ -58,6 +66,7 @@ export class Indexer<T> {
     this.indices = this.names.map(() => new Map());
   }
 
+  /** Objects stored. */
   get size(): number {
     return this.items.size;
   }
@@ -67,6 +76,7 @@ export class Indexer<T> {
     return this.names;
   }
 
+  /** The object stored under a "namespace/name" key ("name" for cluster-scoped ones). */
   get(key: string): T | undefined {
     return this.items.get(key);
   }

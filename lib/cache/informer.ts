@@ -16,7 +16,7 @@ import type { ObjectSource } from '../api/source.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { deepFreeze, freezeByDefault } from '../util/freeze.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { Indexer, type IndexFunc, type StoreChange } from './indexer.js';
 import { listWatchFor } from './list-watch.js';
 import { Reflector, type ReflectorStats } from './reflector.js';
@@ -30,7 +30,9 @@ import type { FailureSink, ReflectorSink } from './sink.js';
  */
 export const WATCH_ERROR_SETTLE = 2 * 60_000;
 
+/** What an Informer lists and watches, how it indexes, and what it runs on. */
 export interface InformerOptions<T> {
+  /** Where the objects are listed and watched, e.g. `client.source(resources.pods)`. */
   source: ObjectSource<T>;
   /** Namespace to list and watch; "" or undefined means every namespace (not "cluster scope"). */
   namespace?: string;
@@ -46,7 +48,8 @@ export interface InformerOptions<T> {
   indexers?: Record<string, IndexFunc<T>>;
   /** Drives backoff, watch timeouts and the health window. Default: the wall clock. */
   clock?: Clock;
-  logger?: Logger;
+  /** Where failed lists and watches and throwing index functions are reported. Any LoggerLike. */
+  logger?: LoggerLike;
   /**
    * Deep-freeze every stored object. Default: true unless NODE_ENV is "production". Freezing
    * walks each object once as it arrives; turning it off in production saves that walk, and
@@ -61,7 +64,9 @@ export interface InformerOptions<T> {
   random?: () => number;
 }
 
+/** One change to the informer's store, told after the store changed. */
 export interface InformerEvent<T> {
+  /** ADDED for a new object, MODIFIED for a changed one, DELETED for a removed one. */
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   /** The object as stored now; for DELETED, its final state (the last one known, see below). */
   object: T;
@@ -75,6 +80,7 @@ export interface InformerEvent<T> {
   finalStateUnknown?: boolean;
 }
 
+/** Whether the cache can be trusted to be complete right now. */
 export interface InformerHealth {
   /** A list has filled the store since the informer started. */
   synced: boolean;
@@ -86,17 +92,21 @@ export interface InformerHealth {
   lastErrorAt?: number;
 }
 
+/** Counters for dashboards and leak checks. */
 export interface InformerStats {
+  /** Objects in the store. */
   objects: number;
   /** `events()` subscriptions open; 0 after close(). */
   subscribers: number;
   /** The reflector loop is running; false after close() resolved. */
   running: boolean;
+  /** The reflector's counters: lists, watches, events, failures. */
   reflector: ReflectorStats;
 }
 
 /** Thrown by every read after `close()`, and by pending `synced()` calls it interrupts. */
 export class InformerClosedError extends Error {
+  /** @param what the resource and namespace, as the message names them. */
   constructor(what: string) {
     super(`informer for ${what} is closed`);
     this.name = 'InformerClosedError';
@@ -105,20 +115,29 @@ export class InformerClosedError extends Error {
 
 /** `synced(signal)` gave up: the signal aborted before the first list landed. */
 export class InformerSyncAbortedError extends Error {
+  /**
+   * @param what the resource and namespace, as the message names them.
+   * @param cause the reflector's last failure, or the signal's reason.
+   */
   constructor(what: string, cause: unknown) {
     super(`timed out waiting for caches to sync (${what})`, { cause });
     this.name = 'InformerSyncAbortedError';
   }
 }
 
+/**
+ * client-go's shared index informer for one resource: a reflector into an Indexer, read from
+ * memory, with change events; see the file header. Call `start()`, then `synced()`.
+ */
 export class Informer<T extends KubeObject = KubeObject> implements AsyncDisposable {
+  /** The resource listed and watched. */
   readonly resource: ResourceType;
   /** "" when watching every namespace. */
   readonly namespace: string;
   private readonly store: Indexer<T>;
   private readonly reflector: Reflector<T>;
   private readonly clock: Clock;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly freeze: boolean;
   private readonly what: string;
   private readonly subscribers = new Set<Subscriber<InformerEvent<T>>>();
@@ -131,11 +150,12 @@ export class Informer<T extends KubeObject = KubeObject> implements AsyncDisposa
   private lastError: unknown;
   private lastErrorAt: number | undefined;
 
+  /** Builds the informer; nothing is listed before `start()`. */
   constructor(opts: InformerOptions<T>) {
     this.resource = opts.source.resource;
     this.namespace = opts.namespace ?? '';
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.freeze = opts.freeze ?? freezeByDefault();
     const plural = this.resource.group === '' ? this.resource.resource : `${this.resource.resource}.${this.resource.group}`;
     this.what = this.namespace === '' ? plural : `${plural} in ${this.namespace}`;
@@ -284,6 +304,7 @@ export class Informer<T extends KubeObject = KubeObject> implements AsyncDisposa
     return health;
   }
 
+  /** Counters now: objects, subscribers, whether the loop runs, the reflector's counts. */
   stats(): InformerStats {
     return { objects: this.store.size, subscribers: this.subscribers.size, running: this.reflector.isRunning, reflector: { ...this.reflector.stats } };
   }
@@ -308,6 +329,7 @@ export class Informer<T extends KubeObject = KubeObject> implements AsyncDisposa
     return this.closing;
   }
 
+  /** `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

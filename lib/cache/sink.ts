@@ -5,16 +5,21 @@
 export interface ReflectorSink<T> {
   /** The full state after a list, with the list's resourceVersion. The only way to "synced". */
   replace(items: T[], resourceVersion: string): void;
+  /** An object the watch reported ADDED. */
   add(obj: T): void;
+  /** An object the watch reported MODIFIED. */
   update(obj: T): void;
+  /** An object the watch reported DELETED (its last state as the server sent it). */
   delete(obj: T): void;
 }
 
 /** Optional capability: sinks that want to see every resourceVersion, bookmarks included. */
 export interface ResourceVersionSink {
+  /** The resourceVersion the reflector is now at, after a list, an event or a bookmark. */
   updateResourceVersion(resourceVersion: string): void;
 }
 
+/** Whether the sink wants every resourceVersion (has `updateResourceVersion`). */
 export function isResourceVersionSink(sink: object): sink is ResourceVersionSink {
   return typeof (sink as Partial<ResourceVersionSink>).updateResourceVersion === 'function';
 }
@@ -25,9 +30,11 @@ export function isResourceVersionSink(sink: object): sink is ResourceVersionSink
  * the reflector backs off; the reflector keeps going whatever the sink does.
  */
 export interface FailureSink {
+  /** One failed list or watch attempt; `err` is what it failed with. Must not throw. */
   onFailure(err: unknown): void;
 }
 
+/** Whether the sink wants to hear of failed attempts (has `onFailure`). */
 export function isFailureSink(sink: object): sink is FailureSink {
   return typeof (sink as Partial<FailureSink>).onFailure === 'function';
 }

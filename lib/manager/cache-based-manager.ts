@@ -7,14 +7,17 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { checkNamespace, checkObjectName, isDns1123Label, isValidPathSegmentName, type NameRules } from '../api/names.js';
-import { noopLogger, thrownKind, type Logger } from '../util/logger.js';
-import type { Manager, Store } from './interfaces.js';
+import type { AsyncCloseable } from '../util/dispose.js';
+import { thrownKind, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
+import type { Manager, GetObjectOptions, Store } from './interfaces.js';
 
+/** The names of the objects of one kind that a pod references, e.g. `podSecretNames`. */
 export type ReferencedObjects = (pod: V1Pod) => Set<string>;
 
+/** The optional parts of a CacheBasedManager. */
 export interface CacheBasedManagerOptions {
-  /** Where malformed pods and refused references are reported. Default: nowhere. */
-  logger?: Logger;
+  /** Where malformed pods and refused references are reported. Any LoggerLike; default: nowhere. */
+  logger?: LoggerLike;
   /**
    * Which namespaces and referenced names are accepted. A pod whose namespace is refused is
    * ignored; a refused name is left out of the registration (the pod keeps its other
@@ -45,32 +48,41 @@ interface Registration {
   refused: Set<string>;
 }
 
-export class CacheBasedManager<T> implements Manager<T> {
+/**
+ * A Manager over any Store: pod registrations become the store's references, checked and
+ * diffed as the file header says. The Watch and Cache strategies are this over their store.
+ */
+export class CacheBasedManager<T> implements Manager<T>, AsyncCloseable {
   /**
    * Registered pods by namespace, name and UID. The UID is part of the key because a pod
    * deleted and re-created under the same name can be registered and unregistered in an
    * interleaved order (kubernetes#107831).
    */
   private readonly registered = new Map<string, Registration>();
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly nameRules: Required<NameRules>;
 
+  /**
+   * @param objectStore where the referenced objects are kept; closed by close().
+   * @param getReferencedObjects which names of the store's kind a pod references.
+   */
   constructor(
-    private readonly store: Store<T>,
+    private readonly objectStore: Store<T>,
     private readonly getReferencedObjects: ReferencedObjects,
     opts: CacheBasedManagerOptions = {},
   ) {
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.nameRules = { ...DEFAULT_NAME_RULES, ...opts.nameRules };
   }
 
   /** As Manager.getObject; an invalid namespace or name rejects with InvalidNameError. */
-  async getObject(namespace: string, name: string): Promise<T> {
+  async getObject(namespace: string, name: string, opts?: GetObjectOptions): Promise<T> {
     const invalid = checkObjectName(namespace, name, this.nameRules);
     if (invalid) throw invalid;
-    return this.store.get(namespace, name);
+    return this.objectStore.get(namespace, name, opts);
   }
 
+  /** As Manager.registerPod. */
   registerPod(pod: V1Pod): void {
     const id = this.identify(pod, 'register');
     if (!id) return;
@@ -87,21 +99,22 @@ export class CacheBasedManager<T> implements Manager<T> {
     // Add before delete, so an object referenced by both versions never drops to zero
     // references (which would stop its watch or invalidate its cache for nothing).
     for (const name of names) {
-      if (!previous?.names.has(name)) this.store.addReference(id.namespace, name, id.uid);
+      if (!previous?.names.has(name)) this.objectStore.addReference(id.namespace, name, id.uid);
     }
     if (!previous) return;
     for (const name of previous.names) {
-      if (!names.has(name)) this.store.deleteReference(id.namespace, name, id.uid);
+      if (!names.has(name)) this.objectStore.deleteReference(id.namespace, name, id.uid);
     }
   }
 
+  /** As Manager.unregisterPod. */
   unregisterPod(pod: V1Pod): void {
     const id = this.identify(pod, 'unregister');
     if (!id) return;
     const previous = this.registered.get(id.key);
     if (!previous) return;
     this.registered.delete(id.key);
-    for (const name of previous.names) this.store.deleteReference(previous.namespace, name, previous.uid);
+    for (const name of previous.names) this.objectStore.deleteReference(previous.namespace, name, previous.uid);
   }
 
   /** Pods currently registered. */
@@ -109,8 +122,14 @@ export class CacheBasedManager<T> implements Manager<T> {
     return this.registered.size;
   }
 
+  /** Closes the store. Idempotent, as the store's close() is. */
   async close(): Promise<void> {
-    await this.store.close?.();
+    await this.objectStore.close?.();
+  }
+
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /**

@@ -5,8 +5,14 @@
 
 /** `object "ns"/"name" not registered`: no registered pod references the object. */
 export class NotRegisteredError extends Error {
+  /**
+   * @param namespace the namespace that was asked for.
+   * @param objectName the name that was asked for.
+   */
   constructor(
+    /** The namespace that was asked for. */
     readonly namespace: string,
+    /** The name that was asked for (`name` is the error's own). */
     readonly objectName: string,
   ) {
     super(`object ${JSON.stringify(namespace)}/${JSON.stringify(objectName)} not registered`);
@@ -19,7 +25,12 @@ export class NotRegisteredError extends Error {
  * failing meanwhile (403 Forbidden, connection refused...), that failure is the `cause`.
  */
 export class SyncTimeoutError extends Error {
+  /**
+   * @param resource the resource's name in the message ("secret").
+   * @param cause the reflector's last failure, if it was failing.
+   */
   constructor(
+    /** The resource's name in the message, e.g. "secret". */
     readonly resource: string,
     cause?: unknown,
   ) {
@@ -30,7 +41,11 @@ export class SyncTimeoutError extends Error {
 
 /** The store was closed; nothing is watched any more, so nothing can be answered fresh. */
 export class StoreClosedError extends Error {
-  constructor(readonly resource: string) {
+  /** @param resource the resource's name in the message ("secret"). */
+  constructor(
+    /** The resource's name in the message, e.g. "secret". */
+    readonly resource: string,
+  ) {
     super(`failed to sync ${resource} cache: the store is closed`);
     this.name = 'StoreClosedError';
   }
@@ -38,12 +53,14 @@ export class StoreClosedError extends Error {
 
 /** `unexpected object type: ...`: a manager got something that is not its kind of object. */
 export class UnexpectedObjectError extends Error {
+  /** @param description what arrived instead, e.g. "kind ConfigMap"; never the object's contents. */
   constructor(description: string) {
     super(`unexpected object type: ${description}`);
     this.name = 'UnexpectedObjectError';
   }
 }
 
+/** Whether `err` is a NotRegisteredError: no registered pod references the object asked for. */
 export function isNotRegistered(err: unknown): err is NotRegisteredError {
   return err instanceof NotRegisteredError;
 }

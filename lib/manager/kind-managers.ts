@@ -1,16 +1,29 @@
 /**
  * SecretManager and ConfigMapManager: the kubelet's secret.Manager and configmap.Manager. They
  * add the typed getter and the kind's own rules (which pod fields reference it, what
- * "immutable" means) to a strategy manager.
+ * "immutable" means) to a strategy manager. Each class declares its own methods, so an editor
+ * shows `SecretManager.registerPod` and its documentation, not a shared base class's.
+ *
+ * Both are generic in their strategy, as StrategyManager is: `new SecretManager({ source })` is a
+ * `SecretManager<'Watch'>` with `changes()`; `strategy: 'Cache'` gives `SecretManager<'Cache'>`,
+ * on which `changes()` does not compile.
  */
 import type { V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { Observable } from 'rxjs';
 import { isDns1123Label, isDns1123Subdomain, type NameRules } from '../api/names.js';
 import type { ObjectSource } from '../api/source.js';
+import type { AsyncCloseable } from '../util/dispose.js';
 import { UnexpectedObjectError } from './errors.js';
+import type { GetObjectOptions } from './interfaces.js';
 import { podConfigMapNames, podSecretNames } from './pod-references.js';
-import { createObjectManager, type ObjectManagerOptions, type StrategyManager } from './strategy.js';
+import { createObjectManager, type ChangeDetectionStrategy, type ObjectManagerOptions, type StrategyManager } from './strategy.js';
 
-export type KindManagerOptions<T> = Omit<ObjectManagerOptions<T>, 'getReferencedObjects' | 'isImmutable' | 'source' | 'nameRules'> & {
+/** Options of SecretManager and ConfigMapManager: ObjectManagerOptions without the kind's own rules. */
+export type KindManagerOptions<T, S extends ChangeDetectionStrategy = ChangeDetectionStrategy> = Omit<
+  ObjectManagerOptions<T, S>,
+  'getReferencedObjects' | 'isImmutable' | 'source' | 'nameRules'
+> & {
+  /** Where the objects are read, e.g. `client.source(resources.secrets)`. */
   source: ObjectSource<T>;
 };
 
@@ -28,61 +41,135 @@ export function isImmutableSecretOrConfigMap(obj: { immutable?: boolean } | unde
   return obj?.immutable === true;
 }
 
-abstract class KindManager<T> {
-  /** The underlying manager: getObject, and the Watch store when the strategy is Watch. */
-  readonly manager: StrategyManager<T>;
+/** `obj` as the kind's type; objects inside lists carry no kind, so only a wrong one is an error. */
+function ofKind<T>(obj: unknown, kind: string): T {
+  if (obj === null || typeof obj !== 'object') throw new UnexpectedObjectError(String(obj));
+  const actual = (obj as { kind?: unknown }).kind;
+  if (actual !== undefined && actual !== kind) throw new UnexpectedObjectError(`kind ${String(actual)}`);
+  return obj as T;
+}
 
-  protected constructor(
-    manager: StrategyManager<T>,
-    private readonly kind: string,
-  ) {
-    this.manager = manager;
+/** The kubelet's secret manager: the Secrets that registered pods reference, kept by strategy `S`. */
+export class SecretManager<S extends ChangeDetectionStrategy = 'Watch'> implements AsyncCloseable {
+  /** The strategy manager underneath: its `store`, `stats()` and `changes()`. */
+  readonly manager: StrategyManager<V1Secret, S>;
+
+  /** Builds the manager; nothing is requested before a pod is registered (or, for Get, read). */
+  constructor(opts: KindManagerOptions<V1Secret, S>) {
+    this.manager = createObjectManager<V1Secret, S>({ ...opts, getReferencedObjects: podSecretNames, isImmutable: isImmutableSecretOrConfigMap, nameRules: kindNameRules('secret name') });
   }
 
+  /** The strategy this manager was built with. */
+  get strategy(): S {
+    return this.manager.strategy;
+  }
+
+  /**
+   * The Secret, when a registered pod references it (any readable one under Get). Rejects as
+   * Manager.getObject describes, and with UnexpectedObjectError when the answer is not a Secret.
+   */
+  async getSecret(namespace: string, name: string, opts?: GetObjectOptions): Promise<V1Secret> {
+    return ofKind(await this.manager.getObject(namespace, name, opts), 'Secret');
+  }
+
+  /**
+   * Registers every Secret the pod references (image pull secrets, volumes, projected volumes,
+   * env and envFrom of every container): cheap, idempotent, never throws, as Manager.registerPod.
+   */
   registerPod(pod: V1Pod): void {
     this.manager.registerPod(pod);
   }
 
+  /** Releases the Secrets registered for this pod (same namespace, name and UID). Never throws. */
   unregisterPod(pod: V1Pod): void {
     this.manager.unregisterPod(pod);
   }
 
+  /**
+   * The Secret now (undefined while it does not exist) and on every change, until its last
+   * reference goes or the manager closes. Watch only: does not compile for Cache or Get.
+   */
+  changes(this: SecretManager<'Watch'>, namespace: string, name: string): Observable<V1Secret | undefined> {
+    return this.manager.changes(namespace, name);
+  }
+
+  /** Whether the strategy is Watch; narrows a manager whose strategy was chosen at run time. */
+  isWatching(): this is SecretManager<'Watch'> {
+    return this.manager.isWatching();
+  }
+
+  /** Stops every watch and timer; later reads fail with StoreClosedError. Idempotent. */
   close(): Promise<void> {
     return this.manager.close();
   }
 
-  protected async getTyped(namespace: string, name: string): Promise<T> {
-    const obj: unknown = await this.manager.getObject(namespace, name);
-    if (obj === null || typeof obj !== 'object') throw new UnexpectedObjectError(String(obj));
-    const kind = (obj as { kind?: unknown }).kind;
-    // Objects inside lists carry no kind; only a wrong one is an error.
-    if (kind !== undefined && kind !== this.kind) throw new UnexpectedObjectError(`kind ${String(kind)}`);
-    return obj as T;
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
-export class SecretManager extends KindManager<V1Secret> {
-  constructor(opts: KindManagerOptions<V1Secret>) {
-    super(
-      createObjectManager({ ...opts, getReferencedObjects: podSecretNames, isImmutable: isImmutableSecretOrConfigMap, nameRules: kindNameRules('secret name') }),
-      'Secret',
-    );
+/** The kubelet's configmap manager: the ConfigMaps that registered pods reference, kept by strategy `S`. */
+export class ConfigMapManager<S extends ChangeDetectionStrategy = 'Watch'> implements AsyncCloseable {
+  /** The strategy manager underneath: its `store`, `stats()` and `changes()`. */
+  readonly manager: StrategyManager<V1ConfigMap, S>;
+
+  /** Builds the manager; nothing is requested before a pod is registered (or, for Get, read). */
+  constructor(opts: KindManagerOptions<V1ConfigMap, S>) {
+    this.manager = createObjectManager<V1ConfigMap, S>({
+      ...opts,
+      getReferencedObjects: podConfigMapNames,
+      isImmutable: isImmutableSecretOrConfigMap,
+      nameRules: kindNameRules('configmap name'),
+    });
   }
 
-  getSecret(namespace: string, name: string): Promise<V1Secret> {
-    return this.getTyped(namespace, name);
-  }
-}
-
-export class ConfigMapManager extends KindManager<V1ConfigMap> {
-  constructor(opts: KindManagerOptions<V1ConfigMap>) {
-    super(
-      createObjectManager({ ...opts, getReferencedObjects: podConfigMapNames, isImmutable: isImmutableSecretOrConfigMap, nameRules: kindNameRules('configmap name') }),
-      'ConfigMap',
-    );
+  /** The strategy this manager was built with. */
+  get strategy(): S {
+    return this.manager.strategy;
   }
 
-  getConfigMap(namespace: string, name: string): Promise<V1ConfigMap> {
-    return this.getTyped(namespace, name);
+  /**
+   * The ConfigMap, when a registered pod references it (any readable one under Get). Rejects as
+   * Manager.getObject describes, and with UnexpectedObjectError when the answer is not a ConfigMap.
+   */
+  async getConfigMap(namespace: string, name: string, opts?: GetObjectOptions): Promise<V1ConfigMap> {
+    return ofKind(await this.manager.getObject(namespace, name, opts), 'ConfigMap');
+  }
+
+  /**
+   * Registers every ConfigMap the pod references (volumes, projected volumes, env and envFrom of
+   * every container): cheap, idempotent, never throws, as Manager.registerPod.
+   */
+  registerPod(pod: V1Pod): void {
+    this.manager.registerPod(pod);
+  }
+
+  /** Releases the ConfigMaps registered for this pod (same namespace, name and UID). Never throws. */
+  unregisterPod(pod: V1Pod): void {
+    this.manager.unregisterPod(pod);
+  }
+
+  /**
+   * The ConfigMap now (undefined while it does not exist) and on every change, until its last
+   * reference goes or the manager closes. Watch only: does not compile for Cache or Get.
+   */
+  changes(this: ConfigMapManager<'Watch'>, namespace: string, name: string): Observable<V1ConfigMap | undefined> {
+    return this.manager.changes(namespace, name);
+  }
+
+  /** Whether the strategy is Watch; narrows a manager whose strategy was chosen at run time. */
+  isWatching(): this is ConfigMapManager<'Watch'> {
+    return this.manager.isWatching();
+  }
+
+  /** Stops every watch and timer; later reads fail with StoreClosedError. Idempotent. */
+  close(): Promise<void> {
+    return this.manager.close();
+  }
+
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -7,6 +7,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { GetTtlFunc } from './ttl-object-store.js';
 
+/** The annotation the TTL controller writes on each node: the TTL in seconds, as a decimal string. */
 export const NODE_TTL_ANNOTATION = 'node.alpha.kubernetes.io/ttl';
 
 /**

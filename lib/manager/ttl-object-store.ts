@@ -6,9 +6,11 @@
 import { isNotFound } from '../api/errors.js';
 import { checkObjectName } from '../api/names.js';
 import { namespacedKey, parseResourceVersion, resourceVersionOf } from '../api/object.js';
+import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
+import type { AsyncCloseable } from '../util/dispose.js';
 import { NotRegisteredError } from './errors.js';
-import type { Store } from './interfaces.js';
+import type { GetObjectOptions, Store, StoreStats } from './interfaces.js';
 
 /** Fetches one object; `resourceVersion: "0"` allows an answer from the apiserver's cache. */
 export type GetObjectFunc<T> = (namespace: string, name: string, opts: { resourceVersion?: string }) => Promise<T>;
@@ -16,7 +18,9 @@ export type GetObjectFunc<T> = (namespace: string, name: string, opts: { resourc
 /** A TTL override: `[ttl, true]` to use `ttl` ms, `[_, false]` for the default. */
 export type GetTtlFunc = () => Promise<[number, boolean]> | [number, boolean];
 
+/** How a TtlObjectStore fetches and how long it reuses what it fetched. */
 export interface TtlObjectStoreOptions<T> {
+  /** Fetches one object, e.g. `(ns, name, o) => source.get(ns, name, o)`. */
   getObject: GetObjectFunc<T>;
   /**
    * Default TTL in ms, used whenever `getTtl` is absent or answers `[_, false]`. The kubelet
@@ -52,13 +56,18 @@ interface Item<T> {
   data: ObjectData<T> | undefined;
 }
 
-export class TtlObjectStore<T> implements Store<T> {
+/**
+ * The Cache strategy's store: fetched on demand, reused for a TTL, refcounted; no connection is
+ * held open and nothing runs in the background. See the file header.
+ */
+export class TtlObjectStore<T> implements Store<T>, AsyncCloseable {
   private readonly items = new Map<string, Item<T>>();
   private readonly getObject: GetObjectFunc<T>;
   private readonly defaultTtl: number;
   private readonly getTtl: GetTtlFunc | undefined;
   private readonly clock: Clock;
 
+  /** Nothing is fetched before the first get. */
   constructor(opts: TtlObjectStoreOptions<T>) {
     this.getObject = opts.getObject;
     this.defaultTtl = opts.ttl;
@@ -79,6 +88,7 @@ export class TtlObjectStore<T> implements Store<T> {
     } else this.items.set(key, { refCount: 1, data: undefined });
   }
 
+  /** Undoes one addReference; the cached data goes with the last reference. */
   deleteReference(namespace: string, name: string, _referencedFrom: string): void {
     const key = namespacedKey(namespace, name);
     const item = this.items.get(key);
@@ -86,7 +96,14 @@ export class TtlObjectStore<T> implements Store<T> {
     if (--item.refCount === 0) this.items.delete(key);
   }
 
-  async get(namespace: string, name: string): Promise<T> {
+  /**
+   * The cached object while it is younger than the TTL, else a fresh fetch (shared by the gets
+   * that arrive meanwhile). Rejects with NotRegisteredError, InvalidNameError, or the fetch's
+   * error (a 404 StatusError is cached like an object). When `opts.signal` aborts first, this
+   * get stops waiting and rejects with an AbortError; the fetch goes on for the others and its
+   * answer is cached.
+   */
+  async get(namespace: string, name: string, opts: GetObjectOptions = {}): Promise<T> {
     const item = this.items.get(namespacedKey(namespace, name));
     if (!item) throw new NotRegisteredError(namespace, name);
     // getObject is the caller's and may build its own request: a name that would steer it is
@@ -96,18 +113,13 @@ export class TtlObjectStore<T> implements Store<T> {
     const data = (item.data ??= new ObjectData<T>());
     // Gets of one object are serialised on `data`; those that arrive during a fetch share it.
     data.inflight ??= this.refresh(namespace, name, data).finally(() => (data.inflight = undefined));
-    const outcome = await data.inflight;
+    const outcome = await (opts.signal ? raceAbort(data.inflight, opts.signal) : data.inflight);
     if (outcome.err !== undefined) throw outcome.err;
     return outcome.object as T;
   }
 
-  /** Number of objects currently referenced. */
-  get size(): number {
-    return this.items.size;
-  }
-
   /** Referenced objects and the references to them. */
-  stats(): { objects: number; references: number } {
+  stats(): StoreStats {
     let references = 0;
     for (const item of this.items.values()) references += item.refCount;
     return { objects: this.items.size, references };
@@ -118,7 +130,13 @@ export class TtlObjectStore<T> implements Store<T> {
     return this.items.get(namespacedKey(namespace, name))?.refCount ?? 0;
   }
 
+  /** Nothing runs in the background, so there is nothing to stop; here for the Store contract. */
   async close(): Promise<void> {}
+
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 
   private async refresh(namespace: string, name: string, data: ObjectData<T>): Promise<Outcome<T>> {
     if (data.err === undefined && data.object !== undefined && (await this.isFresh(data))) {

@@ -20,14 +20,17 @@ import { listWatchFor } from '../cache/list-watch.js';
 import { ObjectSlot } from '../cache/object-slot.js';
 import { Reflector } from '../cache/reflector.js';
 import type { BackoffOptions } from '../util/backoff.js';
+import { AbortError } from '../util/abort.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
-import { noopLogger, type Logger } from '../util/logger.js';
+import type { AsyncCloseable } from '../util/dispose.js';
+import { toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import { NotRegisteredError, StoreClosedError, SyncTimeoutError } from './errors.js';
-import type { Store } from './interfaces.js';
+import type { ObservableStore, GetObjectOptions, StoreStats } from './interfaces.js';
 
 /** The recycler never stops a watch idle for less than this (upstream's minIdleTime). */
 export const MIN_IDLE_TIME = 60_000;
 
+/** How a WatchObjectStore reads its objects and when it stops watching them. */
 export interface WatchObjectStoreOptions<T> {
   /** Where objects are listed and watched. */
   source: ObjectSource<T>;
@@ -68,7 +71,8 @@ export interface WatchObjectStoreOptions<T> {
    * `secret "x" not found`. Default: the source's kind, lower-cased.
    */
   resourceName?: string;
-  logger?: Logger;
+  /** Where watch failures and idle or immutable stops are reported. Any LoggerLike; default: nowhere. */
+  logger?: LoggerLike;
   /** Randomness for watch timeouts and backoff jitter; injectable for tests. */
   random?: () => number;
 }
@@ -84,11 +88,7 @@ export interface ItemState {
 }
 
 /** Store-wide counters for dashboards and leak checks. */
-export interface WatchStoreStats {
-  /** Referenced objects. */
-  objects: number;
-  /** References to them, summed over referencing UIDs. */
-  references: number;
+export interface WatchStoreStats extends StoreStats {
   /** Reflectors meant to be running. */
   runningReflectors: number;
   /** Reflector loops that have not finished yet (stopping ones included); 0 after close(). */
@@ -138,7 +138,11 @@ class Item<T> {
   }
 }
 
-export class WatchObjectStore<T> implements Store<T> {
+/**
+ * The Watch strategy's store: a watch per referenced object, refcounted by pod UID, with
+ * `changes()` streams; see the file header for the whole contract.
+ */
+export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
   private readonly items = new Map<string, Item<T>>();
   private readonly source: ObjectSource<T>;
   private readonly isImmutable: (obj: T) => boolean;
@@ -149,7 +153,7 @@ export class WatchObjectStore<T> implements Store<T> {
   private readonly minWatchTimeout: number;
   private readonly backoff: BackoffOptions | undefined;
   private readonly resourceName: string;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly random: (() => number) | undefined;
   /** Every reflector loop not yet finished, including those of items already removed. */
   private readonly loops = new Set<Promise<void>>();
@@ -158,6 +162,7 @@ export class WatchObjectStore<T> implements Store<T> {
   private readonly closeListeners = new Set<() => void>();
   private recycleTimer: Timer | undefined;
 
+  /** Starts the idle recycler (unless `recycleInterval` is 0); no watch starts before a reference. */
   constructor(opts: WatchObjectStoreOptions<T>) {
     this.source = opts.source;
     this.isImmutable = opts.isImmutable ?? (() => false);
@@ -168,7 +173,7 @@ export class WatchObjectStore<T> implements Store<T> {
     this.minWatchTimeout = opts.minWatchTimeout ?? 30 * 60_000;
     this.backoff = opts.backoff;
     this.resourceName = opts.resourceName ?? singularName(opts.source.resource);
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.random = opts.random;
     this.scheduleRecycle();
   }
@@ -177,6 +182,7 @@ export class WatchObjectStore<T> implements Store<T> {
     return this.isClosed;
   }
 
+  /** As Store.addReference; the first reference to an object starts its watch. */
   addReference(namespace: string, name: string, referencedFrom: string): void {
     const key = namespacedKey(namespace, name);
     let item = this.items.get(key);
@@ -207,14 +213,21 @@ export class WatchObjectStore<T> implements Store<T> {
     item.end();
   }
 
-  async get(namespace: string, name: string): Promise<T> {
+  /**
+   * The object, once its watch has listed it: at once when synced, else after the first list.
+   * Rejects as Manager.getObject describes; StoreClosedError after close() (immutable objects
+   * excepted). When `opts.signal` aborts first, this get stops waiting and rejects with an
+   * AbortError; the watch and the references stay as they were.
+   */
+  async get(namespace: string, name: string, opts: GetObjectOptions = {}): Promise<T> {
+    if (opts.signal?.aborted) throw new AbortError();
     const item = this.items.get(namespacedKey(namespace, name));
     if (!item) throw new NotRegisteredError(namespace, name);
     if (item.refused) throw item.refused;
     // Recorded even if this get fails, so a racing recycler does not stop a watch being waited on.
     item.lastAccessTime = this.clock.now();
     if (!this.closed) this.restartIfNeeded(item);
-    if (!item.slot.hasSynced) await this.waitForSync(item, namespace, name);
+    if (!item.slot.hasSynced) await this.waitForSync(item, namespace, name, opts.signal);
     const obj = item.slot.value;
     if (obj === undefined) throw newNotFound(this.resourceName, name);
     if (!item.immutable && this.isImmutable(obj)) {
@@ -281,12 +294,14 @@ export class WatchObjectStore<T> implements Store<T> {
     }
   }
 
+  /** One object's watch and references; undefined when nothing references it. */
   inspect(namespace: string, name: string): ItemState | undefined {
     const item = this.items.get(namespacedKey(namespace, name));
     if (!item) return undefined;
     return { running: !item.stopped, synced: item.slot.hasSynced, refs: Object.fromEntries(item.refs) };
   }
 
+  /** Store-wide counters: objects and references as every store reports them, plus the watches. */
   stats(): WatchStoreStats {
     let running = 0;
     let subscribers = 0;
@@ -317,6 +332,11 @@ export class WatchObjectStore<T> implements Store<T> {
       }
     }
     await Promise.all([...this.loops]);
+  }
+
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private newItem(namespace: string, name: string): Item<T> {
@@ -365,7 +385,7 @@ export class WatchObjectStore<T> implements Store<T> {
   }
 
   /** Waits for the item's first list, the sync timeout, its removal or close, whichever is first. */
-  private waitForSync(item: Item<T>, namespace: string, name: string): Promise<void> {
+  private waitForSync(item: Item<T>, namespace: string, name: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.closed) return Promise.reject(new StoreClosedError(this.resourceName));
     return new Promise<void>((resolve, reject) => {
       const cleanup = () => {
@@ -373,6 +393,12 @@ export class WatchObjectStore<T> implements Store<T> {
         cancelWait();
         this.closeListeners.delete(onClose);
         item.onEnd.delete(onRemoved);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      // Only this waiter goes: the reflector keeps listing for the others and the next get.
+      const onAbort = () => {
+        cleanup();
+        reject(new AbortError());
       };
       const timer = this.clock.setTimeout(() => {
         cleanup();
@@ -388,6 +414,7 @@ export class WatchObjectStore<T> implements Store<T> {
       };
       this.closeListeners.add(onClose);
       item.onEnd.add(onRemoved);
+      signal?.addEventListener('abort', onAbort, { once: true });
       const cancelWait = item.slot.onceSynced(() => {
         cleanup();
         resolve();

@@ -15,7 +15,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
-import type { Store } from '../manager/interfaces.js';
+import { isObservableStore, type Store } from '../manager/interfaces.js';
 import { Backoff } from '../util/backoff.js';
 import { AbortError, deadline, raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
@@ -34,7 +34,6 @@ import { isContainerTerminated } from './pod-status.js';
 import { COMPLETION_ANNOTATION, ProfileCompletion, missingProfileState, type ProfileState } from './profile-state.js';
 import {
   createProfileStores,
-  isObservableStore,
   type CreateProfileStoresOptions,
   type ProfileSources,
   type ProfileStores,

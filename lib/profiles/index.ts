@@ -53,7 +53,6 @@ export {
 export {
   createProfileStores,
   type CreateProfileStoresOptions,
-  type ObservableStore,
   type ProfileSources,
   type ProfileStores,
   type ProfileStrategy,

@@ -4,7 +4,6 @@
  * container per tick; behind a store the same object is fetched (or watched) once for every
  * container that references it, and a watch store also says when it changed.
  */
-import type { Observable } from 'rxjs';
 import type { ObjectSource } from '../api/source.js';
 import type { Store } from '../manager/interfaces.js';
 import { TtlObjectStore } from '../manager/ttl-object-store.js';
@@ -46,24 +45,6 @@ export interface ProfileSources {
  * every entry on each tick, as upstream does.
  */
 export type ProfileStrategy = 'watch' | 'ttl';
-
-/**
- * The optional capability that makes a store event-driven: a stream of the object's current value
- * and every change (WatchObjectStore has it). The cache subscribes per dependency when all three
- * stores have it, and falls back to periodic refreshes when any lacks it.
- */
-export interface ObservableStore<T> extends Store<T> {
-  /**
-   * The object's current value, then every change (undefined while it does not exist), until
-   * unsubscribed.
-   */
-  changes(namespace: string, name: string): Observable<T | undefined>;
-}
-
-/** Whether the store has `changes()`, the capability that makes the cache event-driven. */
-export function isObservableStore<T>(store: Store<T>): store is ObservableStore<T> {
-  return typeof (store as Partial<ObservableStore<T>>).changes === 'function';
-}
 
 /** How createProfileStores builds the three stores. */
 export interface CreateProfileStoresOptions {

@@ -12,6 +12,7 @@ interface Scheduled {
   fn: () => void;
 }
 
+/** A Clock that moves only when the test calls `step` or `advance`; see the file header. */
 export class FakeClock implements Clock {
   private t: number;
   private seq = 0;
@@ -22,6 +23,7 @@ export class FakeClock implements Clock {
     this.t = start;
   }
 
+  /** The fake time, in ms. */
   now(): number {
     return this.t;
   }
@@ -33,6 +35,7 @@ export class FakeClock implements Clock {
     return { cancel: () => void this.timers.delete(entry) };
   }
 
+  /** Resolves true after `ms` of fake time, false when `signal` aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     return sleepOn(this, ms, signal);
   }

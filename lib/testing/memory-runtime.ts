@@ -16,10 +16,12 @@ import {
   type TaskState,
 } from '../node/runtime.js';
 
+/** The ContainerRuntime calls a MemoryRuntime records and can fail or hold. */
 export type RuntimeOperation = 'listContainers' | 'taskState' | 'kill' | 'remove' | 'listImages' | 'removeImage';
 
 /** One call the runtime received. */
 export interface RuntimeCall {
+  /** Which call it was. */
   op: RuntimeOperation;
   /** Container id or image name; absent for the lists. */
   target?: string;
@@ -29,9 +31,13 @@ export interface RuntimeCall {
   at: number;
 }
 
+/** A container to add to a MemoryRuntime, with its task's state and the signals it ignores. */
 export interface MemoryContainerSpec {
+  /** The container id. */
   id: string;
+  /** The container's labels (pod name, namespace, container name...). */
   labels?: Record<string, string>;
+  /** The image it runs. */
   image?: string;
   /** Default: clock.now() when added. */
   createdAt?: number;
@@ -47,6 +53,7 @@ interface MemoryContainer {
   ignores: Set<KillSignal>;
 }
 
+/** A ContainerRuntime in memory whose tasks react to signals as processes do; see the file header. */
 export class MemoryRuntime implements ContainerRuntime {
   /** Every call, in order. */
   readonly calls: RuntimeCall[] = [];
@@ -61,6 +68,7 @@ export class MemoryRuntime implements ContainerRuntime {
     this.clock = opts.clock ?? realClock;
   }
 
+  /** Adds a container (and its task) without recording a call; returns it as the runtime lists it. */
   addContainer(spec: MemoryContainerSpec): RuntimeContainer {
     const container: RuntimeContainer = { id: spec.id, labels: { ...spec.labels }, createdAt: spec.createdAt ?? this.clock.now() };
     if (spec.image !== undefined) container.image = spec.image;
@@ -68,6 +76,7 @@ export class MemoryRuntime implements ContainerRuntime {
     return structuredClone(container);
   }
 
+  /** Adds an image without recording a call. */
   addImage(image: { name: string; createdAt?: number; labels?: Record<string, string> }): void {
     this.images.set(image.name, { name: image.name, createdAt: image.createdAt ?? this.clock.now(), ...(image.labels ? { labels: { ...image.labels } } : {}) });
   }
@@ -102,16 +111,19 @@ export class MemoryRuntime implements ContainerRuntime {
     this.hooks.set(faultKey(op, target), fn);
   }
 
+  /** As ContainerRuntime.listContainers: recorded, then every container held. */
   async listContainers(opts?: RuntimeCallOptions): Promise<RuntimeContainer[]> {
     await this.enter('listContainers', undefined, opts);
     return [...this.containers.values()].map((c) => structuredClone(c.container));
   }
 
+  /** As ContainerRuntime.taskState: recorded; RuntimeNotFoundError for an unknown id. */
   async taskState(id: string, opts?: RuntimeCallOptions): Promise<TaskState> {
     await this.enter('taskState', id, opts);
     return this.stateOf(id);
   }
 
+  /** As ContainerRuntime.kill: recorded; SIGKILL always stops the task, other signals unless the task ignores them. */
   async kill(id: string, signal: KillSignal, opts?: RuntimeCallOptions): Promise<void> {
     await this.enter('kill', id, opts, signal);
     const c = this.containers.get(id);
@@ -119,16 +131,19 @@ export class MemoryRuntime implements ContainerRuntime {
     if (c.task === 'running' && !c.ignores.has(signal)) c.task = 'stopped';
   }
 
+  /** As ContainerRuntime.remove: recorded; the container and its task are gone. */
   async remove(id: string, opts?: RuntimeCallOptions): Promise<void> {
     await this.enter('remove', id, opts);
     this.containers.delete(id);
   }
 
+  /** As ContainerRuntime.listImages: recorded, then every image held. */
   async listImages(opts?: RuntimeCallOptions): Promise<RuntimeImage[]> {
     await this.enter('listImages', undefined, opts);
     return [...this.images.values()].map((i) => structuredClone(i));
   }
 
+  /** As ContainerRuntime.removeImage: recorded; the image is gone. */
   async removeImage(name: string, opts?: RuntimeCallOptions): Promise<void> {
     await this.enter('removeImage', name, opts);
     this.images.delete(name);

@@ -10,10 +10,14 @@ import type { ResourceType } from '../api/resource.js';
 import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchOptions } from '../api/source.js';
 import { ObjectStorage } from './object-storage.js';
 
+/** The calls a MemorySource records. */
 export type SourceVerb = 'get' | 'list' | 'watch';
 
+/** One recorded call, as client-go's fake clientset records an action. */
 export interface SourceAction {
+  /** Which call it was. */
   verb: SourceVerb;
+  /** The namespace it was made for ("" for all, or a cluster-scoped resource). */
   namespace: string;
   /** Set for get. */
   name?: string;
@@ -23,18 +27,26 @@ export interface SourceAction {
 
 /** Answer a call (return a value), fail it (throw), or fall through to storage (return undefined). May be async to block. */
 export type GetReactor<T> = (namespace: string, name: string, opts: GetOptions) => T | undefined | Promise<T | undefined>;
+/** Answer a list (return a page), fail it (throw), or fall through to storage (return undefined). May be async to block. */
 export type ListReactor<T> = (namespace: string, opts: ListOptions) => ObjectList<T> | undefined | Promise<ObjectList<T> | undefined>;
 /** Throw to make the watch fail to establish; return true to take over the stream (push events yourself). */
 export type WatchReactor<T> = (watch: MemoryWatch<T>) => boolean | void;
 
+/** An ObjectSource over an in-memory ObjectStorage that records its calls and lets reactors take them over; see the file header. */
 export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSource<T> {
+  /** Every call so far, oldest first. */
   readonly actions: SourceAction[] = [];
   private readonly getReactors: GetReactor<T>[] = [];
   private readonly listReactors: ListReactor<T>[] = [];
   private readonly watchReactors: WatchReactor<T>[] = [];
   private readonly open = new Set<MemoryWatch<T>>();
 
+  /**
+   * @param resource the resource this source serves.
+   * @param storage the state it serves; default a new ObjectStorage.
+   */
   constructor(
+    /** The resource this source serves. */
     readonly resource: ResourceType,
     /** Shared between sources of different resources to get one resourceVersion sequence. */
     readonly storage: ObjectStorage = new ObjectStorage(),
@@ -42,6 +54,7 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSo
 
   // --- ObjectSource -------------------------------------------------------------------
 
+  /** As ObjectSource.get: recorded, then the newest get reactor that answers, else storage. */
   async get(namespace: string, name: string, opts: GetOptions = {}): Promise<T> {
     this.record('get', namespace, opts, name);
     for (const reactor of this.getReactors) {
@@ -51,6 +64,7 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSo
     return this.storage.get(this.resource, namespace, name) as T;
   }
 
+  /** As ObjectSource.list: recorded, then the newest list reactor that answers, else storage. */
   async list(namespace: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
     this.record('list', namespace, opts);
     for (const reactor of this.listReactors) {
@@ -60,6 +74,7 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSo
     return this.storage.list(this.resource, namespace, opts) as ObjectList<T>;
   }
 
+  /** As ObjectSource.watch: recorded when iterated; a MemoryWatch fed from storage unless a watch reactor takes it over. */
   watch(namespace: string, opts: WatchOptions = {}): AsyncIterable<WatchEvent<T>> {
     this.record('watch', namespace, opts);
     const signal = opts.signal;
@@ -88,26 +103,31 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSo
     return this;
   }
 
+  /** Adds a list reactor, consulted before the older ones. */
   onList(reactor: ListReactor<T>): this {
     this.listReactors.unshift(reactor);
     return this;
   }
 
+  /** Adds a watch reactor, consulted before the older ones. */
   onWatch(reactor: WatchReactor<T>): this {
     this.watchReactors.unshift(reactor);
     return this;
   }
 
+  /** Removes every reactor: calls go to storage again. */
   clearReactors(): void {
     this.getReactors.length = this.listReactors.length = this.watchReactors.length = 0;
   }
 
   // --- server-side changes -------------------------------------------------------------------
 
+  /** Creates the object in storage, as an API create would; open watches see ADDED. */
   create(obj: T): T {
     return this.storage.create(this.resource, obj) as T;
   }
 
+  /** Updates the object in storage (409 on a stale resourceVersion); open watches see MODIFIED. */
   update(obj: T): T {
     return this.storage.update(this.resource, obj) as T;
   }
@@ -123,6 +143,7 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSo
     return this.update({ ...obj, metadata: { ...meta, resourceVersion: undefined } });
   }
 
+  /** Deletes the object from storage; open watches see DELETED. */
   remove(namespace: string, name: string): T {
     return this.storage.delete(this.resource, namespace, name) as T;
   }
@@ -139,14 +160,17 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSo
     return [...this.open];
   }
 
+  /** How many watches are open: 0 once everything that watched has stopped. */
   get openWatchCount(): number {
     return this.open.size;
   }
 
+  /** How many calls of this verb were recorded. */
   count(verb: SourceVerb): number {
     return this.actions.filter((a) => a.verb === verb).length;
   }
 
+  /** Forgets the recorded calls, e.g. after a test's setup. */
   clearActions(): void {
     this.actions.length = 0;
   }
@@ -176,12 +200,20 @@ export class MemoryWatch<T> implements AsyncIterable<WatchEvent<T>>, AsyncIterat
   private failure: unknown;
   private detach: (() => void) | undefined;
 
+  /**
+   * @param namespace the namespace watched.
+   * @param options the options as passed, without the signal.
+   * @param onClose called once when the watch closes.
+   */
   constructor(
+    /** The namespace watched. */
     readonly namespace: string,
+    /** The options as passed, without the signal. */
     readonly options: Omit<WatchOptions, 'signal'>,
     private readonly onClose: (w: MemoryWatch<T>) => void,
   ) {}
 
+  /** Whether either side ended the watch. */
   get closed(): boolean {
     return this.state !== 'open';
   }
@@ -207,15 +239,18 @@ export class MemoryWatch<T> implements AsyncIterable<WatchEvent<T>>, AsyncIterat
     this.close('failed');
   }
 
+  /** Registers what stops feeding this watch when it closes (at once if it already has). */
   attach(detach: () => void): void {
     if (this.state === 'open') this.detach = detach;
     else detach();
   }
 
+  /** The watch is its own iterator. */
   [Symbol.asyncIterator](): AsyncIterator<WatchEvent<T>> {
     return this;
   }
 
+  /** The next event; waits while none is queued, rejects after `fail`. */
   next(): Promise<IteratorResult<WatchEvent<T>>> {
     if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
     if (this.state === 'failed') {
@@ -226,6 +261,7 @@ export class MemoryWatch<T> implements AsyncIterable<WatchEvent<T>>, AsyncIterat
     return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
   }
 
+  /** The consumer stopped reading: the watch closes. */
   return(): Promise<IteratorResult<WatchEvent<T>>> {
     this.queue.length = 0;
     this.close('ended');

@@ -30,6 +30,7 @@ interface Subscription {
   listener: (event: WatchEvent<KubeObject>) => void;
 }
 
+/** How much history an ObjectStorage keeps and where its resourceVersions start. */
 export interface ObjectStorageOptions {
   /**
    * Events kept for watch replay and snapshots; older ones are compacted away, as etcd does.
@@ -43,6 +44,10 @@ export interface ObjectStorageOptions {
 /** Annotation on the BOOKMARK that ends a WatchList's initial events. */
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
+/**
+ * The state behind a MemorySource and the embedded API server: objects by resource and key, one resourceVersion sequence,
+ * and the event history watches replay from, compacted as etcd compacts.
+ */
 export class ObjectStorage {
   private rv: number;
   /** Every change with an RV above this one is in `history`. */
@@ -53,6 +58,7 @@ export class ObjectStorage {
   private readonly subscriptions = new Set<Subscription>();
   private uidCounter = 0;
 
+  /** Empty storage; the first write gets `initialResourceVersion` + 1. */
   constructor(opts: ObjectStorageOptions = {}) {
     this.rv = opts.initialResourceVersion ?? 1000;
     this.compactedRV = this.rv;
@@ -69,12 +75,14 @@ export class ObjectStorage {
     return this.subscriptions.size;
   }
 
+  /** A copy of one object; throws a 404 StatusError when absent. */
   get(rt: ResourceType, namespace: string, name: string): KubeObject {
     const obj = this.bucket(rt).get(objectKey(scope(rt, namespace), name));
     if (!obj) throw notFound(rt, name);
     return structuredClone(obj);
   }
 
+  /** One page of copies, filtered by the selectors, at the snapshot the options ask for (410 Gone when compacted away). */
   list(rt: ResourceType, namespace: string, opts: ListOptions = {}): ObjectList<KubeObject> {
     const fieldMatch = parseFieldSelector(opts.fieldSelector);
     const labelMatch = parseLabelSelector(opts.labelSelector);
@@ -113,6 +121,7 @@ export class ObjectStorage {
     return { apiVersion: apiVersionOf(rt), kind: `${rt.kind}List`, metadata, items };
   }
 
+  /** Stores a new object with a fresh uid and resourceVersion; 409 AlreadyExists when the name is taken, 422 without a name. */
   create(rt: ResourceType, obj: KubeObject, namespace = metaOf(obj)?.namespace ?? ''): KubeObject {
     const name = metaOf(obj)?.name;
     if (typeof name !== 'string' || name === '') throw new StatusError(422, 'Invalid', `${rt.kind} "" is invalid: metadata.name: Required value: name is required`);
@@ -165,6 +174,7 @@ export class ObjectStorage {
     return this.update(rt, { ...merged, metadata: meta }, namespace);
   }
 
+  /** Removes an object and returns its last state; 404 when absent. */
   delete(rt: ResourceType, namespace: string, name: string): KubeObject {
     const key = objectKey(scope(rt, namespace), name);
     const old = this.bucket(rt).get(key);

@@ -7,6 +7,7 @@
 import { StatusError } from '../api/errors.js';
 import { metaOf } from '../api/object.js';
 
+/** Whether an object matches a parsed selector. */
 export type Matcher = (obj: unknown) => boolean;
 
 /** The fields a field selector may name, and how each is read; an absent field reads as "", as in kube-apiserver. */
@@ -90,6 +91,7 @@ function invalidField(selector: string, problem: string): StatusError {
   return new StatusError(400, 'BadRequest', `invalid field selector ${JSON.stringify(selector)}: ${problem}`);
 }
 
+/** A label selector's matcher (equality, set-based and existence terms); a 400 StatusError for one the apiserver refuses. */
 export function parseLabelSelector(selector: string | undefined): Matcher {
   if (!selector || selector.trim() === '') return matchAll;
   const terms = splitTopLevel(selector).map((raw) => {

@@ -16,6 +16,7 @@ import { resources, type ResourceType } from '../../lib/api/resource.js';
 import type { WatchEvent } from '../../lib/api/source.js';
 import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
 
 const widgets: ResourceType = { group: 'example.refwatch.io', version: 'v1', resource: 'widgets', kind: 'Widget', namespaced: true };
 const clusterThings: ResourceType = { group: 'example.refwatch.io', version: 'v1', resource: 'things', kind: 'Thing', namespaced: false };
@@ -229,6 +230,21 @@ describe('KubeClient', () => {
     }
     expect(server.requests).toHaveLength(0);
     expect(client.stats().connections).toBe(0);
+  });
+
+  it('closes its connections at the end of an `await using` block, also when the block throws', async () => {
+    const server = await serve();
+    await expectAwaitUsingCloses(
+      () => new KubeClient(kubeconfigFor(server)),
+      async () => {
+        await settle(10);
+        return server.connections === 0;
+      },
+      async (client) => {
+        await client.source<V1Secret>(resources.secrets).list('ns1');
+        expect(client.stats().connections).toBe(1);
+      },
+    );
   });
 
   it('never quotes a request body back in an error message', async () => {

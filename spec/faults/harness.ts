@@ -209,7 +209,7 @@ export class Rig {
       clock: this.clock,
       watch: { recycleInterval: 0, random: random ?? seeded(this.opts.seed ?? 1), maxIdleTime, syncTimeout, minWatchTimeout, backoff },
     });
-    this.store = this.manager.manager.watchStore!;
+    this.store = this.manager.manager.store;
     const n = this.names.length;
     for (let p = 0; p < pods; p++) this.manager.registerPod(podMounting(`pod-${p}`, [this.names[p % n], this.names[(p + Math.ceil(n / 2)) % n]]));
     return this.store;

@@ -6,9 +6,11 @@ import { resources } from '../../lib/api/resource.js';
 import { CacheBasedManager } from '../../lib/manager/cache-based-manager.js';
 import { podSecretNames } from '../../lib/manager/pod-references.js';
 import { TtlObjectStore } from '../../lib/manager/ttl-object-store.js';
-import { FakeClock } from '../../lib/testing/fake-clock.js';
+import { WatchObjectStore } from '../../lib/manager/watch-object-store.js';
+import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';
 import type { LogFields, Logger } from '../../lib/util/logger.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
 
 interface SecretsToAttach {
   imagePullSecretNames?: string[];
@@ -190,7 +192,7 @@ describe('CacheBasedManager', () => {
         const m = new CacheBasedManager(store, podSecretNames, { logger });
         expect(() => m.registerPod(pod as V1Pod)).not.toThrow();
         expect(() => m.registerPod(pod as V1Pod)).not.toThrow();
-        expect(store.size).toBe(0); // no valid reference anywhere, so nothing registered in the store
+        expect(store.stats().objects).toBe(0); // no valid reference anywhere, so nothing registered in the store
         expect(() => m.unregisterPod(pod as V1Pod)).not.toThrow();
         expect(m.registeredPodCount).toBe(0);
       });
@@ -259,7 +261,7 @@ describe('CacheBasedManager', () => {
         expect(() => m.registerPod(pod as V1Pod)).not.toThrow();
         expect(() => m.unregisterPod(pod as V1Pod)).not.toThrow();
         expect(m.registeredPodCount).toBe(0);
-        expect(store.size).toBe(0);
+        expect(store.stats().objects).toBe(0);
         expect(lines.length).toBeGreaterThan(0);
         for (const line of lines) expect(line).not.toContain(CONTENTS);
         // The manager keeps working for the next pod.
@@ -307,5 +309,22 @@ describe('CacheBasedManager', () => {
       expect(store.referenceCount('ns', 'a')).toBe(0);
       expect(store.referenceCount('ns', 'b')).toBe(1);
     });
+  });
+
+  it('closes its store at the end of an `await using` block, also when the block throws', async () => {
+    const source = new MemorySource<V1Secret>(resources.secrets);
+    source.create({ metadata: { namespace: 'ns1', name: 's1' } });
+    const clock = new FakeClock();
+    await expectAwaitUsingCloses(
+      () => new CacheBasedManager(new WatchObjectStore<V1Secret>({ source, clock }), podSecretNames),
+      async () => {
+        await settle();
+        return source.openWatchCount === 0 && clock.pendingTimers() === 0;
+      },
+      async (manager) => {
+        manager.registerPod(podWithSecrets('ns1', 'pod', { imagePullSecretNames: ['s1'] }));
+        await manager.getObject('ns1', 's1');
+      },
+    );
   });
 });

@@ -10,10 +10,14 @@ import { resources } from '../../lib/api/resource.js';
 import type { ObjectSource } from '../../lib/api/source.js';
 import { ConfigMapManager, SecretManager } from '../../lib/manager/kind-managers.js';
 import { NotRegisteredError, UnexpectedObjectError } from '../../lib/manager/errors.js';
-import type { ChangeDetectionStrategy } from '../../lib/manager/strategy.js';
+import { podSecretNames } from '../../lib/manager/pod-references.js';
+import { createObjectManager, type ChangeDetectionStrategy } from '../../lib/manager/strategy.js';
+import { WatchObjectStore } from '../../lib/manager/watch-object-store.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';
+import { isAbortError } from '../../lib/util/abort.js';
 import type { LogFields, Logger } from '../../lib/util/logger.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
@@ -297,7 +301,7 @@ describe('Watch strategy (TestWatchingSecretManager)', () => {
   it('is the default strategy', async () => {
     const { clock, source, manager } = setup();
     expect(manager.manager.strategy).toBe('Watch');
-    expect(manager.manager.watchStore).toBeDefined();
+    expect(manager.manager.store).toBeInstanceOf(WatchObjectStore);
     await manager.close();
     expect(source.openWatchCount).toBe(0);
     expect(clock.pendingTimers()).toBe(0);
@@ -364,7 +368,7 @@ describe('Watch strategy (TestWatchingSecretManager)', () => {
 
     const first = await manager.getSecret('ns1', 'frozen');
     expect(first.data).toEqual(SECRET_DATA);
-    expect(manager.manager.watchStore!.inspect('ns1', 'frozen')).toMatchObject({ running: false });
+    expect(manager.manager.store.inspect('ns1', 'frozen')).toMatchObject({ running: false });
     await settle();
     expect(source.openWatchCount).toBe(0);
     const listsAndWatches = source.count('list') + source.count('watch');
@@ -379,7 +383,7 @@ describe('Watch strategy (TestWatchingSecretManager)', () => {
     const again = await manager.getSecret('ns1', 'frozen');
     expect(again.data).toEqual(SECRET_DATA);
     expect(again.metadata?.labels).toEqual({ v: '1' });
-    expect(manager.manager.watchStore!.inspect('ns1', 'frozen')).toMatchObject({ running: false });
+    expect(manager.manager.store.inspect('ns1', 'frozen')).toMatchObject({ running: false });
     expect(source.count('list') + source.count('watch')).toBe(listsAndWatches);
     await manager.close();
     expect(source.openWatchCount).toBe(0);
@@ -458,7 +462,8 @@ describe('strategy selection', () => {
     const source = new MemorySource<V1Secret>(resources.secrets);
     const manager = new SecretManager({ source, strategy, clock: new FakeClock() });
     expect(manager.manager.strategy).toBe(strategy);
-    expect(manager.manager.watchStore !== undefined).toBe(strategy === 'Watch');
+    expect(manager.manager.store instanceof WatchObjectStore).toBe(strategy === 'Watch');
+    expect(manager.isWatching()).toBe(strategy === 'Watch');
     await manager.close();
     expect(source.openWatchCount).toBe(0);
   });
@@ -542,5 +547,135 @@ describe('names a Secret or ConfigMap cannot have (refused before any request)',
     await expect(manager.getConfigMap('ns1', 'x=y')).rejects.toThrow(/^invalid configmap name "x=y": a lowercase RFC 1123 subdomain/);
     expect(source.actions).toEqual([]);
     await manager.close();
+  });
+});
+
+describe('changes(), signals and await using on the managers', () => {
+  function sources() {
+    const secrets = new MemorySource<V1Secret>(resources.secrets);
+    secrets.create({ metadata: { name: 's1', namespace: 'ns1' }, data: SECRET_DATA });
+    const configMaps = new MemorySource<V1ConfigMap>(resources.configMaps);
+    configMaps.create({ metadata: { name: 'cm1', namespace: 'ns1' }, data: { mode: 'blue' } });
+    return { secrets, configMaps };
+  }
+  const pod: V1Pod = {
+    metadata: { namespace: 'ns1', name: 'pod', uid: 'uid-1' },
+    spec: { containers: [{ name: 'c', envFrom: [{ secretRef: { name: 's1' } }, { configMapRef: { name: 'cm1' } }] }] },
+  };
+
+  it('Watch: changes() on each manager gives the object now and after every write, and completes when the pod goes', async () => {
+    const { secrets, configMaps } = sources();
+    const secretManager = new SecretManager({ source: secrets, clock: new FakeClock() });
+    const configMapManager = new ConfigMapManager({ source: configMaps, clock: new FakeClock() });
+    secretManager.registerPod(pod);
+    configMapManager.registerPod(pod);
+    const seen: string[] = [];
+    let completed = 0;
+    const complete = () => completed++;
+    secretManager.changes('ns1', 's1').subscribe({ next: (s) => seen.push(`secret ${s?.data?.password ?? 'gone'}`), complete });
+    configMapManager.changes('ns1', 'cm1').subscribe({ next: (c) => seen.push(`configmap ${c?.data?.mode ?? 'gone'}`), complete });
+    await settle();
+    secrets.update({ metadata: { name: 's1', namespace: 'ns1' }, data: { password: b64('rotated') } });
+    configMaps.remove('ns1', 'cm1');
+    await settle();
+    expect(seen).toEqual([`secret ${SECRET_DATA.password}`, 'configmap blue', `secret ${b64('rotated')}`, 'configmap gone']);
+    secretManager.unregisterPod(pod);
+    configMapManager.unregisterPod(pod);
+    expect(completed).toBe(2);
+    await secretManager.close();
+    await configMapManager.close();
+    expect(secrets.openWatchCount + configMaps.openWatchCount).toBe(0);
+  });
+
+  it.each(['Cache', 'Get'] as const)('%s: changes() does not compile, and a cast past the compiler gets a TypeError that says why', async (strategy) => {
+    const { secrets } = sources();
+    const manager = new SecretManager({ source: secrets, strategy, clock: new FakeClock() });
+    manager.registerPod(pod);
+    // @ts-expect-error changes() needs SecretManager<'Watch'>
+    expect(() => manager.changes('ns1', 's1')).toThrow(new TypeError(`changes() needs the Watch strategy; this manager uses ${strategy}, which keeps no watch to report changes`));
+    // @ts-expect-error and so does the strategy manager underneath
+    expect(() => manager.manager.changes('ns1', 's1')).toThrow(TypeError);
+    expect(manager.isWatching()).toBe(false);
+    await manager.close();
+  });
+
+  it('isWatching() narrows a manager whose strategy is chosen at run time, so changes() compiles without a cast', async () => {
+    const { secrets } = sources();
+    const chosen = ['Cache', 'Watch'][1] as ChangeDetectionStrategy;
+    const manager = createObjectManager<V1Secret, ChangeDetectionStrategy>({ source: secrets, strategy: chosen, getReferencedObjects: podSecretNames, clock: new FakeClock() });
+    manager.registerPod(pod);
+    expect(manager.isWatching()).toBe(true);
+    if (!manager.isWatching()) throw new Error('unreachable');
+    const first = await new Promise<V1Secret | undefined>((resolve) => {
+      const sub = manager.changes('ns1', 's1').subscribe((s) => {
+        resolve(s);
+        queueMicrotask(() => sub.unsubscribe());
+      });
+    });
+    expect(first?.data).toEqual(SECRET_DATA);
+    expect(manager.store.inspect('ns1', 's1')).toMatchObject({ running: true, synced: true });
+    expect(manager.stats()).toEqual({ objects: 1, references: 1 });
+    await manager.close();
+  });
+
+  it.each(['Watch', 'Cache'] as const)('%s: a getSecret whose signal aborts rejects with AbortError and loses nothing', async (strategy) => {
+    const { secrets } = sources();
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    secrets.onList(async () => void (await blocked));
+    secrets.onGet(async () => void (await blocked));
+    const manager = new SecretManager({ source: secrets, strategy, clock: new FakeClock(), watch: { syncTimeout: 60_000 } });
+    manager.registerPod(pod);
+    const controller = new AbortController();
+    const waiting = manager.getSecret('ns1', 's1', { signal: controller.signal });
+    await settle();
+    controller.abort();
+    expect(isAbortError(await waiting.catch((e: unknown) => e))).toBe(true);
+    expect(manager.manager.stats()).toEqual({ objects: 1, references: 1 });
+    release();
+    await expect(manager.getSecret('ns1', 's1')).resolves.toMatchObject({ data: SECRET_DATA });
+    await manager.close();
+    expect(secrets.openWatchCount).toBe(0);
+  });
+
+  it('Get: a getSecret whose signal aborts rejects with AbortError, and the next read is a fresh GET', async () => {
+    const { secrets } = sources();
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    secrets.onGet(async () => void (await blocked));
+    const manager = new SecretManager({ source: secrets, strategy: 'Get', clock: new FakeClock() });
+    const controller = new AbortController();
+    const waiting = manager.getSecret('ns1', 's1', { signal: controller.signal });
+    controller.abort();
+    expect(isAbortError(await waiting.catch((e: unknown) => e))).toBe(true);
+    release();
+    await expect(manager.getSecret('ns1', 's1')).resolves.toMatchObject({ data: SECRET_DATA });
+    expect(secrets.count('get')).toBe(2);
+    await manager.close();
+  });
+
+  it('SecretManager and ConfigMapManager close at the end of an `await using` block, also when the block throws', async () => {
+    const { secrets, configMaps } = sources();
+    const clock = new FakeClock();
+    const closed = async () => {
+      await settle();
+      return secrets.openWatchCount + configMaps.openWatchCount === 0 && clock.pendingTimers() === 0;
+    };
+    await expectAwaitUsingCloses(
+      () => new SecretManager({ source: secrets, clock }),
+      closed,
+      async (manager) => {
+        manager.registerPod(pod);
+        await manager.getSecret('ns1', 's1');
+      },
+    );
+    await expectAwaitUsingCloses(
+      () => new ConfigMapManager({ source: configMaps, clock }),
+      closed,
+      async (manager) => {
+        manager.registerPod(pod);
+        await manager.getConfigMap('ns1', 'cm1');
+      },
+    );
   });
 });

@@ -96,7 +96,7 @@ describe('refcounting, model-based', () => {
               if (expected > 0) registered++;
             }
           }
-          if (store.size !== registered) return false;
+          if (store.stats().objects !== registered) return false;
         }
         return true;
       }),

@@ -9,6 +9,8 @@ import { NotRegisteredError } from '../../lib/manager/errors.js';
 import { TtlObjectStore } from '../../lib/manager/ttl-object-store.js';
 import { FakeClock } from '../../lib/testing/fake-clock.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';
+import { isAbortError } from '../../lib/util/abort.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
 
 /** A source whose get answers an empty Secret, like client-go's zero-value fake clientset. */
 function emptySecretSource(): MemorySource<V1Secret> {
@@ -214,7 +216,7 @@ describe('TtlObjectStore', () => {
     store.deleteReference('ns', 's', 'pod');
     store.deleteReference('ns', 's', 'pod');
     expect(store.referenceCount('ns', 's')).toBe(0);
-    expect(store.size).toBe(0);
+    expect(store.stats().objects).toBe(0);
   });
 
   for (const [namespace, name] of [['ns', '..'], ['ns', '.'], ['ns', 'a/b'], ['..', 's'], ['a/b', 'c']]) {
@@ -233,6 +235,46 @@ describe('TtlObjectStore', () => {
     store.addReference('a', 'b/c', 'p1');
     store.addReference('a/b', 'c', 'p2');
     store.addReference('a/b', 'c', 'p3');
-    expect([store.referenceCount('a', 'b/c'), store.referenceCount('a/b', 'c'), store.size]).toEqual([1, 2, 2]);
+    expect([store.referenceCount('a', 'b/c'), store.referenceCount('a/b', 'c'), store.stats().objects]).toEqual([1, 2, 2]);
+  });
+
+  it('a get whose signal aborts during the fetch rejects with AbortError; the fetch still lands in the cache for the next get', async () => {
+    const source = new MemorySource<V1Secret>(resources.secrets);
+    source.create({ metadata: { namespace: 'ns', name: 's' }, data: { k: 'v1' } });
+    let release!: () => void;
+    const answered = new Promise<void>((resolve) => (release = resolve));
+    source.onGet(async () => {
+      await answered;
+      return undefined;
+    });
+    const store = storeOver(source, { ttl: 60_000 });
+    store.addReference('ns', 's', 'pod');
+    const controller = new AbortController();
+    const waiting = store.get('ns', 's', { signal: controller.signal });
+    controller.abort();
+    expect(isAbortError(await waiting.catch((e: unknown) => e))).toBe(true);
+    expect(store.referenceCount('ns', 's')).toBe(1);
+    release();
+    await expect(store.get('ns', 's')).resolves.toMatchObject({ data: { k: 'v1' } });
+    await expect(store.get('ns', 's')).resolves.toMatchObject({ data: { k: 'v1' } });
+    expect(source.count('get')).toBe(1); // the aborted get's fetch was shared, then cached
+  });
+
+  it('runs close() at the end of an `await using` block, also when the block throws', async () => {
+    let closes = 0;
+    await expectAwaitUsingCloses(
+      () => {
+        const store = storeOver(emptySecretSource(), { ttl: 0 });
+        const close = store.close.bind(store);
+        store.close = () => (closes++, close());
+        return store;
+      },
+      () => closes > 0,
+      async (store) => {
+        store.addReference('ns', 's', 'pod');
+        await store.get('ns', 's');
+        closes = 0; // each block counts its own store's close
+      },
+    );
   });
 });

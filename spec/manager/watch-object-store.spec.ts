@@ -16,6 +16,8 @@ import { WatchObjectStore, type WatchObjectStoreOptions } from '../../lib/manage
 import { ApiServer } from '../../lib/testing/api-server/index.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';
+import { isAbortError } from '../../lib/util/abort.js';
+import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
 
 const NS = 'ns';
 const NAME = 'name';
@@ -40,6 +42,17 @@ function setup(opts: Partial<WatchObjectStoreOptions<V1Secret>> = {}) {
   });
   stores.push(store);
   return { clock, source, store };
+}
+
+/** Holds every list of `source` until the returned function is called; then they answer from storage. */
+function holdLists(source: MemorySource<V1Secret>): () => void {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  source.onList(async () => {
+    await held;
+    return undefined;
+  });
+  return release;
 }
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -260,12 +273,7 @@ describe('WatchObjectStore', () => {
     it('resolves as soon as the first list lands, without polling', async () => {
       const { source, store } = setup();
       source.create(secret());
-      let release!: () => void;
-      const gate = new Promise<void>((r) => (release = r));
-      source.onList(async () => {
-        await gate;
-        return undefined;
-      });
+      const release = holdLists(source);
       store.addReference(NS, NAME, 'pod');
       let settled = false;
       const get = store.get(NS, NAME).finally(() => (settled = true));
@@ -573,5 +581,55 @@ describe('WatchObjectStore', () => {
     store.deleteReference('a/b', 'c', 'pod-in-a-b');
     expect(store.inspect('a/b', 'c')).toBeUndefined();
     expect(store.stats()).toMatchObject({ objects: 1, references: 1 });
+  });
+
+  it('a get whose signal aborts while the first list is pending rejects with AbortError; the object stays registered and the list goes on', async () => {
+    const { clock, source, store } = setup({ syncTimeout: 5_000 });
+    source.create(secret({ data: { k: 'v1' } }));
+    const release = holdLists(source);
+    store.addReference(NS, NAME, 'pod');
+    const controller = new AbortController();
+    const waiting = store.get(NS, NAME, { signal: controller.signal });
+    const other = store.get(NS, NAME);
+    await settle();
+    controller.abort();
+    const err = await waiting.catch((e: unknown) => e);
+    expect(isAbortError(err)).toBe(true);
+    expect(store.inspect(NS, NAME)).toEqual({ running: true, synced: false, refs: { pod: 1 } });
+    release();
+    await settle();
+    await expect(other).resolves.toMatchObject({ data: { k: 'v1' } });
+    await expect(store.get(NS, NAME)).resolves.toMatchObject({ data: { k: 'v1' } });
+    // The aborted get's sync timer went with it: running the clock past it rejects nothing.
+    await clock.advance(10_000);
+    expect(source.count('list')).toBe(1);
+  });
+
+  it('a get with an already aborted signal rejects at once and starts nothing', async () => {
+    const { source, store } = setup();
+    store.addReference(NS, NAME, 'pod');
+    await settle();
+    const lists = source.count('list');
+    const err = await store.get(NS, NAME, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    expect(isAbortError(err)).toBe(true);
+    expect(source.count('list')).toBe(lists);
+    expect(store.stats()).toMatchObject({ objects: 1, references: 1 });
+  });
+
+  it('closes at the end of an `await using` block, also when the block throws: no watch, loop or timer left', async () => {
+    const clock = new FakeClock();
+    const source = new MemorySource<V1Secret>(resources.secrets);
+    source.create(secret());
+    await expectAwaitUsingCloses(
+      () => new WatchObjectStore<V1Secret>({ source, clock }),
+      async (store) => {
+        await settle();
+        return source.openWatchCount === 0 && store.stats().activeReflectorLoops === 0 && clock.pendingTimers() === 0;
+      },
+      async (store) => {
+        store.addReference(NS, NAME, 'pod');
+        await store.get(NS, NAME);
+      },
+    );
   });
 });

@@ -1,9 +1,10 @@
 // The stores behind the profile cache: which strategy gives which store, which of them are
 // event-driven, and that the ones built from sources close cleanly.
 import { describe, expect, it } from '@jest/globals';
+import { isObservableStore } from '../../lib/manager/interfaces.js';
 import { TtlObjectStore } from '../../lib/manager/ttl-object-store.js';
 import { WatchObjectStore } from '../../lib/manager/watch-object-store.js';
-import { createProfileStores, isObservableStore } from '../../lib/profiles/profile-stores.js';
+import { createProfileStores } from '../../lib/profiles/profile-stores.js';
 import { profileResources } from '../../lib/profiles/resources.js';
 import type { ApplicationProfile, ContainerProfile, NetworkNeighborhood } from '../../lib/profiles/types.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';

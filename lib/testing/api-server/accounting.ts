@@ -8,7 +8,9 @@
 /** The apiserver's request verbs for the routes this server serves. */
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 
+/** One API request as the server answered it. */
 export interface RequestRecord {
+  /** What the request did. */
   verb: Verb;
   /** API group; "" for the core group. */
   group: string;
@@ -18,17 +20,22 @@ export interface RequestRecord {
   namespace: string;
   /** Set for get, update, patch and delete. */
   name?: string;
+  /** The `fieldSelector` query parameter, when given. */
   fieldSelector?: string;
+  /** The `labelSelector` query parameter, when given. */
   labelSelector?: string;
+  /** The `resourceVersion` query parameter, when given. */
   resourceVersion?: string;
   /** Page size and continue token of a list, when given. */
   limit?: number;
+  /** The continue token of a list page, when given. */
   continue?: string;
   /**
    * The HTTP status sent. For a watch it is recorded when the stream starts (200), not when
    * it ends. 0 when the client went away before any answer (e.g. during `delayLists`).
    */
   code: number;
+  /** The HTTP version the client spoke. */
   httpVersion: '1.1' | '2.0';
 }
 
@@ -37,6 +44,7 @@ export interface RequestRecord {
  * (`filter`, `map`) are plain arrays, not logs.
  */
 export class RequestLog extends Array<RequestRecord> {
+  /** Derived arrays (`filter`, `map`) are plain arrays, not logs. */
   static override get [Symbol.species](): ArrayConstructor {
     return Array;
   }

@@ -8,8 +8,10 @@ import { resources, type ResourceType } from '../../api/resource.js';
 import type { ObjectStorage } from '../object-storage.js';
 import { customResourceDefinitions, servedBy, type ServedCustomResource } from './custom-resources.js';
 
+/** What every embedded server serves without being told: secrets, configmaps, pods, nodes, namespaces. */
 export const builtinResources: readonly ResourceType[] = [resources.secrets, resources.configMaps, resources.pods, resources.nodes, resources.namespaces];
 
+/** The resources a server serves, by group, version and plural: the built-ins, the given ones, and those its stored CRDs define. */
 export class ResourceCatalog {
   private readonly byPath = new Map<string, ResourceType>();
 
@@ -27,6 +29,7 @@ export class ResourceCatalog {
     for (const rt of [...builtinResources, ...extra, ...custom]) this.byPath.set(key(rt.group, rt.version, rt.resource), rt);
   }
 
+  /** The resource served at this group, version and plural; undefined when none is. */
   find(group: string, version: string, resource: string): ResourceType | undefined {
     return this.byPath.get(key(group, version, resource)) ?? this.defined(group, version, resource)?.resource;
   }
@@ -41,6 +44,7 @@ export class ResourceCatalog {
     return !this.byPath.has(key(rt.group, rt.version, rt.resource)) && this.defined(rt.group, rt.version, rt.resource) !== undefined;
   }
 
+  /** Every resource served now, the ones stored CRDs define included. */
   all(): ResourceType[] {
     const out = [...this.byPath.values()];
     if (!this.definitions) return out;

@@ -9,14 +9,17 @@ import { generateKeyPair, randomBytes, sign as cryptoSign } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 
+/** A CA and the serving certificate it issued, PEM-encoded. */
 export interface ServingCertificates {
   /** The CA to trust (kubeconfig `certificate-authority-data`). */
   caPem: string;
   /** The serving certificate the server presents (without the CA, which clients already hold). */
   certPem: string;
+  /** The serving certificate's private key. */
   keyPem: string;
 }
 
+/** What goes into the serving certificate, and how long it lasts. */
 export interface CertificateOptions {
   /** DNS names in the serving certificate. Default ["localhost"]. */
   dnsNames?: string[];
@@ -68,8 +71,11 @@ export async function generateServingCertificates(opts: CertificateOptions = {})
 
 /** A client certificate and the CA that signed it (for an API server's --client-ca-file). */
 export interface ClientCertificates {
+  /** The client CA, for the server to trust (--client-ca-file). */
   caPem: string;
+  /** The client certificate (kubeconfig `client-certificate-data`). */
   certPem: string;
+  /** Its private key (kubeconfig `client-key-data`). */
   keyPem: string;
 }
 

@@ -17,6 +17,7 @@ import { StatusError } from '../../api/errors.js';
 import type { KubeObject } from '../../api/object.js';
 import type { ResourceType } from '../../api/resource.js';
 
+/** The CustomResourceDefinition resource itself (apiextensions.k8s.io/v1), served when a server takes CRDs. */
 export const customResourceDefinitions: ResourceType = {
   group: 'apiextensions.k8s.io',
   version: 'v1',
@@ -27,7 +28,9 @@ export const customResourceDefinitions: ResourceType = {
 
 /** A resource a CRD serves, and whether that version has the status subresource. */
 export interface ServedCustomResource {
+  /** The resource at this version. */
   resource: ResourceType;
+  /** Whether this version has the status subresource. */
   status: boolean;
 }
 

@@ -19,6 +19,7 @@ const CORE_SHORT_NAMES: Record<string, string[]> = { configmaps: ['cm'], namespa
  */
 const KUBE_MINOR = '31';
 
+/** The `/version` answer: a Kubernetes version whose watch semantics this server follows. */
 export function versionInfo(): object {
   return {
     major: '1',

@@ -8,18 +8,27 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as h2constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { StatusError } from '../../api/errors.js';
 
+/** A request as node:http or node:http2's compatibility API delivers it. */
 export type ServerRequest = IncomingMessage | Http2ServerRequest;
+/** The response that goes with a ServerRequest. */
 export type ServerResponseLike = ServerResponse | Http2ServerResponse;
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-cache, private' };
 
+/** One request and its response, over HTTP/1.1 or HTTP/2 alike; see the file header. */
 export class Exchange {
   /** Called once with the status code when the response head goes out; the request log hooks in here. */
   onHead?: (code: number) => void;
   private readonly closedController = new AbortController();
 
+  /**
+   * @param req the request as delivered.
+   * @param res its response.
+   */
   constructor(
+    /** The request as delivered. */
     readonly req: ServerRequest,
+    /** Its response. */
     readonly res: ServerResponseLike,
   ) {
     // 'close' fires when the response finished or the client went away, whichever comes first.
@@ -34,18 +43,22 @@ export class Exchange {
     return this.closedController.signal;
   }
 
+  /** Whether an answer can still be written: not answered, not destroyed, the client still there. */
   get open(): boolean {
     return !this.closedController.signal.aborted && !this.res.writableEnded && !this.res.destroyed;
   }
 
+  /** The HTTP version the client spoke. */
   get httpVersion(): '1.1' | '2.0' {
     return this.req.httpVersion === '2.0' ? '2.0' : '1.1';
   }
 
+  /** The request method; GET when absent. */
   get method(): string {
     return this.req.method ?? 'GET';
   }
 
+  /** A request header by name (any case); repeated ones joined with ", ". */
   header(name: string): string | undefined {
     const value = this.req.headers[name.toLowerCase()];
     return Array.isArray(value) ? value.join(', ') : value;

@@ -6,10 +6,13 @@
  */
 import { writeFile } from 'node:fs/promises';
 
+/** What buildKubeconfig puts into the file. */
 export interface KubeconfigParams {
+  /** The server URL, e.g. `https://127.0.0.1:6443`. */
   server: string;
   /** PEM of the CA; omitted for plain HTTP. */
   caPem?: string;
+  /** The bearer token the user presents. */
   token: string;
   /** The user name in the file; only a label. */
   user: string;
@@ -19,16 +22,25 @@ export interface KubeconfigParams {
   name?: string;
 }
 
+/** A kubeconfig with one cluster, user and context, in the shape kubectl writes (as JSON). */
 export interface Kubeconfig {
+  /** Always v1. */
   apiVersion: 'v1';
+  /** Always Config. */
   kind: 'Config';
+  /** The one cluster: its URL and the CA to trust. */
   clusters: { name: string; cluster: { server: string; 'certificate-authority-data'?: string } }[];
+  /** The one user and its token. */
   users: { name: string; user: { token: string } }[];
+  /** The one context joining them, with its namespace. */
   contexts: { name: string; context: { cluster: string; user: string; namespace?: string } }[];
+  /** The context's name. */
   'current-context': string;
+  /** Empty, as kubectl writes it. */
   preferences: Record<string, never>;
 }
 
+/** A kubeconfig that points a client at `p.server` with `p.token`, trusting `p.caPem`. */
 export function buildKubeconfig(p: KubeconfigParams): Kubeconfig {
   const name = p.name ?? 'refwatch';
   const cluster: Kubeconfig['clusters'][number]['cluster'] = { server: p.server };

@@ -10,6 +10,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { ServerRequest, ServerResponseLike } from './exchange.js';
 
+/** Where an HttpListener binds, with which certificate, and who answers its requests. */
 export interface ListenerOptions {
   /** Address to bind. */
   host: string;
@@ -19,6 +20,7 @@ export interface ListenerOptions {
   tls?: { certPem: string; keyPem: string };
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS for new connections. */
   maxConcurrentStreams: number;
+  /** Answers every request, HTTP/1.1 and HTTP/2 alike. */
   onRequest: (req: ServerRequest, res: ServerResponseLike) => void;
 }
 
@@ -27,6 +29,7 @@ const H2_PREFACE_START = Buffer.from('PRI');
 
 const ignore = () => {};
 
+/** One port serving HTTP/1.1 and HTTP/2 (by ALPN on TLS, by preface without), which can stop and listen again on the same port. */
 export class HttpListener {
   /** The listening server: the TLS server itself, or a plain TCP server that dispatches. */
   private readonly outer: net.Server;
@@ -73,6 +76,7 @@ export class HttpListener {
     return listener;
   }
 
+  /** Whether the port is bound now. */
   get listening(): boolean {
     return this.outer.listening;
   }

@@ -18,10 +18,12 @@ export function queryBool(query: URLSearchParams, name: string): boolean | undef
   return lower !== 'false' && lower !== '0';
 }
 
+/** Whether the query asks for a watch (`watch=true`, `watch=1`, even a bare `watch`). */
 export function isWatch(query: URLSearchParams): boolean {
   return queryBool(query, 'watch') === true;
 }
 
+/** The list options of a query, refused with a 400 or 422 StatusError as the apiserver refuses them. */
 export function listOptions(query: URLSearchParams): ListOptions {
   const opts = common(query);
   const limit = queryInt(query, 'limit');
@@ -44,6 +46,7 @@ export function listOptions(query: URLSearchParams): ListOptions {
   return opts;
 }
 
+/** The watch options of a query, refused with a 400 or 422 StatusError as the apiserver refuses them. */
 export function watchOptions(query: URLSearchParams): WatchOptions {
   const opts: WatchOptions = common(query);
   const bookmarks = queryBool(query, 'allowWatchBookmarks');

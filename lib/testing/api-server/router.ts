@@ -8,7 +8,9 @@ import { StatusError } from '../../api/errors.js';
 
 /** A path to objects: a collection when `name` is absent. */
 export interface ResourcePath {
+  /** API group; "" for the core group. */
   group: string;
+  /** API version, e.g. "v1". */
   version: string;
   /** Plural resource name as written in the URL. */
   resource: string;
@@ -16,11 +18,13 @@ export interface ResourcePath {
   namespace: string;
   /** True when the path named a namespace: a namespaced collection or object. */
   namespaced: boolean;
+  /** The object's name; absent for a collection. */
   name?: string;
   /** `/status`, `/scale`...: parsed so it can be refused by name, not served. */
   subresource?: string;
 }
 
+/** What a request path asks for: a health check, discovery, or objects. */
 export type Route =
   | { kind: 'health'; check: 'healthz' | 'readyz' | 'livez' }
   | { kind: 'version' }

@@ -9,6 +9,7 @@
 import type { KubeObject } from '../../api/object.js';
 import type { ResourceType } from '../../api/resource.js';
 import { realClock, type Clock } from '../../util/clock.js';
+import type { AsyncCloseable } from '../../util/dispose.js';
 import { ObjectStorage } from '../object-storage.js';
 import { RequestLog } from './accounting.js';
 import { ResourceCatalog } from './catalog.js';
@@ -20,6 +21,7 @@ import { HttpListener } from './listener.js';
 import { RequestHandler } from './request-handler.js';
 import type { WatchStream } from './watch-stream.js';
 
+/** How ApiServer.start serves: TLS or not, what state and resources, which clock, which limits. */
 export interface ApiServerOptions {
   /**
    * Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a freshly generated CA, exposed as `caPem`.
@@ -76,17 +78,26 @@ export interface ApiServerOptions {
   port?: number;
 }
 
+/** The watch cache's bookmark frequency in kube-apiserver (one minute). */
 const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000;
+/** What kube-apiserver advertises by default (--http2-max-streams-per-connection). */
 const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 /** Token put into kubeconfigs when the server does not check tokens. */
 const OPEN_TOKEN = 'refwatch-embedded';
 
-export class ApiServer {
+/**
+ * An API server in this process for tests, examples and the demo: real HTTP/2 and TLS over loopback, Kubernetes' list, watch and
+ * write semantics over an ObjectStorage, and faults on demand. Start it with `ApiServer.start()`; end it with `stop()`, `close()`
+ * or `await using`.
+ */
+export class ApiServer implements AsyncCloseable {
   /** The served state. Changing it directly is seen by watches like any API write. */
   readonly storage: ObjectStorage;
   /** Every API request, in the order answered. */
   readonly requests: RequestLog;
+  /** Faults to inject: dropped watches, garbage lines, compaction, restarts, delayed lists, stream limits. */
   readonly faults: Faults;
+  /** The clock the server's timers run on. */
   readonly clock: Clock;
   /** `https://127.0.0.1:PORT` (or http://). Stays the same across restarts. */
   readonly url: string;
@@ -184,6 +195,7 @@ export class ApiServer {
     });
   }
 
+  /** The bound port; stays the same across `faults.restart`. */
   get port(): number {
     return this.listener.boundPort;
   }
@@ -231,6 +243,16 @@ export class ApiServer {
       await this.listener.close();
     })();
     return this.stopping;
+  }
+
+  /** `stop()` under the name every other refwatch resource uses. */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
+  /** `stop()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   private async restart(downMs: number): Promise<void> {

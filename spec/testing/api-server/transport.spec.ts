@@ -12,6 +12,7 @@ import { describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../../lib/testing/fake-clock.js';
 import { closeSession, eventually, h1, h2, h2connect, watchH1, watchH2 } from './http-clients.js';
 import { serversPerTest } from './server-per-test.js';
+import { expectAwaitUsingCloses } from '../../util/dispose-contract.js';
 
 const SECRETS = '/api/v1/namespaces/ns1/secrets';
 
@@ -143,6 +144,24 @@ describe('ApiServer transport', () => {
     expect(refused).toBe('ECONNREFUSED');
     await closeSession(session);
     await server.stop();
+  });
+});
+
+describe('ApiServer close()', () => {
+  it('stops at the end of an `await using` block, also when the block throws, and close() is stop()', async () => {
+    const clock = new FakeClock();
+    await expectAwaitUsingCloses(
+      () => start({ clock }),
+      (server) => !server.listening && server.connections === 0 && clock.pendingTimers() === 0,
+      async (server) => {
+        const session = await h2connect(server);
+        expect((await h2(session, SECRETS)).status).toBe(200);
+        await closeSession(session);
+      },
+    );
+    const server = await start();
+    await server.close();
+    expect(server.listening).toBe(false);
   });
 });
 
