@@ -10,28 +10,49 @@
  * of client-node is not necessarily the one refwatch was built against.
  */
 
+/** One reason a request failed, as metav1.StatusCause carries it (several per validation error). */
 export interface StatusCause {
+  /** Machine-readable cause: FieldValueInvalid, FieldValueRequired, ResourceVersionTooLarge... */
   reason?: string;
+  /** For people; may quote the offending value, so refwatch scrubs it of request data (redact.ts). */
   message?: string;
+  /** The field the cause is about, as a path ("metadata.name", "data[key]"); absent when none is. */
   field?: string;
 }
 
+/** What a Status is about, as metav1.StatusDetails carries it; every field is optional on the wire. */
 export interface StatusDetails {
+  /** The object's name (for NotFound, AlreadyExists, Conflict). */
   name?: string;
+  /** The object's API group; "" or absent for the core group. */
   group?: string;
+  /** The object's kind; in NotFound and its like, the resource's name instead ("secrets", "secret"). */
   kind?: string;
+  /** The individual failures behind the error, e.g. one per invalid field. */
   causes?: StatusCause[];
+  /**
+   * Seconds the server asks the client to wait before retrying (429, 503), as sent; read it
+   * through `StatusError.retryAfterSeconds`, which caps it. refwatch also fills it from a
+   * Retry-After header when the body names none.
+   */
   retryAfterSeconds?: number;
 }
 
 /** The wire form of a metav1.Status. */
 export interface Status {
+  /** Always "Status"; how an error body or a watch ERROR event is told from an object. */
   kind?: 'Status';
+  /** "v1". */
   apiVersion?: string;
+  /** "Failure" for every error; "Success" where an answer carries no object (a delete, for one). */
   status?: 'Failure' | 'Success';
+  /** For people: what went wrong. Programs branch on `reason` and `code` instead. */
   message?: string;
+  /** Machine-readable reason (NotFound, Expired, Conflict...); empty or absent when the server gave none. */
   reason?: string;
+  /** The HTTP status code the Status goes with. */
   code?: number;
+  /** What the Status is about, and why (causes, retry-after). */
   details?: StatusDetails;
 }
 
@@ -46,13 +67,26 @@ export interface Status {
  */
 export const MAX_RETRY_AFTER_SECONDS = 60;
 
+/**
+ * A failed API call (or a watch ERROR event) as an Error: the server's Status, with `message`
+ * for people and `code`/`reason` for programs. Branch with the predicates below (`isNotFound`,
+ * `isGone`, `isTooManyRequests`...) rather than by comparing messages: they also recognise
+ * client-node's ApiException. Those KubeClient makes quote no request data (see redact.ts).
+ */
 export class StatusError extends Error {
   /** HTTP status code (404, 410, 429, 500...); 0 when the failure never reached a server. */
   readonly code: number;
   /** Machine-readable reason: NotFound, Expired, Gone, Forbidden, TooManyRequests... */
   readonly reason: string;
+  /** The Status's details as the server sent them (causes, the object's name and kind, retry-after). */
   readonly details?: StatusDetails;
 
+  /**
+   * @param code the HTTP status code; 0 for a failure that never reached a server.
+   * @param reason the machine-readable reason; `reasonForCode(code)` gives apimachinery's for a bare code.
+   * @param message for people; must not hold object contents (it reaches logs).
+   * @param details the Status's details, kept as given.
+   */
   constructor(code: number, reason: string, message: string, details?: StatusDetails) {
     super(message);
     this.name = 'StatusError';
@@ -74,7 +108,10 @@ export class StatusError extends Error {
 
   /**
    * From a Status object (a watch ERROR event or an error body). Anything that is not a Status
-   * becomes a 500 InternalError, like apimachinery's FromObject.
+   * becomes a 500 InternalError, like apimachinery's FromObject; its message names only the
+   * value's type or kind, never its contents.
+   * @param fallbackCode the code when the Status has none (or is not a Status): the HTTP
+   *   status it came with. Default 500. A missing reason is `reasonForCode` of the code.
    */
   static fromStatus(status: unknown, fallbackCode = 500): StatusError {
     if (status !== null && typeof status === 'object' && (status as Status).kind === 'Status') {
@@ -93,7 +130,10 @@ export class StatusError extends Error {
   }
 }
 
-/** The reason apimachinery assigns to a bare HTTP code. */
+/**
+ * The reason apimachinery assigns to a bare HTTP code (an answer without a Status body):
+ * 404 NotFound, 429 TooManyRequests...; any other 5xx is InternalError, any other code Unknown.
+ */
 export function reasonForCode(code: number): string {
   switch (code) {
     case 400: return 'BadRequest';

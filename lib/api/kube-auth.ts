@@ -13,9 +13,13 @@ import { parseServerAddress } from './server-address.js';
 
 /** TLS settings for one connection; `identity` changes whenever any of them does. */
 export interface TlsMaterial {
+  /** The CA bundle that verifies the server (PEM); absent: Node's default trust store. */
   ca?: Buffer | string;
+  /** The client certificate (PEM) presented to the server; absent when the user authenticates otherwise. */
   cert?: Buffer | string;
+  /** The client certificate's private key (PEM). Secret: never logged, and the pool keys by its digest only. */
   key?: Buffer | string;
+  /** The name the server's certificate must carry (tls-server-name); absent: the server URL's host. */
   servername?: string;
   /** false only when the kubeconfig says insecure-skip-tls-verify. */
   rejectUnauthorized: boolean;
@@ -23,8 +27,14 @@ export interface TlsMaterial {
   identity: string;
 }
 
+/** What one request needs from the kubeconfig, as client-node resolved it. */
 export interface ResolvedAuth {
+  /**
+   * Headers to send, names lower-cased: `authorization` (a bearer token, or Basic for a
+   * username and password) and whatever else client-node's authenticators set. Secret: never logged.
+   */
   headers: Record<string, string>;
+  /** The TLS settings of the connection the request goes over. */
   tls: TlsMaterial;
 }
 
@@ -35,6 +45,12 @@ export interface ResolvedAuth {
  */
 const AUTH_REUSE_MS = 1_000;
 
+/**
+ * One kubeconfig's server address and credentials, for KubeClient. It reads the current
+ * cluster's server and proxy-url once, when made, and asks client-node for headers and TLS
+ * material at most once per second (and again after `invalidate()`), so a token file that is
+ * rotated or an exec plugin's credential that expires is picked up without restarting.
+ */
 export class KubeAuth {
   /** The server to dial (see server-address.ts for what a kubeconfig may hold). */
   readonly server: URL;
@@ -53,6 +69,12 @@ export class KubeAuth {
   private readonly credentialSource: Pick<KubeConfig, 'applyToHTTPSOptions'>;
   private cached: { at: number; value: Promise<ResolvedAuth> } | undefined;
 
+  /**
+   * @param kc the kubeconfig; its current cluster is read now, its credentials on each `resolve()`.
+   * @param clock times the reuse of client-node's answer.
+   * @throws Error when the current context has no cluster with a server, or when the server or
+   *   proxy-url is not an address refwatch can use; the message quotes the address and says why.
+   */
   constructor(
     kc: KubeConfig,
     private readonly clock: Clock,
@@ -65,7 +87,11 @@ export class KubeAuth {
     this.credentialSource = this.proxy || address.schemeAdded ? asDialled(kc, this.server) : kc;
   }
 
-  /** Headers and TLS material for the next request. */
+  /**
+   * Headers and TLS material for the next request. Answers within a second of the last one
+   * share it; a failed answer is not reused. Rejects with client-node's error when it cannot
+   * produce credentials (an unreadable CA or key file, an exec plugin that exits non-zero).
+   */
   resolve(): Promise<ResolvedAuth> {
     const now = this.clock.now();
     if (!this.cached || now - this.cached.at >= AUTH_REUSE_MS) {

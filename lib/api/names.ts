@@ -64,9 +64,17 @@ const QUOTED_VALUE_MAX = 100;
  * JSON-escaped and cut to 100 characters.
  */
 export class InvalidNameError extends Error {
+  /**
+   * @param what which name was refused ("namespace", "secret name").
+   * @param value the refused string as given, or the type of a value that is not a string.
+   * @param problems the validator's sentences, at least one.
+   */
   constructor(
+    /** Which name was refused ("resource name", "namespace", "secret name"). */
     readonly what: string,
+    /** The refused string, uncut; the type's name ("number", "undefined") for a value that is not a string. */
     readonly value: string,
+    /** Why it was refused, one sentence per rule broken, in apimachinery's words. */
     readonly problems: string[],
   ) {
     const quoted = JSON.stringify(value.length > QUOTED_VALUE_MAX ? `${value.slice(0, QUOTED_VALUE_MAX)}…` : value);

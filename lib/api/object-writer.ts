@@ -19,7 +19,15 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
-/** Create, replace, merge-patch and delete of one resource type, over a KubeClient's connections. */
+/**
+ * Create, replace, merge-patch and delete of one resource type, over a KubeClient's connections.
+ * Each call gets the client's request timeout and its retries on 429. It rejects with
+ * StatusError for an API failure (`isNotFound`, `isForbidden`...; its message quotes nothing of
+ * what was sent) or when the timeout passes (504 Timeout), with TransportError when no answer
+ * came, with AbortError when `opts.signal` ends it, and with an Error when the kubeconfig yields
+ * no credentials. A namespace or name that is not a valid path segment (`..`, `a/b`) throws
+ * InvalidNameError at the call, synchronously, before anything is sent.
+ */
 export class ObjectWriter<T> {
   /**
    * @param client the client whose connections, auth and request budget the writes use.
@@ -27,20 +35,32 @@ export class ObjectWriter<T> {
    */
   constructor(
     private readonly client: KubeClient,
+    /** The resource type every call writes. */
     readonly resource: ResourceType,
   ) {}
 
-  /** POSTs `obj` into `namespace` and resolves with what the server stored. */
+  /**
+   * POSTs `obj` into `namespace` (ignored for cluster-scoped resources) and resolves with what
+   * the server stored: with its uid and resourceVersion. An existing name is a 409 AlreadyExists.
+   */
   create(namespace: string, obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.client.request<T>({ verb: 'create', method: 'POST', path: collectionPath(this.resource, namespace), body: this.typed(obj), signal: opts.signal });
   }
 
-  /** PUTs `obj` as `namespace/name` (a replace: its resourceVersion, if set, must match). */
+  /**
+   * PUTs `obj` as `namespace/name`: a whole replace, so fields left out are cleared. With a
+   * resourceVersion set it must match the stored one (409 Conflict if not), which makes
+   * read-modify-write safe against a concurrent writer.
+   */
   update(namespace: string, name: string, obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.client.request<T>({ verb: 'update', method: 'PUT', path: objectPath(this.resource, namespace, name), body: this.typed(obj), signal: opts.signal });
   }
 
-  /** Applies a JSON merge patch (RFC 7386) to `namespace/name`. */
+  /**
+   * Applies a JSON merge patch (RFC 7386) to `namespace/name` and resolves with the result:
+   * fields in `patch` are set, fields set to `null` are removed, arrays are replaced whole.
+   * A missing object is 404 NotFound.
+   */
   patch(namespace: string, name: string, patch: unknown, opts: WriteOptions = {}): Promise<T> {
     return this.client.request<T>({
       verb: 'patch',
@@ -52,7 +72,10 @@ export class ObjectWriter<T> {
     });
   }
 
-  /** Deletes `namespace/name`; resolves with the server's Status. */
+  /**
+   * Deletes `namespace/name`; resolves with the server's answer (a Status, or for some
+   * resources the object as it was being deleted). A missing object is 404 NotFound.
+   */
   delete(namespace: string, name: string, opts: WriteOptions = {}): Promise<Status> {
     return this.client.request<Status>({ verb: 'delete', method: 'DELETE', path: objectPath(this.resource, namespace, name), signal: opts.signal });
   }

@@ -2,25 +2,49 @@
  * The few object fields refwatch itself reads. Objects are otherwise opaque: a Secret, a
  * ConfigMap or a custom resource passes through untouched.
  */
+
+/** The part of metav1.ObjectMeta refwatch reads; the rest of an object's metadata passes through. */
 export interface ObjectMeta {
+  /** Unique within the namespace (or the cluster, for cluster-scoped objects). */
   name?: string;
+  /** Absent or "" for cluster-scoped objects. */
   namespace?: string;
+  /** Set by the server; differs between an object and one re-created under its name. */
   uid?: string;
+  /**
+   * The server's version of this object, opaque except that the kubelet (and refwatch, for
+   * its own cache) compares it as an integer; see `parseResourceVersion`.
+   */
   resourceVersion?: string;
+  /** Identifying key/value pairs, matched by label selectors. */
   labels?: Record<string, string>;
+  /** Non-identifying key/value pairs (tools' notes; kubectl's last-applied-configuration). */
   annotations?: Record<string, string>;
 }
 
+/** Any Kubernetes object, as far as refwatch looks into it: its type and metadata. */
 export interface KubeObject {
+  /** "v1" for the core group, "group/version" otherwise (see `apiVersionOf`). */
   apiVersion?: string;
+  /** "Secret", "ConfigMap"...; objects inside a list often leave it and apiVersion out. */
   kind?: string;
+  /** Name, namespace, resourceVersion and the rest. */
   metadata?: ObjectMeta;
 }
 
+/** One page of a list, as the server answers it. */
 export interface ObjectList<T> {
+  /** The list's apiVersion, that of its items. */
   apiVersion?: string;
+  /** "SecretList", "ConfigMapList"... */
   kind?: string;
+  /**
+   * `resourceVersion`: the version the list is consistent at; a watch from it misses nothing.
+   * `continue`: the token for the next page, absent or "" on the last one.
+   * `remainingItemCount`: how many items the pages after this one hold, when the server knows.
+   */
   metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
+  /** The objects of this page, usually without apiVersion and kind of their own. */
   items: T[];
 }
 
@@ -49,6 +73,7 @@ export function metaOf(obj: unknown): ObjectMeta | undefined {
   return meta !== null && typeof meta === 'object' ? meta : undefined;
 }
 
+/** The object's metadata.resourceVersion; undefined when it is not an object or has none (or a non-string one). */
 export function resourceVersionOf(obj: unknown): string | undefined {
   const rv = metaOf(obj)?.resourceVersion;
   return typeof rv === 'string' ? rv : undefined;

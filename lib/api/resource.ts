@@ -6,6 +6,7 @@
 export interface ResourceType {
   /** API group; "" for the core group (secrets, configmaps, pods, nodes). */
   group: string;
+  /** API version within the group: "v1", "v1beta1". */
   version: string;
   /** Plural resource name as it appears in URLs: "secrets", "containerprofiles". */
   resource: string;
@@ -15,6 +16,10 @@ export interface ResourceType {
   namespaced: boolean;
 }
 
+/**
+ * The built-in resource types refwatch's managers and watchdogs read. Declared `as const`, so
+ * each keeps its literal kind and resource names; pass any other ResourceType the same way.
+ */
 export const resources = {
   secrets: { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true },
   configMaps: { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true },

@@ -6,47 +6,86 @@
 import type { ObjectList } from './object.js';
 import type { ResourceType } from './resource.js';
 
+/** What a list asks for; a watch takes the same (WatchOptions). Every field is optional. */
 export interface ListOptions {
-  /** e.g. "metadata.name=foo"; the watch store pins every reflector to one name this way. */
+  /**
+   * e.g. "metadata.name=foo"; the watch store pins every reflector to one name this way. Build
+   * it with `oneTermEqualSelector`, which escapes the value. Default: no field selection.
+   */
   fieldSelector?: string;
+  /** e.g. "app=web,tier!=db", in kubectl's syntax. Default: no label selection. */
   labelSelector?: string;
   /**
    * "" asks for a quorum read, "0" for whatever the server's cache holds, and any other value
    * for data at least that fresh (with resourceVersionMatch NotOlderThan, the default).
    */
   resourceVersion?: string;
+  /**
+   * How `resourceVersion` is matched: NotOlderThan (the default), or Exact for a list at exactly
+   * that version, which fails with 410 Expired once etcd has compacted it. Servers refuse it
+   * without a resourceVersion.
+   */
   resourceVersionMatch?: 'NotOlderThan' | 'Exact';
   /** Page size; the server may ignore it (it does for resourceVersion "0"). */
   limit?: number;
-  /** Continue token from the previous page. */
+  /** Continue token from the previous page; it expires with the data it reads (410 Expired). */
   continue?: string;
+  /**
+   * Ends the call: a list rejects with an AbortError (see `isAbortError`), a watch's iteration
+   * ends (see `ObjectSource.watch`).
+   */
   signal?: AbortSignal;
 }
 
+/** What a watch asks for: a list's options plus the watch's own. */
 export interface WatchOptions extends ListOptions {
   /** Ask for BOOKMARK events, which move the resourceVersion on a quiet watch. */
   allowWatchBookmarks?: boolean;
-  /** The server ends the watch after this many seconds. */
+  /**
+   * The server ends the watch normally after this many seconds, so a reflector re-watches and
+   * notices a server that stopped sending. Default: the server's own limit (kube-apiserver
+   * picks 30 to 60 minutes at random).
+   */
   timeoutSeconds?: number;
-  /** WatchList: send the current state as ADDED events before the live stream. */
+  /**
+   * WatchList: send the current state as ADDED events before the live stream, ending it with a
+   * BOOKMARK annotated `k8s.io/initial-events-end`. The server requires allowWatchBookmarks
+   * and resourceVersionMatch NotOlderThan with it.
+   */
   sendInitialEvents?: boolean;
 }
 
+/** What a get asks for. */
 export interface GetOptions {
   /** "" (default) is a quorum read; "0" may be served from the apiserver's watch cache. */
   resourceVersion?: string;
+  /** Ends the get: it rejects with an AbortError (see `isAbortError`). */
   signal?: AbortSignal;
 }
 
+/**
+ * What a watch event says: an object ADDED, MODIFIED or DELETED; a BOOKMARK (only the
+ * resourceVersion moved); or an ERROR (the watch failed: 410 Expired, usually, and the caller
+ * must list again).
+ */
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
+/** One event of a watch stream, as the server sends it. */
 export interface WatchEvent<T = unknown> {
+  /** What happened; decides what `object` is. */
   type: WatchEventType;
   /** The object; for ERROR a Status; for BOOKMARK an object carrying only a resourceVersion. */
   object: T | any;
 }
 
+/**
+ * Get, list and watch of one resource type on one API server: everything refwatch needs from a
+ * cluster. Failures reject with StatusError for API errors (test them with `isNotFound`,
+ * `isGone`...), so an in-memory source must fail the same way for the layers above to react
+ * as they would to a real server.
+ */
 export interface ObjectSource<T> {
+  /** The resource type every call reads. */
   readonly resource: ResourceType;
   /** One object. Rejects with StatusError (404 NotFound when absent). */
   get(namespace: string, name: string, opts?: GetOptions): Promise<T>;

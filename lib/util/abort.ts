@@ -95,6 +95,7 @@ export class Deadline {
   private readonly onParentAbort = () => this.abort('caller');
 
   /**
+   * @param clock runs the timeout, so FakeClock can drive it.
    * @param ms time until the signal fires with reason 'timeout', on `clock`.
    * @param parent the caller's signal; already aborted means aborted at once.
    * @param what names the bounded work in the DeadlineExceededError; default "the operation".

@@ -23,9 +23,14 @@ export function clampDelay(ms: number): number {
 
 /** A scheduled callback; `cancel()` is idempotent and safe after the timer fired. */
 export interface Timer {
+  /** Stops the callback from running; does nothing once it ran or was cancelled. */
   cancel(): void;
 }
 
+/**
+ * Time as refwatch reads it: now, one-shot timers and sleeps. Inject `FakeClock` (lib/testing)
+ * in tests and move it by hand; the default everywhere is `realClock`.
+ */
 export interface Clock {
   /** Milliseconds since an arbitrary epoch; only differences are meaningful. */
   now(): number;
@@ -62,16 +67,19 @@ export function sleepOn(clock: Pick<Clock, 'setTimeout'>, ms: number, signal?: A
 
 /** The wall clock: `Date.now()` and the global timers. */
 export class RealClock implements Clock {
+  /** `Date.now()`: wall-clock ms, so it can jump when the system time is set. */
   now(): number {
     return Date.now();
   }
 
+  /** The global setTimeout, with `ms` clamped; `background` timers are unref'd. See `Clock.setTimeout`. */
   setTimeout(fn: () => void, ms: number, opts?: { background?: boolean }): Timer {
     const handle = setTimeout(fn, clampDelay(ms));
     if (opts?.background) handle.unref();
     return { cancel: () => clearTimeout(handle) };
   }
 
+  /** See `Clock.sleep`: true after `ms`, false as soon as `signal` aborts; never rejects. */
   sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     return sleepOn(this, ms, signal);
   }
