@@ -28,6 +28,21 @@ import { TransportError, abortError, describeTransportError } from './transport-
 
 export { TransportError, describeTransportError } from './transport-errors.js';
 
+/**
+ * TCP keep-alive probes start after this much silence. Only a backstop for what PINGs (HTTP/2)
+ * and the quiet timeout (HTTP/1.1 watches) find first: it lets the kernel drop a peer that
+ * vanished on a connection nobody writes to, well before the default two hours, as Go's
+ * net.Dialer does with its 30 s KeepAlive.
+ */
+const TCP_KEEPALIVE_MS = 30_000;
+
+/**
+ * Default connect budget (TCP, proxy CONNECT, TLS, the server's SETTINGS): Go's net.Dialer
+ * Timeout in client-go's transport. Long enough for a loaded apiserver's TLS handshake, short
+ * enough that a blackholed address fails a request well within its own 60 s budget.
+ */
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
 export interface PoolRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path and query, e.g. "/api/v1/namespaces/ns/secrets?watch=true". */
@@ -116,7 +131,7 @@ export class ConnectionPool {
   ) {
     this.clock = opts.clock ?? realClock;
     this.logger = opts.logger ?? noopLogger;
-    this.connectTimeout = opts.connectTimeout ?? 30_000;
+    this.connectTimeout = opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.allowH2 = (opts.http2 ?? true) && server.protocol === 'https:';
     this.proxy = opts.proxy;
     this.h2opts = {
@@ -231,7 +246,7 @@ export class ConnectionPool {
           ALPNProtocols: ['h2', 'http/1.1'],
         }),
       );
-      socket.setKeepAlive(true, 30_000);
+      socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
       await dial.until(socket, 'secureConnect', 'TLS handshake');
       dial.throwIfFailed();
       if (socket.alpnProtocol !== 'h2') {
@@ -365,12 +380,7 @@ export class ConnectionPool {
         request.destroy(abortError());
       };
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      request.on('socket', (socket) => {
-        if (this.h1Sockets.has(socket)) return;
-        this.h1Sockets.add(socket);
-        socket.setKeepAlive(true, 30_000);
-        socket.once('close', () => this.h1Sockets.delete(socket));
-      });
+      request.on('socket', this.onH1Socket);
       request.once('error', (err) => {
         finish();
         reject(req.signal?.aborted ? abortError() : describeTransportError(this.server, err));
@@ -389,6 +399,21 @@ export class ConnectionPool {
       request.end(req.body);
     });
   }
+
+  /**
+   * Adopts a socket the agent gave a request. A method bound once, not a closure per request:
+   * a kept-alive socket outlives the request that opened it, and a listener made inside that
+   * request's scope would keep the request, its response and its promise alive with it.
+   */
+  private readonly onH1Socket = (socket: net.Socket): void => {
+    if (this.h1Sockets.has(socket)) return;
+    this.h1Sockets.add(socket);
+    socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    socket.once('close', this.onH1SocketClose);
+  };
+
+  /** One function for every socket: node:events calls it with the closed socket as `this`. */
+  private readonly onH1SocketClose = forgetSocketIn(this.h1Sockets);
 
   private viaProxy(headers: Record<string, string>): Record<string, string> {
     const auth = proxyAuthorization(this.proxy!);
@@ -423,6 +448,13 @@ export class ConnectionPool {
     }
     return agent;
   }
+}
+
+/** A 'close' listener that removes its emitter from `sockets`; shared by all of them, it closes over nothing else. */
+function forgetSocketIn(sockets: Set<net.Socket>): (this: net.Socket) => void {
+  return function (this: net.Socket) {
+    sockets.delete(this);
+  };
 }
 
 /** Host (without IPv6 brackets) and port to dial for a server URL. */

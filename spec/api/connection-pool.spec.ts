@@ -7,6 +7,8 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ConnectionPool, TransportError } from '../../lib/api/connection-pool.js';
 import type { TlsMaterial } from '../../lib/api/kube-auth.js';
 import { generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/certificates.js';
@@ -70,6 +72,16 @@ async function firstLine(body: NodeJS.ReadableStream): Promise<string> {
   return String(chunk);
 }
 
+/** A full garbage collection; the flag is set before the function is fetched from a fresh context. */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+}
+
 describe('ConnectionPool', () => {
   it('multiplexes watches as HTTP/2 streams and opens a second connection only past the server limit', async () => {
     const server = await startServer('h2', 100);
@@ -117,6 +129,24 @@ describe('ConnectionPool', () => {
     await settle();
     expect(p.stats()).toMatchObject({ http2Connections: 0, protocols: ['http/1.1'] });
     expect(server.sockets.size).toBe(1); // kept alive and reused
+  });
+
+  it('keeps no finished HTTP/1.1 request or response alive through its kept-alive socket', async () => {
+    // A socket lives as long as the connection; anything its listeners close over lives as long.
+    const server = await startServer('h1-tls');
+    const p = pool(server.url);
+    // In a function of its own, so no stale register of this suspended test holds a response.
+    const oneRequest = async () => {
+      const res = await p.request({ method: 'GET', path: '/get', headers: {}, tls: material() });
+      for await (const chunk of res.body) expect(JSON.parse(String(chunk))).toEqual({ httpVersion: '1.1' });
+      return [new WeakRef(res.body), new WeakRef((res.body as unknown as { req: http.ClientRequest }).req)];
+    };
+    const refs: Array<WeakRef<object>> = [];
+    for (let i = 0; i < 3; i++) refs.push(...(await oneRequest()));
+    await settle(10);
+    expect(server.sockets.size).toBe(1); // still open, and reused
+    await collectGarbage();
+    expect(refs.map((r, i) => (r.deref() === undefined ? -1 : i)).filter((i) => i >= 0)).toEqual([]);
   });
 
   it('speaks HTTP/1.1 to a plain http:// server', async () => {
