@@ -18,7 +18,6 @@ import https from 'node:https';
 import net, { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
-import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { H2Connection, type H2ConnectionOptions } from './h2-connection.js';
@@ -43,6 +42,23 @@ const TCP_KEEPALIVE_MS = 30_000;
  */
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
+/**
+ * Our own cap on streams per connection when the caller sets none: Go's http2 transport's
+ * limit for a server that advertises none. The server's SETTINGS_MAX_CONCURRENT_STREAMS lowers
+ * it: kube-apiserver advertises 100 (k8s.io/apiserver's secure serving, since the 2023
+ * rapid-reset fix, unless --http2-max-streams-per-connection says otherwise), aggregated API
+ * servers 1000; 100,000 watches on kube-apiserver so take 1,000 connections.
+ */
+const DEFAULT_MAX_STREAMS = 1000;
+
+/**
+ * Connections dialled at once per TLS identity while requests queue for a slot. Enough to keep
+ * a server's accept and TLS handshakes busy (100,000 watches need 1,000 connections: serial
+ * handshakes would take minutes), few enough that a burst never turns into a file-descriptor
+ * storm like the one-dial-per-request of Go's transport under the same load.
+ */
+const MAX_PARALLEL_DIALS = 8;
+
 export interface PoolRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path and query, e.g. "/api/v1/namespaces/ns/secrets?watch=true". */
@@ -66,8 +82,9 @@ export interface ConnectionPoolOptions {
   clock?: Clock;
   /**
    * Upper bound of concurrent streams per HTTP/2 connection. The server's
-   * SETTINGS_MAX_CONCURRENT_STREAMS can lower it, never raise it. Default 100, kube-apiserver's
-   * own limit since the 2023 rapid-reset fix.
+   * SETTINGS_MAX_CONCURRENT_STREAMS can lower it, never raise it, so by default the server's
+   * own limit is used (kube-apiserver: 100). Default 1000, Go's http2 transport's limit for a
+   * server that advertises none.
    */
   maxStreamsPerConnection?: number;
   /**
@@ -114,8 +131,9 @@ export class ConnectionPool {
   private readonly allowH2: boolean;
   private readonly proxy: URL | undefined;
   private readonly h2 = new Set<H2Connection>();
-  /** One connection attempt at a time per identity, so a burst of watches does not open a burst of connections. */
-  private readonly connecting = new Map<string, { dial: Dial; conn: Promise<H2Connection | undefined> }>();
+  /** Per TLS identity: connections with a free stream slot, requests waiting for one, dials under way. */
+  private readonly shards = new Map<string, Shard>();
+  private readonly maxStreams: number;
   /** Every connection being set up, HTTP/2 or a proxy tunnel for HTTP/1.1: close() ends them. */
   private readonly dials = new Set<Dial>();
   /** What ALPN chose per TLS identity; HTTP/1.1 once a server declined h2. */
@@ -134,14 +152,19 @@ export class ConnectionPool {
     this.connectTimeout = opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.allowH2 = (opts.http2 ?? true) && server.protocol === 'https:';
     this.proxy = opts.proxy;
+    this.maxStreams = opts.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS;
     this.h2opts = {
       clock: this.clock,
       logger: this.logger,
-      maxStreamsPerConnection: opts.maxStreamsPerConnection ?? 100,
+      maxStreamsPerConnection: this.maxStreams,
       pingInterval: opts.pingInterval ?? 30_000,
       pingTimeout: opts.pingTimeout ?? 15_000,
       idleTimeout: opts.idleTimeout ?? 90_000,
-      onRetire: (conn) => this.h2.delete(conn),
+      onRetire: (conn) => {
+        this.h2.delete(conn);
+        this.shards.get(conn.identity)?.free.delete(conn);
+      },
+      onCapacity: (conn) => this.shards.get(conn.identity)?.offer(conn),
     };
   }
 
@@ -177,6 +200,7 @@ export class ConnectionPool {
     if (this.closed) return;
     this.closed = true;
     const closing: Promise<unknown>[] = [];
+    for (const shard of this.shards.values()) shard.rejectWaiting(0, this.closedError());
     for (const dial of this.dials) closing.push(dial.fail(this.closedError()));
     for (const conn of [...this.h2]) {
       closing.push(conn.session.closed ? Promise.resolve() : once(conn.session, 'close').catch(() => {}));
@@ -195,28 +219,47 @@ export class ConnectionPool {
     return new TransportError(`connection pool for ${this.server.origin} is closed`);
   }
 
-  /** A connection with a free stream slot, reserved for the caller; undefined if the server only speaks HTTP/1.1. */
-  private async h2Connection(material: TlsMaterial, signal: AbortSignal | undefined): Promise<H2Connection | undefined> {
-    for (;;) {
-      for (const conn of this.h2) {
-        if (conn.identity === material.identity && conn.hasFreeSlot) {
-          conn.acquire();
-          return conn;
-        }
-      }
-      if (this.closed) throw this.closedError();
-      let attempt = this.connecting.get(material.identity);
-      if (!attempt) {
-        const dial = this.newDial();
-        const conn = this.connectH2(material, dial).finally(() => this.connecting.delete(material.identity));
-        attempt = { dial, conn };
-        this.connecting.set(material.identity, attempt);
-      }
-      const { dial } = attempt;
-      // The attempt is shared and keeps its own deadline; this caller stops waiting on its signal.
-      const during = () => abortError(`connecting to ${this.server.origin} (waiting for the ${dial.step})`);
-      const conn = await (signal ? raceAbort(attempt.conn, signal, during) : attempt.conn);
-      if (!conn) return undefined;
+  /**
+   * A connection with a free stream slot, reserved for the caller; undefined if the server only
+   * speaks HTTP/1.1. The slot search is O(1): each identity keeps the set of connections with
+   * room. Without one the caller queues and connections are dialled for the queue, several at
+   * once (see dialMore), each handing its slots to the queue in order as it comes up.
+   */
+  private h2Connection(material: TlsMaterial, signal: AbortSignal | undefined): Promise<H2Connection | undefined> | H2Connection {
+    let shard = this.shards.get(material.identity);
+    if (!shard) this.shards.set(material.identity, (shard = new Shard(this.maxStreams)));
+    const conn = shard.take();
+    if (conn) return conn;
+    if (this.closed) throw this.closedError();
+    const waiting = shard.wait(signal, () => abortError(`connecting to ${this.server.origin} (waiting for the ${shard.step})`));
+    this.dialMore(material, shard);
+    return waiting;
+  }
+
+  /**
+   * Starts dials until those under way will carry every queued request, at most
+   * MAX_PARALLEL_DIALS at once per identity: as fast as the server accepts connections, never
+   * one per request. A dial that fails fails only the requests the others cannot carry; those
+   * callers retry with their own backoff, so a lost connection does not become a reconnect storm.
+   */
+  private dialMore(material: TlsMaterial, shard: Shard): void {
+    while (!this.closed && shard.dialing < MAX_PARALLEL_DIALS && shard.waiting > shard.dialing * shard.expectedStreams) {
+      const dial = this.newDial();
+      shard.dialing++;
+      shard.lastDial = dial;
+      this.connectH2(material, dial).then(
+        (conn) => {
+          shard.dialing--;
+          if (!conn) return shard.resolveWaiting(undefined); // ALPN chose HTTP/1.1: all of them go there
+          shard.expectedStreams = Math.max(1, conn.limit);
+          shard.offer(conn);
+          this.dialMore(material, shard);
+        },
+        (err: unknown) => {
+          shard.dialing--;
+          shard.rejectWaiting(shard.dialing * shard.expectedStreams, err);
+        },
+      );
     }
   }
 
@@ -303,10 +346,16 @@ export class ConnectionPool {
     }
   }
 
+  /** Gives a stream slot back, straight to the next request waiting for one, if any. */
+  private releaseSlot(conn: H2Connection): void {
+    conn.release();
+    if (conn.hasFreeSlot) this.shards.get(conn.identity)?.offer(conn);
+  }
+
   private h2Request(conn: H2Connection, req: PoolRequest): Promise<PoolResponse> {
     return new Promise<PoolResponse>((resolve, reject) => {
       if (req.signal?.aborted) {
-        conn.release();
+        this.releaseSlot(conn);
         reject(abortError());
         return;
       }
@@ -317,7 +366,7 @@ export class ConnectionPool {
           { endStream: req.body === undefined },
         );
       } catch (err) {
-        conn.release();
+        this.releaseSlot(conn);
         reject(describeTransportError(this.server, err));
         return;
       }
@@ -325,7 +374,7 @@ export class ConnectionPool {
       const release = () => {
         if (released) return;
         released = true;
-        conn.release();
+        this.releaseSlot(conn);
         req.signal?.removeEventListener('abort', onAbort);
       };
       const onAbort = () => {
@@ -568,5 +617,101 @@ class Dial {
     this.ended = true;
     this.timer.cancel();
     this.onEnd();
+  }
+}
+
+/** A request waiting for a stream slot. */
+interface SlotWaiter {
+  resolve: (conn: H2Connection | undefined) => void;
+  reject: (err: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * One TLS identity's share of the pool: its connections that have a free stream slot (so a
+ * request finds one in O(1), not by scanning every connection), the requests queued for a
+ * slot in arrival order, and how many dials are under way for them.
+ */
+class Shard {
+  /** Connections with room; one that filled up or retired is dropped when met. */
+  readonly free = new Set<H2Connection>();
+  private readonly waiters = new Set<SlotWaiter>();
+  dialing = 0;
+  lastDial: Dial | undefined;
+
+  /** @param expectedStreams what a new connection is expected to carry: our cap, until a server said. */
+  constructor(public expectedStreams: number) {}
+
+  /** Requests queued for a slot. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  /** What the newest dial waits for, for the message of a request that stops waiting. */
+  get step(): string {
+    return this.lastDial?.step ?? 'TCP connect';
+  }
+
+  /** A connection with a free slot, the slot reserved; undefined when none has room. */
+  take(): H2Connection | undefined {
+    for (const conn of this.free) {
+      if (conn.hasFreeSlot) {
+        conn.acquire();
+        if (!conn.hasFreeSlot) this.free.delete(conn);
+        return conn;
+      }
+      this.free.delete(conn);
+    }
+    return undefined;
+  }
+
+  /** Queues a request for a slot; `signal` takes it out of the queue with `aborted()`. */
+  wait(signal: AbortSignal | undefined, aborted: () => Error): Promise<H2Connection | undefined> {
+    return new Promise((resolve, reject) => {
+      const waiter: SlotWaiter = { resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        waiter.onAbort = () => {
+          this.waiters.delete(waiter);
+          reject(aborted());
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** `conn` has room: its slots go to the queue first, in order; what is left makes it free. */
+  offer(conn: H2Connection): void {
+    for (const waiter of this.waiters) {
+      if (!conn.hasFreeSlot) return;
+      this.dequeue(waiter);
+      conn.acquire();
+      waiter.resolve(conn);
+    }
+    if (conn.hasFreeSlot) this.free.add(conn);
+  }
+
+  /** Every queued request gets `conn` (undefined: use HTTP/1.1). */
+  resolveWaiting(conn: undefined): void {
+    for (const waiter of this.waiters) {
+      this.dequeue(waiter);
+      waiter.resolve(conn);
+    }
+  }
+
+  /** Fails the queued requests after the first `keep` (those the dials still under way will carry). */
+  rejectWaiting(keep: number, err: unknown): void {
+    let kept = 0;
+    for (const waiter of this.waiters) {
+      if (kept++ < keep) continue;
+      this.dequeue(waiter);
+      waiter.reject(err);
+    }
+  }
+
+  private dequeue(waiter: SlotWaiter): void {
+    this.waiters.delete(waiter);
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
   }
 }

@@ -72,6 +72,14 @@ async function firstLine(body: NodeJS.ReadableStream): Promise<string> {
   return String(chunk);
 }
 
+/** Waits, in real time but briefly, until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; !cond(); i++) {
+    if (i > 500) throw new Error('condition not reached within 5 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** A full garbage collection; the flag is set before the function is fetched from a fresh context. */
 async function collectGarbage(): Promise<void> {
   setFlagsFromString('--expose-gc');
@@ -102,6 +110,51 @@ describe('ConnectionPool', () => {
     const responses = await Promise.all(Array.from({ length: 25 }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() })));
     expect(responses).toHaveLength(25);
     expect(p.stats().http2Connections).toBe(3);
+  });
+
+  it('dials for a burst in parallel, as many connections as the burst needs and at most 8 at once', async () => {
+    const server = await startServer('h2', 10);
+    const burst = async (n: number) => {
+      const p = pool(server.url, { maxStreamsPerConnection: 10 });
+      const requests = Array.from({ length: n }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() }));
+      const dialling = p.stats().connecting;
+      const responses = await Promise.all(requests);
+      await Promise.all(responses.map((r) => firstLine(r.body)));
+      return { dialling, stats: p.stats() };
+    };
+    expect(await burst(50)).toMatchObject({ dialling: 5, stats: { http2Connections: 5, activeStreams: 50, connecting: 0 } });
+    expect(await burst(200)).toMatchObject({ dialling: 8, stats: { http2Connections: 20, activeStreams: 200, connecting: 0 } });
+    expect(server.sockets.size).toBe(25);
+  });
+
+  it('learns the stream limit from the first connection before dialling the rest', async () => {
+    const server = await startServer('h2', 10);
+    const p = pool(server.url);
+    const requests = Array.from({ length: 45 }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() }));
+    expect(p.stats().connecting).toBe(1); // our cap is 1000 until a server says otherwise
+    await Promise.all(requests);
+    expect(p.stats()).toMatchObject({ http2Connections: 5, activeStreams: 45 });
+  });
+
+  it('a connection lost under load fails only its own streams, and their retries share one new connection', async () => {
+    const server = await startServer('h2', 10);
+    const p = pool(server.url);
+    const watch = (i: number) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() });
+    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => watch(i)));
+    await Promise.all(responses.map((r) => firstLine(r.body)));
+    expect(p.stats()).toMatchObject({ http2Connections: 3, activeStreams: 30 });
+    const closed = new Set<number>();
+    responses.forEach((r, i) => r.body.once('close', () => closed.add(i)));
+    const [lost] = server.sockets;
+    lost.destroy();
+    await until(() => closed.size === 10 && p.stats().http2Connections === 2);
+    await settle(10);
+    expect(closed.size).toBe(10); // the other connections' 20 streams are untouched
+    const retries = [...closed].map((i) => watch(i));
+    expect(p.stats().connecting).toBe(1);
+    await Promise.all(retries);
+    expect(p.stats()).toMatchObject({ http2Connections: 3, activeStreams: 30 });
+    expect(server.sockets.size).toBe(3);
   });
 
   it('releases a stream slot when a request completes or is aborted', async () => {
