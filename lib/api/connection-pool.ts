@@ -23,9 +23,9 @@ import { noopLogger, type Logger } from '../util/logger.js';
 import { H2Connection, type H2ConnectionOptions } from './h2-connection.js';
 import type { TlsMaterial } from './kube-auth.js';
 import { openTunnel, proxyAuthorization, proxyEndpoint } from './proxy.js';
-import { TransportError, abortError, describeTransportError } from './transport-errors.js';
+import { TransportError, abortError, toTransportError } from './transport-errors.js';
 
-export { TransportError, describeTransportError } from './transport-errors.js';
+export { TransportError, toTransportError } from './transport-errors.js';
 
 /**
  * TCP keep-alive probes start after this much silence. Only a backstop for what PINGs (HTTP/2)
@@ -153,6 +153,7 @@ export class ConnectionPool {
     this.allowH2 = (opts.http2 ?? true) && server.protocol === 'https:';
     this.proxy = opts.proxy;
     this.maxStreams = opts.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS;
+    this.exchangeOwner = { server, releaseSlot: (conn) => this.releaseSlot(conn) };
     this.h2opts = {
       clock: this.clock,
       logger: this.logger,
@@ -317,7 +318,7 @@ export class ConnectionPool {
       this.logger.debug('opened HTTP/2 connection', { server: this.server.origin, maxStreams: conn.limit });
       return conn;
     } catch (err) {
-      const failure = describeTransportError(this.server, err);
+      const failure = toTransportError(this.server, err);
       await dial.fail(failure);
       throw failure;
     }
@@ -340,11 +341,14 @@ export class ConnectionPool {
       dial.done();
       return tls.connect({ ...options, socket: raw });
     } catch (err) {
-      const failure = describeTransportError(this.server, err);
+      const failure = toTransportError(this.server, err);
       await dial.fail(failure);
       throw failure;
     }
   }
+
+  /** What every H2Exchange of this pool needs of it: one object per pool, not a closure per stream. */
+  private readonly exchangeOwner: ExchangeOwner;
 
   /** Gives a stream slot back, straight to the next request waiting for one, if any. */
   private releaseSlot(conn: H2Connection): void {
@@ -367,36 +371,10 @@ export class ConnectionPool {
         );
       } catch (err) {
         this.releaseSlot(conn);
-        reject(describeTransportError(this.server, err));
+        reject(toTransportError(this.server, err));
         return;
       }
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        this.releaseSlot(conn);
-        req.signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = () => {
-        stream.close(http2.constants.NGHTTP2_CANCEL);
-        reject(abortError());
-      };
-      req.signal?.addEventListener('abort', onAbort, { once: true });
-      let answered = false;
-      stream.on('close', () => {
-        release();
-        // A stream can end with neither an answer nor an 'error' (the connection went away with
-        // a GOAWAY, or the server reset it cleanly); the caller must hear of it, not wait forever.
-        if (!answered) reject(new TransportError(`the stream to ${this.server.origin} closed before the server answered (HTTP/2 code ${stream.rstCode ?? 'none'})`));
-      });
-      stream.once('error', (err) => reject(describeTransportError(this.server, err)));
-      stream.once('response', (headers) => {
-        answered = true;
-        // A reset after the headers surfaces to whoever reads the body; until someone does,
-        // it must not become an uncaught 'error' event.
-        stream.on('error', () => {});
-        resolve({ status: Number(headers[':status']), headers: headers as PoolResponse['headers'], body: stream, protocol: 'h2' });
-      });
+      H2Exchange.start(this.exchangeOwner, conn, stream, req.signal, resolve, reject);
       if (req.body !== undefined) stream.end(req.body);
     });
   }
@@ -432,7 +410,7 @@ export class ConnectionPool {
       request.on('socket', this.onH1Socket);
       request.once('error', (err) => {
         finish();
-        reject(req.signal?.aborted ? abortError() : describeTransportError(this.server, err));
+        reject(req.signal?.aborted ? abortError() : toTransportError(this.server, err));
       });
       let answered = false;
       request.once('close', () => {
@@ -617,6 +595,108 @@ class Dial {
     this.ended = true;
     this.timer.cancel();
     this.onEnd();
+  }
+}
+
+/** The pool as its exchanges see it. */
+interface ExchangeOwner {
+  readonly server: URL;
+  releaseSlot(conn: H2Connection): void;
+}
+
+/** The stream's H2Exchange, kept on the stream so its listeners can be shared functions. */
+const kExchange = Symbol('refwatch.h2Exchange');
+type ExchangeStream = http2.ClientHttp2Stream & { [kExchange]?: H2Exchange };
+
+// One function per event for every stream (node:events calls them with the stream as `this`).
+function onExchangeResponse(this: ExchangeStream, headers: http2.IncomingHttpHeaders): void {
+  this[kExchange]?.answer(headers);
+}
+function onExchangeError(this: ExchangeStream, err: Error): void {
+  this[kExchange]?.fail(err);
+}
+function onExchangeClose(this: ExchangeStream): void {
+  this[kExchange]?.closed();
+}
+
+/**
+ * One HTTP/2 request, from the stream's opening to its close: it settles the request's promise
+ * and gives the stream slot back. It is the one owner of the stream's listeners, and it lets go
+ * of the promise, the caller's signal and everything they hold the moment the headers arrive,
+ * because a watch's stream stays open for up to an hour and must keep no more than its own
+ * state alive (issue 9).
+ */
+class H2Exchange {
+  private resolve: ((res: PoolResponse) => void) | undefined;
+  private reject: ((err: unknown) => void) | undefined;
+  private signal: AbortSignal | undefined;
+  private released = false;
+
+  private constructor(
+    private readonly pool: ExchangeOwner,
+    private readonly conn: H2Connection,
+    private readonly stream: ExchangeStream,
+  ) {}
+
+  /** Takes charge of `stream`, sent on one of `conn`'s slots. */
+  static start(
+    pool: ExchangeOwner,
+    conn: H2Connection,
+    stream: http2.ClientHttp2Stream,
+    signal: AbortSignal | undefined,
+    resolve: (res: PoolResponse) => void,
+    reject: (err: unknown) => void,
+  ): void {
+    const ex = new H2Exchange(pool, conn, stream);
+    ex.resolve = resolve;
+    ex.reject = reject;
+    ex.signal = signal;
+    (stream as ExchangeStream)[kExchange] = ex;
+    signal?.addEventListener('abort', ex, { once: true });
+    stream.on('response', onExchangeResponse);
+    // Also after the headers: a reset then surfaces to whoever reads the body, and until
+    // someone does it must not become an uncaught 'error' event.
+    stream.on('error', onExchangeError);
+    stream.on('close', onExchangeClose);
+  }
+
+  /** The caller's signal fired before the headers (EventTarget calls handleEvent). */
+  handleEvent(): void {
+    this.stream.close(http2.constants.NGHTTP2_CANCEL);
+    this.settle(undefined, abortError());
+  }
+
+  answer(headers: http2.IncomingHttpHeaders): void {
+    this.settle({ status: Number(headers[':status']), headers: headers as PoolResponse['headers'], body: this.stream, protocol: 'h2' });
+  }
+
+  fail(err: Error): void {
+    if (this.reject) this.settle(undefined, toTransportError(this.pool.server, err));
+  }
+
+  closed(): void {
+    if (!this.released) {
+      this.released = true;
+      this.pool.releaseSlot(this.conn);
+    }
+    this.stream[kExchange] = undefined;
+    // A stream can end with neither an answer nor an 'error' (the connection went away with
+    // a GOAWAY, or the server reset it cleanly); the caller must hear of it, not wait forever.
+    if (this.reject) {
+      const why = `the stream to ${this.pool.server.origin} closed before the server answered (HTTP/2 code ${this.stream.rstCode ?? 'none'})`;
+      this.settle(undefined, new TransportError(why));
+    }
+  }
+
+  /** Settles the promise once; from then on nothing here holds the caller's promise or signal. */
+  private settle(res: PoolResponse | undefined, err?: unknown): void {
+    const { resolve, reject } = this;
+    if (!resolve || !reject) return;
+    this.resolve = this.reject = undefined;
+    this.signal?.removeEventListener('abort', this);
+    this.signal = undefined;
+    if (err !== undefined) reject(err);
+    else resolve(res!);
   }
 }
 
