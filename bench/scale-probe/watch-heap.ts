@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const source = client.source<unknown>(resources.secrets);
   const { metadata } = await source.list(NAMESPACE);
   const held: Array<{ it: AsyncIterator<WatchEvent<unknown>>; next: Promise<unknown> }> = [];
-  const points: Array<{ watches: number; heap: number; rss: number; connections: number }> = [];
+  const points: Array<{ watches: number; heap: number; heapTotal: number; external: number; rss: number; connections: number }> = [];
   const started = Date.now();
   for (const size of sizes) {
     while (held.length < size) {
@@ -68,12 +68,12 @@ async function main(): Promise<void> {
     while (client.stats().activeStreams < size) await new Promise((r) => setTimeout(r, 20));
     await gc();
     const mem = process.memoryUsage();
-    points.push({ watches: size, heap: mem.heapUsed, rss: mem.rss, connections: client.stats().connections });
+    points.push({ watches: size, heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, rss: mem.rss, connections: client.stats().connections });
     if (snapshots) writeHeapSnapshot(join(snapshots, `watches-${size}.heapsnapshot`));
   }
   const [a, b] = [points[0], points[points.length - 1]];
-  const per = (k: 'heap' | 'rss') => Math.round((b[k] - a[k]) / (b.watches - a.watches));
-  console.log(JSON.stringify({ points, heapPerWatch: per('heap'), rssPerWatch: per('rss'), seconds: (Date.now() - started) / 1000, node: process.version }));
+  const per = (k: 'heap' | 'heapTotal' | 'external' | 'rss') => Math.round((b[k] - a[k]) / (b.watches - a.watches));
+  console.log(JSON.stringify({ points, heapPerWatch: per('heap'), heapTotalPerWatch: per('heapTotal'), externalPerWatch: per('external'), rssPerWatch: per('rss'), seconds: (Date.now() - started) / 1000, node: process.version }));
   for (const { it } of held) await it.return?.();
   await client.close();
   child.disconnect();

@@ -202,6 +202,24 @@ describe('ConnectionPool', () => {
     expect(refs.map((r, i) => (r.deref() === undefined ? -1 : i)).filter((i) => i >= 0)).toEqual([]);
   });
 
+  it('keeps neither the request nor its signal alive once an HTTP/2 answer is open', async () => {
+    // A watch's stream is open for up to an hour; what it holds on to, every watch costs.
+    const server = await startServer('h2');
+    const p = pool(server.url);
+    const open = async () => {
+      const controller = new AbortController();
+      const req = { method: 'GET' as const, path: '/watch/held', headers: {}, tls: material(), signal: controller.signal };
+      const res = await p.request(req);
+      await firstLine(res.body);
+      return { res, refs: [new WeakRef(req), new WeakRef(controller), new WeakRef(controller.signal)] };
+    };
+    const { res, refs } = await open();
+    await collectGarbage();
+    expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true, true]);
+    expect(p.stats().activeStreams).toBe(1); // the stream itself is still open
+    res.body.destroy();
+  });
+
   it('speaks HTTP/1.1 to a plain http:// server', async () => {
     const server = await startServer('h1-plain');
     const p = pool(server.url);

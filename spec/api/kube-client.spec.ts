@@ -206,6 +206,46 @@ describe('KubeClient', () => {
     expect(server.openWatches).toBe(0);
   });
 
+  for (const http2 of [true, false]) {
+    it(`ends an open watch when the caller's signal fires (${http2 ? 'HTTP/2' : 'HTTP/1.1'})`, async () => {
+      const server = await serve();
+      const client = clientFor(server, { http2 });
+      const caller = new AbortController();
+      const opts = { resourceVersion: server.storage.resourceVersion, signal: caller.signal };
+      const it = client.source(resources.secrets).watch('ns', opts)[Symbol.asyncIterator]();
+      const next = it.next();
+      for (let i = 0; i < 100 && server.openWatches === 0; i++) await settle(10);
+      expect(server.openWatches).toBe(1);
+      caller.abort();
+      await expect(next).resolves.toEqual({ value: undefined, done: true });
+      for (let i = 0; i < 100 && server.openWatches > 0; i++) await settle(10);
+      expect(server.openWatches).toBe(0);
+      expect(client.stats().activeStreams).toBe(0);
+    });
+  }
+
+  it('keeps no timer per open watch: twenty watches run on the timers one does', async () => {
+    const clock = new FakeClock();
+    const server = await serve({ clock: new FakeClock() });
+    const client = clientFor(server, { clock });
+    const open = async (n: number, total: number) => {
+      const its = Array.from({ length: n }, () =>
+        client.source(resources.secrets).watch('ns', { resourceVersion: server.storage.resourceVersion, timeoutSeconds: 60 })[Symbol.asyncIterator](),
+      );
+      const nexts = its.map((it) => it.next());
+      for (let i = 0; i < 100 && client.stats().activeStreams < total; i++) await settle(10);
+      expect(client.stats().activeStreams).toBe(total);
+      return { timers: clock.pendingTimers(), its, nexts };
+    };
+    const one = await open(1, 1);
+    const more = await open(19, 20);
+    expect(more.timers).toBe(one.timers);
+    // ...and the one deadline timer still ends all of them, once the server's time is up.
+    await clock.advance(90_000);
+    for (const next of [...one.nexts, ...more.nexts]) await expect(next).resolves.toEqual({ value: undefined, done: true });
+    expect(client.stats().activeStreams).toBe(0);
+  });
+
   it('refuses names and namespaces that would change the request path, before sending anything', async () => {
     const server = await serve();
     const client = clientFor(server);
