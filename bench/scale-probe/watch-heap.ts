@@ -6,6 +6,9 @@
  *
  *     npm run build && node --expose-gc dist/bench/scale-probe/watch-heap.js 2000,10000 [snapshot-dir]
  *
+ * PROBE_MODE=callbacks opens them with `watchEvents` (handlers, no pending promise per watch)
+ * instead of the async iterator.
+ *
  * With a snapshot directory it writes a heap snapshot per size, for
  * `node ../shared/tools/heap-diff.cjs a.heapsnapshot b.heapsnapshot <difference> 25`.
  */
@@ -52,18 +55,25 @@ async function main(): Promise<void> {
   const client = new KubeClient(kc);
   const source = client.source<unknown>(resources.secrets);
   const { metadata } = await source.list(NAMESPACE);
-  const held: Array<{ it: AsyncIterator<WatchEvent<unknown>>; next: Promise<unknown> }> = [];
+  const callbacks = process.env.PROBE_MODE === 'callbacks';
+  const handler = {
+    onEvent: () => {},
+    onEnd: (err?: unknown) => err && console.error(`watch failed: ${(err as Error).message}`),
+  };
+  const held: Array<{ stop(): Promise<unknown> | void }> = [];
   const points: Array<{ watches: number; heap: number; heapTotal: number; external: number; rss: number; connections: number }> = [];
   const started = Date.now();
   for (const size of sizes) {
     while (held.length < size) {
       const i = held.length;
-      const it = source
-        .watch(NAMESPACE, { fieldSelector: `metadata.name=secret-${i}`, resourceVersion: metadata.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 3000 })
-        [Symbol.asyncIterator]();
-      const next = it.next();
-      next.catch((err: Error) => console.error(`watch ${i} failed: ${err.message}`));
-      held.push({ it, next });
+      const opts = { fieldSelector: `metadata.name=secret-${i}`, resourceVersion: metadata.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 3000 };
+      if (callbacks) {
+        held.push(source.watchEvents!(NAMESPACE, opts, handler));
+        continue;
+      }
+      const it: AsyncIterator<WatchEvent<unknown>> = source.watch(NAMESPACE, opts)[Symbol.asyncIterator]();
+      it.next().catch((err: Error) => console.error(`watch ${i} failed: ${err.message}`));
+      held.push({ stop: () => it.return?.() });
     }
     while (client.stats().activeStreams < size) await new Promise((r) => setTimeout(r, 20));
     await gc();
@@ -73,8 +83,8 @@ async function main(): Promise<void> {
   }
   const [a, b] = [points[0], points[points.length - 1]];
   const per = (k: 'heap' | 'heapTotal' | 'external' | 'rss') => Math.round((b[k] - a[k]) / (b.watches - a.watches));
-  console.log(JSON.stringify({ points, heapPerWatch: per('heap'), heapTotalPerWatch: per('heapTotal'), externalPerWatch: per('external'), rssPerWatch: per('rss'), seconds: (Date.now() - started) / 1000, node: process.version }));
-  for (const { it } of held) await it.return?.();
+  console.log(JSON.stringify({ mode: callbacks ? 'callbacks' : 'iterator', points, heapPerWatch: per('heap'), heapTotalPerWatch: per('heapTotal'), externalPerWatch: per('external'), rssPerWatch: per('rss'), seconds: (Date.now() - started) / 1000, node: process.version }));
+  for (const watch of held) await watch.stop();
   await client.close();
   child.disconnect();
 }

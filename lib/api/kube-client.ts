@@ -17,7 +17,7 @@ import { KubeAuth } from './kube-auth.js';
 import { withoutRequestData } from './redact.js';
 import { collectionPath, objectPath, withQuery } from './paths.js';
 import { apiVersionOf, type ResourceType } from './resource.js';
-import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchOptions } from './source.js';
+import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchHandle, WatchHandler, WatchOptions } from './source.js';
 import type { ObjectList } from './object.js';
 import { TransportError, abortError, toTransportError } from './transport-errors.js';
 import { DeadlineWheel } from './deadline-wheel.js';
@@ -191,7 +191,7 @@ export class KubeClient {
    * A watch: the request is sent on the first read; see WatchStream for how it ends. `signal`
    * ends it at any time, also once it is open.
    */
-  watch<T>(path: string, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): AsyncIterableIterator<WatchEvent<T>> {
+  watch<T>(path: string, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): WatchStream<T> {
     this.counters.watch++;
     const deadlineMs = (timeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_SECONDS) * 1000 + this.watchDeadlineGrace;
     return new WatchStream<T>(this.watchHost, path, deadlineMs, signal);
@@ -318,8 +318,33 @@ class KubeObjectSource<T> implements ObjectSource<T> {
   }
 
   watch(namespace: string, opts: WatchOptions = {}): AsyncIterable<WatchEvent<T>> {
-    // Built when iteration starts, so an invalid namespace rejects the iteration as the contract says.
-    const path = () => withQuery(collectionPath(this.resource, namespace), {
+    return {
+      [Symbol.asyncIterator]: () => {
+        // Built when iteration starts, so an invalid namespace rejects the iteration as the contract says.
+        try {
+          return this.client.watch<T>(this.watchPath(namespace, opts), opts.timeoutSeconds, opts.signal);
+        } catch (err) {
+          return { next: () => Promise.reject(err), [Symbol.asyncIterator]() { return this; } };
+        }
+      },
+    };
+  }
+
+  watchEvents(namespace: string, opts: WatchOptions, handler: WatchHandler<T>): WatchHandle {
+    let path: string;
+    try {
+      path = this.watchPath(namespace, opts);
+    } catch (err) {
+      // As a failed request would: onEnd(err) later, never from inside this call.
+      let stopped = false;
+      queueMicrotask(() => stopped || handler.onEnd(err));
+      return { stop: () => void (stopped || ((stopped = true), handler.onEnd())) };
+    }
+    return this.client.watch<T>(path, opts.timeoutSeconds, opts.signal).listen(handler);
+  }
+
+  private watchPath(namespace: string, opts: WatchOptions): string {
+    return withQuery(collectionPath(this.resource, namespace), {
       watch: true,
       fieldSelector: opts.fieldSelector,
       labelSelector: opts.labelSelector,
@@ -329,15 +354,6 @@ class KubeObjectSource<T> implements ObjectSource<T> {
       timeoutSeconds: opts.timeoutSeconds,
       sendInitialEvents: opts.sendInitialEvents,
     });
-    return {
-      [Symbol.asyncIterator]: () => {
-        try {
-          return this.client.watch<T>(path(), opts.timeoutSeconds, opts.signal);
-        } catch (err) {
-          return { next: () => Promise.reject(err), [Symbol.asyncIterator]() { return this; } };
-        }
-      },
-    };
   }
 }
 

@@ -19,7 +19,7 @@ import type { Readable } from 'node:stream';
 import type { Clock, Timer } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { PoolResponse } from './connection-pool.js';
-import type { WatchEvent } from './source.js';
+import type { WatchEvent, WatchHandle, WatchHandler } from './source.js';
 import type { DeadlineWheel } from './deadline-wheel.js';
 
 /**
@@ -73,11 +73,12 @@ function onBodyEnd(this: WatchedBody): void {
 type Pending<T> = { resolve: (r: IteratorResult<WatchEvent<T>>) => void; reject: (e: unknown) => void };
 
 /**
- * One watch response read as newline-delimited JSON events, as an async iterator. The request
- * is sent on the first `next()`; `return()` or the caller's signal abandon it; whatever ends
- * the body ends the iteration normally (see the file comment).
+ * One watch response read as newline-delimited JSON events, as an async iterator, or through
+ * callbacks after `listen()`. The request is sent on the first `next()` (or at `listen()`);
+ * `return()`, `stop()` or the caller's signal abandon it; whatever ends the body ends the watch
+ * normally (see the file comment).
  */
-export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
+export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>>, WatchHandle {
   private state: 'idle' | 'opening' | 'open' | 'ended' = 'idle';
   private failure: unknown;
   private body: WatchedBody | undefined;
@@ -91,6 +92,8 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
   /** The deadline wheel's key for this watch while it is on the wheel. */
   private deadlineKey: number | undefined;
   private quiet: Timer | undefined;
+  /** Set by `listen()`: events go to it instead of the iterator. */
+  private handler: WatchHandler<T> | undefined;
 
   /**
    * @param host what all watches of the client share.
@@ -131,6 +134,22 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
     this.queue = undefined;
     this.finish();
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /**
+   * Delivers the events to `handler` instead of the iterator (do not mix the two) and sends
+   * the request now; see WatchHandler for when `onEnd` is called.
+   */
+  listen(handler: WatchHandler<T>): this {
+    if (this.state !== 'idle') throw new Error('listen() on a watch already started');
+    this.handler = handler;
+    this.start();
+    return this;
+  }
+
+  /** Abandons the watch (the callback form of `return()`). */
+  stop(): void {
+    this.finish();
   }
 
   /** The caller's signal fired (EventTarget calls a listener object's handleEvent): the watch ends. */
@@ -215,6 +234,14 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
   private deliver(line: string): void {
     const event = parseEvent<T>(line, (reason) => this.host.onMalformed(this.path, reason));
     if (!event) return;
+    if (this.handler) {
+      try {
+        this.handler.onEvent(event);
+      } catch (err) {
+        this.finish(undefined, err);
+      }
+      return;
+    }
     if (this.pending) this.settle({ value: event, done: false });
     else {
       const queue = (this.queue ??= []);
@@ -230,8 +257,11 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
     this.quiet = this.host.clock.setTimeout(() => this.finish(`no data for ${ms} ms`), ms);
   }
 
-  /** Ends the watch (idempotent): timers and listeners go, the body is destroyed, a waiting reader hears "done". */
-  finish(why?: string): void {
+  /**
+   * Ends the watch (idempotent): timers and listeners go, the body is destroyed, a waiting
+   * reader hears "done" (a handler `onEnd(err)`).
+   */
+  finish(why?: string, err?: unknown): void {
     if (this.state === 'ended') return;
     if (why) this.host.logger.debug('ending watch stream', { reason: why });
     if (this.state === 'open' && this.partial && !this.skippingOversized) this.deliver(this.takeLine(EMPTY));
@@ -242,10 +272,19 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
     this.quiet?.cancel();
     this.signal?.removeEventListener('abort', this);
     this.body?.destroy();
-    if (this.queue === undefined || this.queue.length === 0) this.settle({ value: undefined, done: true });
+    if (this.handler) this.settle(undefined, err);
+    else if (this.queue === undefined || this.queue.length === 0) this.settle({ value: undefined, done: true });
   }
 
   private settle(result: IteratorResult<WatchEvent<T>> | undefined, err?: unknown): void {
+    const handler = this.handler;
+    if (handler) {
+      // The one onEnd: `finish` and a failed open both come here once, as the state ends.
+      this.handler = undefined;
+      if (err !== undefined) handler.onEnd(err);
+      else handler.onEnd();
+      return;
+    }
     const p = this.pending;
     if (!p) {
       if (err !== undefined) this.failure = err;
