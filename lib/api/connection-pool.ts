@@ -4,7 +4,9 @@
  * watches that is thousands of TLS sessions. Here watches are HTTP/2 streams, packed onto a
  * connection up to the server's SETTINGS_MAX_CONCURRENT_STREAMS (kube-apiserver: 100) and
  * spilling onto a new connection beyond it, as Go's transport does, so no request ever queues
- * silently behind a full connection. Dead connections are found with HTTP/2 PINGs. Servers
+ * silently behind a full connection. Requests that find no free slot queue here, in order,
+ * while connections are dialled for them, several at once (see dialMore), and take slots as
+ * they come up or free. Dead connections are found with HTTP/2 PINGs. Servers
  * that do not offer h2 in ALPN (or plain http://) get HTTP/1.1 with keep-alive instead.
  *
  * A connection still being set up is the pool's too (a `Dial`): it has a deadline of its own,
