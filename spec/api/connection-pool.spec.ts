@@ -136,6 +136,37 @@ describe('ConnectionPool', () => {
     expect(p.stats()).toMatchObject({ http2Connections: 5, activeStreams: 45 });
   });
 
+  it('a dial that fails fails only the requests the other dials cannot carry', async () => {
+    const server = await startServer('h2', 10);
+    // In front of the server: the second connection is cut before TLS, the others pass.
+    let accepted = 0;
+    const pairs: net.Socket[] = [];
+    const front = net.createServer((client) => {
+      client.on('error', () => {});
+      if (++accepted === 2) return void client.destroy();
+      const upstream = net.connect(Number(server.url.port), '127.0.0.1');
+      upstream.on('error', () => {});
+      pairs.push(client, upstream);
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    front.listen(0, '127.0.0.1');
+    await once(front, 'listening');
+    cleanups.push(async () => {
+      for (const sock of pairs) sock.destroy();
+      await new Promise((r) => front.close(r));
+    });
+    const p = pool(new URL(`https://127.0.0.1:${(front.address() as net.AddressInfo).port}`), { maxStreamsPerConnection: 10 });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() })),
+    );
+    const failed = outcomes.filter((o) => o.status === 'rejected');
+    expect(failed).toHaveLength(10);
+    expect(failed.every((o) => (o as PromiseRejectedResult).reason instanceof TransportError)).toBe(true);
+    expect(p.stats()).toMatchObject({ http2Connections: 2, activeStreams: 20, connecting: 0 });
+  });
+
   it('a connection lost under load fails only its own streams, and their retries share one new connection', async () => {
     const server = await startServer('h2', 10);
     const p = pool(server.url);
