@@ -11,7 +11,8 @@
  */
 import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { WatchStream } from '../lib/api/watch-stream.js';
+import { DeadlineWheel } from '../lib/api/deadline-wheel.js';
+import { WatchStream, type WatchHost } from '../lib/api/watch-stream.js';
 import { realClock } from '../lib/util/clock.js';
 import { noopLogger } from '../lib/util/logger.js';
 import { median, report, round } from './report.js';
@@ -24,15 +25,17 @@ const CHUNK_SIZES = [64, 256, 16_384, Infinity];
 /** Milliseconds from the first chunk until the event is delivered. */
 async function parseOnce(line: Buffer, chunk: number): Promise<number> {
   const body = new PassThrough({ highWaterMark: 1 << 30 });
-  const stream = new WatchStream<unknown>(() => Promise.resolve({ status: 200, headers: {}, body, protocol: 'h2' }), {
+  const host: WatchHost = {
     clock: realClock,
     logger: noopLogger,
-    deadlineMs: 3_600_000,
     http1QuietMs: 0,
-    onMalformed: (reason) => {
+    deadlines: new DeadlineWheel(realClock),
+    open: () => Promise.resolve({ status: 200, headers: {}, body, protocol: 'h2' }),
+    onMalformed: (_path, reason) => {
       throw new Error(`benchmark event rejected: ${reason}`);
     },
-  });
+  };
+  const stream = new WatchStream<unknown>(host, '/watch', 3_600_000);
   const it = stream[Symbol.asyncIterator]();
   const delivered = it.next();
   await new Promise((r) => setImmediate(r)); // let the stream attach to the body

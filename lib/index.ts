@@ -56,7 +56,7 @@ export {
   type ObjectMeta,
 } from './api/object.js';
 export { apiVersionOf, resources, singularName, type ResourceType } from './api/resource.js';
-export type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchEventType, WatchOptions } from './api/source.js';
+export type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchEventType, WatchHandle, WatchHandler, WatchOptions } from './api/source.js';
 export { TransportError } from './api/transport-errors.js';
 
 export { IndexNotFoundError, Indexer, keyOf, type IndexFunc, type StoreChange } from './cache/indexer.js';

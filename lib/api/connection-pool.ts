@@ -4,7 +4,9 @@
  * watches that is thousands of TLS sessions. Here watches are HTTP/2 streams, packed onto a
  * connection up to the server's SETTINGS_MAX_CONCURRENT_STREAMS (kube-apiserver: 100) and
  * spilling onto a new connection beyond it, as Go's transport does, so no request ever queues
- * silently behind a full connection. Dead connections are found with HTTP/2 PINGs. Servers
+ * silently behind a full connection. Requests that find no free slot queue here, in order,
+ * while connections are dialled for them, several at once (see dialMore), and take slots as
+ * they come up or free. Dead connections are found with HTTP/2 PINGs. Servers
  * that do not offer h2 in ALPN (or plain http://) get HTTP/1.1 with keep-alive instead.
  *
  * A connection still being set up is the pool's too (a `Dial`): it has a deadline of its own,
@@ -18,15 +20,46 @@ import https from 'node:https';
 import net, { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
-import { raceAbort } from '../util/abort.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { H2Connection, type H2ConnectionOptions } from './h2-connection.js';
 import type { TlsMaterial } from './kube-auth.js';
 import { openTunnel, proxyAuthorization, proxyEndpoint } from './proxy.js';
-import { TransportError, abortError, describeTransportError } from './transport-errors.js';
+import { TransportError, abortError, toTransportError } from './transport-errors.js';
 
-export { TransportError, describeTransportError } from './transport-errors.js';
+export { TransportError, toTransportError } from './transport-errors.js';
+
+/**
+ * TCP keep-alive probes start after this much silence. Only a backstop for what PINGs (HTTP/2)
+ * and the quiet timeout (HTTP/1.1 watches) find first: it lets the kernel drop a peer that
+ * vanished on a connection nobody writes to, well before the default two hours, as Go's
+ * net.Dialer does with its 30 s KeepAlive.
+ */
+const TCP_KEEPALIVE_MS = 30_000;
+
+/**
+ * Default connect budget (TCP, proxy CONNECT, TLS, the server's SETTINGS): Go's net.Dialer
+ * Timeout in client-go's transport. Long enough for a loaded apiserver's TLS handshake, short
+ * enough that a blackholed address fails a request well within its own 60 s budget.
+ */
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
+/**
+ * Our own cap on streams per connection when the caller sets none: Go's http2 transport's
+ * limit for a server that advertises none. The server's SETTINGS_MAX_CONCURRENT_STREAMS lowers
+ * it: kube-apiserver advertises 100 (k8s.io/apiserver's secure serving, since the 2023
+ * rapid-reset fix, unless --http2-max-streams-per-connection says otherwise), aggregated API
+ * servers 1000; 100,000 watches on kube-apiserver so take 1,000 connections.
+ */
+const DEFAULT_MAX_STREAMS = 1000;
+
+/**
+ * Connections dialled at once per TLS identity while requests queue for a slot. Enough to keep
+ * a server's accept and TLS handshakes busy (100,000 watches need 1,000 connections: serial
+ * handshakes would take minutes), few enough that a burst never turns into a file-descriptor
+ * storm like the one-dial-per-request of Go's transport under the same load.
+ */
+const MAX_PARALLEL_DIALS = 8;
 
 export interface PoolRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -51,8 +84,9 @@ export interface ConnectionPoolOptions {
   clock?: Clock;
   /**
    * Upper bound of concurrent streams per HTTP/2 connection. The server's
-   * SETTINGS_MAX_CONCURRENT_STREAMS can lower it, never raise it. Default 100, kube-apiserver's
-   * own limit since the 2023 rapid-reset fix.
+   * SETTINGS_MAX_CONCURRENT_STREAMS can lower it, never raise it, so by default the server's
+   * own limit is used (kube-apiserver: 100). Default 1000, Go's http2 transport's limit for a
+   * server that advertises none.
    */
   maxStreamsPerConnection?: number;
   /**
@@ -99,8 +133,9 @@ export class ConnectionPool {
   private readonly allowH2: boolean;
   private readonly proxy: URL | undefined;
   private readonly h2 = new Set<H2Connection>();
-  /** One connection attempt at a time per identity, so a burst of watches does not open a burst of connections. */
-  private readonly connecting = new Map<string, { dial: Dial; conn: Promise<H2Connection | undefined> }>();
+  /** Per TLS identity: connections with a free stream slot, requests waiting for one, dials under way. */
+  private readonly shards = new Map<string, Shard>();
+  private readonly maxStreams: number;
   /** Every connection being set up, HTTP/2 or a proxy tunnel for HTTP/1.1: close() ends them. */
   private readonly dials = new Set<Dial>();
   /** What ALPN chose per TLS identity; HTTP/1.1 once a server declined h2. */
@@ -116,17 +151,23 @@ export class ConnectionPool {
   ) {
     this.clock = opts.clock ?? realClock;
     this.logger = opts.logger ?? noopLogger;
-    this.connectTimeout = opts.connectTimeout ?? 30_000;
+    this.connectTimeout = opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.allowH2 = (opts.http2 ?? true) && server.protocol === 'https:';
     this.proxy = opts.proxy;
+    this.maxStreams = opts.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS;
+    this.exchangeOwner = { server, releaseSlot: (conn) => this.releaseSlot(conn) };
     this.h2opts = {
       clock: this.clock,
       logger: this.logger,
-      maxStreamsPerConnection: opts.maxStreamsPerConnection ?? 100,
+      maxStreamsPerConnection: this.maxStreams,
       pingInterval: opts.pingInterval ?? 30_000,
       pingTimeout: opts.pingTimeout ?? 15_000,
       idleTimeout: opts.idleTimeout ?? 90_000,
-      onRetire: (conn) => this.h2.delete(conn),
+      onRetire: (conn) => {
+        this.h2.delete(conn);
+        this.shards.get(conn.identity)?.free.delete(conn);
+      },
+      onCapacity: (conn) => this.shards.get(conn.identity)?.offer(conn),
     };
   }
 
@@ -162,6 +203,7 @@ export class ConnectionPool {
     if (this.closed) return;
     this.closed = true;
     const closing: Promise<unknown>[] = [];
+    for (const shard of this.shards.values()) shard.rejectWaiting(0, this.closedError());
     for (const dial of this.dials) closing.push(dial.fail(this.closedError()));
     for (const conn of [...this.h2]) {
       closing.push(conn.session.closed ? Promise.resolve() : once(conn.session, 'close').catch(() => {}));
@@ -180,28 +222,47 @@ export class ConnectionPool {
     return new TransportError(`connection pool for ${this.server.origin} is closed`);
   }
 
-  /** A connection with a free stream slot, reserved for the caller; undefined if the server only speaks HTTP/1.1. */
-  private async h2Connection(material: TlsMaterial, signal: AbortSignal | undefined): Promise<H2Connection | undefined> {
-    for (;;) {
-      for (const conn of this.h2) {
-        if (conn.identity === material.identity && conn.hasFreeSlot) {
-          conn.acquire();
-          return conn;
-        }
-      }
-      if (this.closed) throw this.closedError();
-      let attempt = this.connecting.get(material.identity);
-      if (!attempt) {
-        const dial = this.newDial();
-        const conn = this.connectH2(material, dial).finally(() => this.connecting.delete(material.identity));
-        attempt = { dial, conn };
-        this.connecting.set(material.identity, attempt);
-      }
-      const { dial } = attempt;
-      // The attempt is shared and keeps its own deadline; this caller stops waiting on its signal.
-      const during = () => abortError(`connecting to ${this.server.origin} (waiting for the ${dial.step})`);
-      const conn = await (signal ? raceAbort(attempt.conn, signal, during) : attempt.conn);
-      if (!conn) return undefined;
+  /**
+   * A connection with a free stream slot, reserved for the caller; undefined if the server only
+   * speaks HTTP/1.1. The slot search is O(1): each identity keeps the set of connections with
+   * room. Without one the caller queues and connections are dialled for the queue, several at
+   * once (see dialMore), each handing its slots to the queue in order as it comes up.
+   */
+  private h2Connection(material: TlsMaterial, signal: AbortSignal | undefined): Promise<H2Connection | undefined> | H2Connection {
+    let shard = this.shards.get(material.identity);
+    if (!shard) this.shards.set(material.identity, (shard = new Shard(this.maxStreams)));
+    const conn = shard.take();
+    if (conn) return conn;
+    if (this.closed) throw this.closedError();
+    const waiting = shard.wait(signal, () => abortError(`connecting to ${this.server.origin} (waiting for the ${shard.step})`));
+    this.dialMore(material, shard);
+    return waiting;
+  }
+
+  /**
+   * Starts dials until those under way will carry every queued request, at most
+   * MAX_PARALLEL_DIALS at once per identity: as fast as the server accepts connections, never
+   * one per request. A dial that fails fails only the requests the others cannot carry; those
+   * callers retry with their own backoff, so a lost connection does not become a reconnect storm.
+   */
+  private dialMore(material: TlsMaterial, shard: Shard): void {
+    while (!this.closed && shard.dialing < MAX_PARALLEL_DIALS && shard.waiting > shard.dialing * shard.expectedStreams) {
+      const dial = this.newDial();
+      shard.dialing++;
+      shard.lastDial = dial;
+      this.connectH2(material, dial).then(
+        (conn) => {
+          shard.dialing--;
+          if (!conn) return shard.resolveWaiting(undefined); // ALPN chose HTTP/1.1: all of them go there
+          shard.expectedStreams = Math.max(1, conn.limit);
+          shard.offer(conn);
+          this.dialMore(material, shard);
+        },
+        (err: unknown) => {
+          shard.dialing--;
+          shard.rejectWaiting(shard.dialing * shard.expectedStreams, err);
+        },
+      );
     }
   }
 
@@ -231,7 +292,7 @@ export class ConnectionPool {
           ALPNProtocols: ['h2', 'http/1.1'],
         }),
       );
-      socket.setKeepAlive(true, 30_000);
+      socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
       await dial.until(socket, 'secureConnect', 'TLS handshake');
       dial.throwIfFailed();
       if (socket.alpnProtocol !== 'h2') {
@@ -259,7 +320,7 @@ export class ConnectionPool {
       this.logger.debug('opened HTTP/2 connection', { server: this.server.origin, maxStreams: conn.limit });
       return conn;
     } catch (err) {
-      const failure = describeTransportError(this.server, err);
+      const failure = toTransportError(this.server, err);
       await dial.fail(failure);
       throw failure;
     }
@@ -282,16 +343,25 @@ export class ConnectionPool {
       dial.done();
       return tls.connect({ ...options, socket: raw });
     } catch (err) {
-      const failure = describeTransportError(this.server, err);
+      const failure = toTransportError(this.server, err);
       await dial.fail(failure);
       throw failure;
     }
   }
 
+  /** What every H2Exchange of this pool needs of it: one object per pool, not a closure per stream. */
+  private readonly exchangeOwner: ExchangeOwner;
+
+  /** Gives a stream slot back, straight to the next request waiting for one, if any. */
+  private releaseSlot(conn: H2Connection): void {
+    conn.release();
+    if (conn.hasFreeSlot) this.shards.get(conn.identity)?.offer(conn);
+  }
+
   private h2Request(conn: H2Connection, req: PoolRequest): Promise<PoolResponse> {
     return new Promise<PoolResponse>((resolve, reject) => {
       if (req.signal?.aborted) {
-        conn.release();
+        this.releaseSlot(conn);
         reject(abortError());
         return;
       }
@@ -302,37 +372,11 @@ export class ConnectionPool {
           { endStream: req.body === undefined },
         );
       } catch (err) {
-        conn.release();
-        reject(describeTransportError(this.server, err));
+        this.releaseSlot(conn);
+        reject(toTransportError(this.server, err));
         return;
       }
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        conn.release();
-        req.signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = () => {
-        stream.close(http2.constants.NGHTTP2_CANCEL);
-        reject(abortError());
-      };
-      req.signal?.addEventListener('abort', onAbort, { once: true });
-      let answered = false;
-      stream.on('close', () => {
-        release();
-        // A stream can end with neither an answer nor an 'error' (the connection went away with
-        // a GOAWAY, or the server reset it cleanly); the caller must hear of it, not wait forever.
-        if (!answered) reject(new TransportError(`the stream to ${this.server.origin} closed before the server answered (HTTP/2 code ${stream.rstCode ?? 'none'})`));
-      });
-      stream.once('error', (err) => reject(describeTransportError(this.server, err)));
-      stream.once('response', (headers) => {
-        answered = true;
-        // A reset after the headers surfaces to whoever reads the body; until someone does,
-        // it must not become an uncaught 'error' event.
-        stream.on('error', () => {});
-        resolve({ status: Number(headers[':status']), headers: headers as PoolResponse['headers'], body: stream, protocol: 'h2' });
-      });
+      H2Exchange.start(this.exchangeOwner, conn, stream, req.signal, resolve, reject);
       if (req.body !== undefined) stream.end(req.body);
     });
   }
@@ -365,15 +409,10 @@ export class ConnectionPool {
         request.destroy(abortError());
       };
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      request.on('socket', (socket) => {
-        if (this.h1Sockets.has(socket)) return;
-        this.h1Sockets.add(socket);
-        socket.setKeepAlive(true, 30_000);
-        socket.once('close', () => this.h1Sockets.delete(socket));
-      });
+      request.on('socket', this.onH1Socket);
       request.once('error', (err) => {
         finish();
-        reject(req.signal?.aborted ? abortError() : describeTransportError(this.server, err));
+        reject(req.signal?.aborted ? abortError() : toTransportError(this.server, err));
       });
       let answered = false;
       request.once('close', () => {
@@ -389,6 +428,21 @@ export class ConnectionPool {
       request.end(req.body);
     });
   }
+
+  /**
+   * Adopts a socket the agent gave a request. A method bound once, not a closure per request:
+   * a kept-alive socket outlives the request that opened it, and a listener made inside that
+   * request's scope would keep the request, its response and its promise alive with it.
+   */
+  private readonly onH1Socket = (socket: net.Socket): void => {
+    if (this.h1Sockets.has(socket)) return;
+    this.h1Sockets.add(socket);
+    socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    socket.once('close', this.onH1SocketClose);
+  };
+
+  /** One function for every socket: node:events calls it with the closed socket as `this`. */
+  private readonly onH1SocketClose = forgetSocketIn(this.h1Sockets);
 
   private viaProxy(headers: Record<string, string>): Record<string, string> {
     const auth = proxyAuthorization(this.proxy!);
@@ -423,6 +477,13 @@ export class ConnectionPool {
     }
     return agent;
   }
+}
+
+/** A 'close' listener that removes its emitter from `sockets`; shared by all of them, it closes over nothing else. */
+function forgetSocketIn(sockets: Set<net.Socket>): (this: net.Socket) => void {
+  return function (this: net.Socket) {
+    sockets.delete(this);
+  };
 }
 
 /** Host (without IPv6 brackets) and port to dial for a server URL. */
@@ -536,5 +597,203 @@ class Dial {
     this.ended = true;
     this.timer.cancel();
     this.onEnd();
+  }
+}
+
+/** The pool as its exchanges see it. */
+interface ExchangeOwner {
+  readonly server: URL;
+  releaseSlot(conn: H2Connection): void;
+}
+
+/** The stream's H2Exchange, kept on the stream so its listeners can be shared functions. */
+const kExchange = Symbol('refwatch.h2Exchange');
+type ExchangeStream = http2.ClientHttp2Stream & { [kExchange]?: H2Exchange };
+
+// One function per event for every stream (node:events calls them with the stream as `this`).
+function onExchangeResponse(this: ExchangeStream, headers: http2.IncomingHttpHeaders): void {
+  this[kExchange]?.answer(headers);
+}
+function onExchangeError(this: ExchangeStream, err: Error): void {
+  this[kExchange]?.fail(err);
+}
+function onExchangeClose(this: ExchangeStream): void {
+  this[kExchange]?.closed();
+}
+
+/**
+ * One HTTP/2 request, from the stream's opening to its close: it settles the request's promise
+ * and gives the stream slot back. It is the one owner of the stream's listeners, and it lets go
+ * of the promise, the caller's signal and everything they hold the moment the headers arrive,
+ * because a watch's stream stays open for up to an hour and must keep no more than its own
+ * state alive (issue 9).
+ */
+class H2Exchange {
+  private resolve: ((res: PoolResponse) => void) | undefined;
+  private reject: ((err: unknown) => void) | undefined;
+  private signal: AbortSignal | undefined;
+  private released = false;
+
+  private constructor(
+    private readonly pool: ExchangeOwner,
+    private readonly conn: H2Connection,
+    private readonly stream: ExchangeStream,
+  ) {}
+
+  /** Takes charge of `stream`, sent on one of `conn`'s slots. */
+  static start(
+    pool: ExchangeOwner,
+    conn: H2Connection,
+    stream: http2.ClientHttp2Stream,
+    signal: AbortSignal | undefined,
+    resolve: (res: PoolResponse) => void,
+    reject: (err: unknown) => void,
+  ): void {
+    const ex = new H2Exchange(pool, conn, stream);
+    ex.resolve = resolve;
+    ex.reject = reject;
+    ex.signal = signal;
+    (stream as ExchangeStream)[kExchange] = ex;
+    signal?.addEventListener('abort', ex, { once: true });
+    stream.on('response', onExchangeResponse);
+    // Also after the headers: a reset then surfaces to whoever reads the body, and until
+    // someone does it must not become an uncaught 'error' event.
+    stream.on('error', onExchangeError);
+    stream.on('close', onExchangeClose);
+  }
+
+  /** The caller's signal fired before the headers (EventTarget calls handleEvent). */
+  handleEvent(): void {
+    this.stream.close(http2.constants.NGHTTP2_CANCEL);
+    this.settle(undefined, abortError());
+  }
+
+  answer(headers: http2.IncomingHttpHeaders): void {
+    this.settle({ status: Number(headers[':status']), headers: headers as PoolResponse['headers'], body: this.stream, protocol: 'h2' });
+  }
+
+  fail(err: Error): void {
+    if (this.reject) this.settle(undefined, toTransportError(this.pool.server, err));
+  }
+
+  closed(): void {
+    if (!this.released) {
+      this.released = true;
+      this.pool.releaseSlot(this.conn);
+    }
+    this.stream[kExchange] = undefined;
+    // A stream can end with neither an answer nor an 'error' (the connection went away with
+    // a GOAWAY, or the server reset it cleanly); the caller must hear of it, not wait forever.
+    if (this.reject) {
+      const why = `the stream to ${this.pool.server.origin} closed before the server answered (HTTP/2 code ${this.stream.rstCode ?? 'none'})`;
+      this.settle(undefined, new TransportError(why));
+    }
+  }
+
+  /** Settles the promise once; from then on nothing here holds the caller's promise or signal. */
+  private settle(res: PoolResponse | undefined, err?: unknown): void {
+    const { resolve, reject } = this;
+    if (!resolve || !reject) return;
+    this.resolve = this.reject = undefined;
+    this.signal?.removeEventListener('abort', this);
+    this.signal = undefined;
+    if (err !== undefined) reject(err);
+    else resolve(res!);
+  }
+}
+
+/** A request waiting for a stream slot. */
+interface SlotWaiter {
+  resolve: (conn: H2Connection | undefined) => void;
+  reject: (err: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * One TLS identity's share of the pool: its connections that have a free stream slot (so a
+ * request finds one in O(1), not by scanning every connection), the requests queued for a
+ * slot in arrival order, and how many dials are under way for them.
+ */
+class Shard {
+  /** Connections with room; one that filled up or retired is dropped when met. */
+  readonly free = new Set<H2Connection>();
+  private readonly waiters = new Set<SlotWaiter>();
+  dialing = 0;
+  lastDial: Dial | undefined;
+
+  /** @param expectedStreams what a new connection is expected to carry: our cap, until a server said. */
+  constructor(public expectedStreams: number) {}
+
+  /** Requests queued for a slot. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  /** What the newest dial waits for, for the message of a request that stops waiting. */
+  get step(): string {
+    return this.lastDial?.step ?? 'TCP connect';
+  }
+
+  /** A connection with a free slot, the slot reserved; undefined when none has room. */
+  take(): H2Connection | undefined {
+    for (const conn of this.free) {
+      if (conn.hasFreeSlot) {
+        conn.acquire();
+        if (!conn.hasFreeSlot) this.free.delete(conn);
+        return conn;
+      }
+      this.free.delete(conn);
+    }
+    return undefined;
+  }
+
+  /** Queues a request for a slot; `signal` takes it out of the queue with `aborted()`. */
+  wait(signal: AbortSignal | undefined, aborted: () => Error): Promise<H2Connection | undefined> {
+    return new Promise((resolve, reject) => {
+      const waiter: SlotWaiter = { resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        waiter.onAbort = () => {
+          this.waiters.delete(waiter);
+          reject(aborted());
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** `conn` has room: its slots go to the queue first, in order; what is left makes it free. */
+  offer(conn: H2Connection): void {
+    for (const waiter of this.waiters) {
+      if (!conn.hasFreeSlot) return;
+      this.dequeue(waiter);
+      conn.acquire();
+      waiter.resolve(conn);
+    }
+    if (conn.hasFreeSlot) this.free.add(conn);
+  }
+
+  /** Every queued request gets `conn` (undefined: use HTTP/1.1). */
+  resolveWaiting(conn: undefined): void {
+    for (const waiter of this.waiters) {
+      this.dequeue(waiter);
+      waiter.resolve(conn);
+    }
+  }
+
+  /** Fails the queued requests after the first `keep` (those the dials still under way will carry). */
+  rejectWaiting(keep: number, err: unknown): void {
+    let kept = 0;
+    for (const waiter of this.waiters) {
+      if (kept++ < keep) continue;
+      this.dequeue(waiter);
+      waiter.reject(err);
+    }
+  }
+
+  private dequeue(waiter: SlotWaiter): void {
+    this.waiters.delete(waiter);
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
   }
 }

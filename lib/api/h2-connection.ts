@@ -24,6 +24,8 @@ export interface H2ConnectionOptions {
   idleTimeout: number;
   /** Called once when the connection takes no more streams (GOAWAY, close, error, idle, dead). */
   onRetire: (conn: H2Connection) => void;
+  /** Called when new SETTINGS may have given the connection room for more streams. */
+  onCapacity?: (conn: H2Connection) => void;
 }
 
 /**
@@ -50,7 +52,10 @@ export class H2Connection {
     this.session = session;
     this.identity = identity;
     this.limit = this.serverLimit();
-    session.on('remoteSettings', () => (this.limit = this.serverLimit()));
+    session.on('remoteSettings', () => {
+      this.limit = this.serverLimit();
+      if (this.hasFreeSlot) opts.onCapacity?.(this);
+    });
     session.on('goaway', () => this.retire());
     session.on('close', () => this.retire());
     session.on('error', (err) => {

@@ -17,10 +17,18 @@ import { KubeAuth } from './kube-auth.js';
 import { withoutRequestData } from './redact.js';
 import { collectionPath, objectPath, withQuery } from './paths.js';
 import type { ResourceType } from './resource.js';
-import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchOptions } from './source.js';
+import type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchHandle, WatchHandler, WatchOptions } from './source.js';
 import type { ObjectList } from './object.js';
-import { TransportError, abortError, describeTransportError } from './transport-errors.js';
-import { WatchStream } from './watch-stream.js';
+import { TransportError, abortError, toTransportError } from './transport-errors.js';
+import { DeadlineWheel } from './deadline-wheel.js';
+import { WatchStream, type WatchHost } from './watch-stream.js';
+
+/**
+ * A watch without timeoutSeconds is ended by the server after a random time between its
+ * --min-request-timeout (1800 s) and twice that; 3600 s is the longest kube-apiserver keeps one
+ * with the default, so our own deadline (this plus the grace) only fires on a server that forgot it.
+ */
+const DEFAULT_WATCH_TIMEOUT_SECONDS = 3600;
 
 /** The pool's options, less `proxy`: the kubeconfig's proxy-url decides that. */
 export interface KubeClientOptions extends Omit<ConnectionPoolOptions, 'proxy'> {
@@ -83,6 +91,8 @@ export class KubeClient {
   private throttled = 0;
   /** Budgets of requests (and watches not yet answered) in flight, so close() can end them and their timers. */
   private readonly inFlight = new Set<Deadline>();
+  /** What every watch of this client shares (see WatchHost): one object, not options and closures per watch. */
+  private readonly watchHost: WatchHost;
 
   constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
     this.clock = opts.clock ?? realClock;
@@ -95,6 +105,17 @@ export class KubeClient {
     this.watchQuietTimeout = opts.watchQuietTimeout ?? 5 * 60_000;
     this.watchDeadlineGrace = opts.watchDeadlineGrace ?? 30_000;
     this.userAgent = opts.userAgent ?? 'refwatch';
+    this.watchHost = {
+      clock: this.clock,
+      logger: this.logger,
+      http1QuietMs: this.watchQuietTimeout,
+      deadlines: new DeadlineWheel(this.clock),
+      open: (path, signal) => this.openWatch(path, signal),
+      onMalformed: (path, reason) => {
+        this.malformed++;
+        this.logger.warn('skipping a malformed watch line', { path: path.split('?')[0], reason });
+      },
+    };
   }
 
   /**
@@ -172,43 +193,38 @@ export class KubeClient {
     }
   }
 
-  /** A watch: the request is sent on the first read; see WatchStream for how it ends. */
-  watch<T>(path: string, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): AsyncIterableIterator<WatchEvent<T>> {
+  /**
+   * A watch: the request is sent on the first read; see WatchStream for how it ends. `signal`
+   * ends it at any time, also once it is open.
+   */
+  watch<T>(path: string, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): WatchStream<T> {
     this.counters.watch++;
-    const open = async () => {
-      // Until the response headers (and an error's body) arrive the watch is an ordinary
-      // request, with its budget.
-      const deadline = this.deadline(signal);
-      let res: PoolResponse;
-      try {
-        res = await this.send({ method: 'GET', path }, deadline.signal);
-        if (res.status === 200) {
-          // From here only the caller's signal ends it (the stream is long-lived by design); the
-          // link goes with the stream, so a reflector's signal does not collect one per watch.
-          deadline.disarm();
-          this.inFlight.delete(deadline);
-          res.body.once('close', () => deadline.end());
-          return res;
-        }
-        const err = statusErrorFrom(res, await this.readErrorBody(res, deadline));
-        if (res.status === 429) this.throttled++;
-        if (res.status === 401) this.auth.invalidate();
-        throw err;
-      } catch (err) {
+    const deadlineMs = (timeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_SECONDS) * 1000 + this.watchDeadlineGrace;
+    return new WatchStream<T>(this.watchHost, path, deadlineMs, signal);
+  }
+
+  /**
+   * Sends a watch request. Until the response headers (and an error's body) arrive the watch is
+   * an ordinary request, with its budget; at the headers the budget, its timer and its link to
+   * the caller's signal all go: from then on the WatchStream listens to that signal itself, so
+   * an open watch keeps no AbortController, timer or listener of its request.
+   */
+  private async openWatch(path: string, signal: AbortSignal | undefined): Promise<PoolResponse> {
+    const deadline = this.deadline(signal);
+    try {
+      const res = await this.send({ method: 'GET', path }, deadline.signal);
+      if (res.status === 200) {
         this.finish(deadline);
-        throw this.failure(deadline, err, `watch ${path.split('?')[0]} was not answered within ${this.requestTimeout} ms`);
+        return res;
       }
-    };
-    return new WatchStream<T>(open, {
-      clock: this.clock,
-      logger: this.logger,
-      deadlineMs: (timeoutSeconds ?? 3600) * 1000 + this.watchDeadlineGrace,
-      http1QuietMs: this.watchQuietTimeout,
-      onMalformed: (reason) => {
-        this.malformed++;
-        this.logger.warn('skipping a malformed watch line', { path: path.split('?')[0], reason });
-      },
-    });
+      const err = statusErrorFrom(res, await this.readErrorBody(res, deadline));
+      if (res.status === 429) this.throttled++;
+      if (res.status === 401) this.auth.invalidate();
+      throw err;
+    } catch (err) {
+      this.finish(deadline);
+      throw this.failure(deadline, err, `watch ${path.split('?')[0]} was not answered within ${this.requestTimeout} ms`);
+    }
   }
 
   /** A request's budget, linked to the caller's signal, that `close()` can end. */
@@ -265,12 +281,14 @@ export class KubeClient {
       headers['content-type'] = spec.contentType ?? 'application/json';
     }
     // A server URL with a path (a proxy that relocates the apiserver) prefixes every request.
-    const path = `${this.auth.basePath}${spec.path}`;
+    // Joined, not concatenated: the path lives as long as the stream, and one flat string is
+    // smaller than a rope of its pieces.
+    const path = this.auth.basePath ? [this.auth.basePath, spec.path].join('') : spec.path;
     try {
       return await this.pool.request({ method: spec.method, path, headers, body, tls: auth.tls, signal });
     } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err;
-      throw describeTransportError(this.server, err);
+      if (isAbortError(err)) throw err;
+      throw toTransportError(this.server, err);
     }
   }
 }
@@ -306,8 +324,33 @@ class KubeObjectSource<T> implements ObjectSource<T> {
   }
 
   watch(namespace: string, opts: WatchOptions = {}): AsyncIterable<WatchEvent<T>> {
-    // Built when iteration starts, so an invalid namespace rejects the iteration as the contract says.
-    const path = () => withQuery(collectionPath(this.resource, namespace), {
+    return {
+      [Symbol.asyncIterator]: () => {
+        // Built when iteration starts, so an invalid namespace rejects the iteration as the contract says.
+        try {
+          return this.client.watch<T>(this.watchPath(namespace, opts), opts.timeoutSeconds, opts.signal);
+        } catch (err) {
+          return { next: () => Promise.reject(err), [Symbol.asyncIterator]() { return this; } };
+        }
+      },
+    };
+  }
+
+  watchEvents(namespace: string, opts: WatchOptions, handler: WatchHandler<T>): WatchHandle {
+    let path: string;
+    try {
+      path = this.watchPath(namespace, opts);
+    } catch (err) {
+      // As a failed request would: onEnd(err) later, never from inside this call.
+      let stopped = false;
+      queueMicrotask(() => stopped || handler.onEnd(err));
+      return { stop: () => void (stopped || ((stopped = true), handler.onEnd())) };
+    }
+    return this.client.watch<T>(path, opts.timeoutSeconds, opts.signal).listen(handler);
+  }
+
+  private watchPath(namespace: string, opts: WatchOptions): string {
+    return withQuery(collectionPath(this.resource, namespace), {
       watch: true,
       fieldSelector: opts.fieldSelector,
       labelSelector: opts.labelSelector,
@@ -317,15 +360,6 @@ class KubeObjectSource<T> implements ObjectSource<T> {
       timeoutSeconds: opts.timeoutSeconds,
       sendInitialEvents: opts.sendInitialEvents,
     });
-    return {
-      [Symbol.asyncIterator]: () => {
-        try {
-          return this.client.watch<T>(path(), opts.timeoutSeconds, opts.signal);
-        } catch (err) {
-          return { next: () => Promise.reject(err), [Symbol.asyncIterator]() { return this; } };
-        }
-      },
-    };
   }
 }
 
@@ -346,7 +380,7 @@ async function readAll(body: Readable, signal: AbortSignal, server: URL): Promis
     }
   } catch (err) {
     if (signal.aborted) throw abortError('reading the response body');
-    throw describeTransportError(server, err, `reading the response (${received} bytes received)`);
+    throw toTransportError(server, err, `reading the response (${received} bytes received)`);
   } finally {
     signal.removeEventListener('abort', onAbort);
   }

@@ -97,4 +97,30 @@ export interface ObjectSource<T> {
    * connection, rejects the iteration with the cause (StatusError for API failures).
    */
   watch(namespace: string, opts?: WatchOptions): AsyncIterable<WatchEvent<T>>;
+  /**
+   * The same watch with callbacks instead of an iterator, for callers that keep thousands open:
+   * no promise per event and no suspended async function per watch. The request is sent at
+   * once. Optional: a source without it is watched with `watch`.
+   */
+  watchEvents?(namespace: string, opts: WatchOptions, handler: WatchHandler<T>): WatchHandle;
+}
+
+/** Receives one watch's events; see ObjectSource.watchEvents. */
+export interface WatchHandler<T> {
+  /** Each event, in order, as it arrives. An exception ends the watch, with `onEnd(exception)`. */
+  onEvent(event: WatchEvent<T>): void;
+  /**
+   * Called exactly once, when the watch ends: with no argument when the server closed it, the
+   * stream broke, it passed its deadline, its signal fired or `stop()` was called (then
+   * synchronously from `stop()`); with the cause when it could not be established (StatusError,
+   * TransportError, or an AbortError when the signal fired before the server answered), as
+   * `watch`'s iteration rejects.
+   */
+  onEnd(err?: unknown): void;
+}
+
+/** A watch started with callbacks. */
+export interface WatchHandle {
+  /** Abandons the watch: the request is cancelled, no more events come, `onEnd()` is called if it was not yet. */
+  stop(): void;
 }

@@ -31,11 +31,11 @@ const TLS_VERIFY_CODES = new Set([
 ]);
 
 /**
- * A transport failure worded for the person reading it; TLS verification says what to check.
+ * `err` as a TransportError worded for the person reading it; TLS verification says what to check.
  * `doing` names the step that failed ("request", "reading the response"); default "request".
  * A TransportError is returned as it is.
  */
-export function describeTransportError(server: URL, err: unknown, doing = 'request'): TransportError {
+export function toTransportError(server: URL, err: unknown, doing = 'request'): TransportError {
   if (err instanceof TransportError) return err;
   const code = (err as { code?: string } | undefined)?.code;
   if (code && TLS_VERIFY_CODES.has(code)) {

@@ -19,19 +19,30 @@ import type { Readable } from 'node:stream';
 import type { Clock, Timer } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { PoolResponse } from './connection-pool.js';
-import type { WatchEvent } from './source.js';
+import type { WatchEvent, WatchHandle, WatchHandler } from './source.js';
+import type { DeadlineWheel } from './deadline-wheel.js';
 
-export interface WatchStreamOptions {
+/**
+ * What every watch of one client shares: the clock, the logger, the deadline wheel and the way
+ * to send the request. One object per client, not per watch, so that an open watch costs its
+ * own state only (issue 9: the options, closures and timer per watch were over 1 KB).
+ */
+export interface WatchHost {
   clock: Clock;
   logger: Logger;
-  /** End the watch if the server has not by then (its timeoutSeconds plus a grace). */
-  deadlineMs: number;
   /** Over HTTP/1.1, end the watch after this long without a byte (HTTP/2 uses PINGs instead); 0 disables. */
   http1QuietMs: number;
-  /** Called with the reason for each skipped line; never with the line itself (it may hold secret data). */
-  onMalformed: (reason: string) => void;
   /** Longest line accepted, in bytes; a runaway line is dropped, not buffered for ever. Default 64 MiB. */
   maxLineLength?: number;
+  /** Ends watches the server keeps open past their deadline, on one timer for all of them. */
+  deadlines: DeadlineWheel;
+  /**
+   * Sends the watch request; rejects (StatusError, TransportError, AbortError) when it cannot
+   * be established. Once it resolves, only the watch's own `signal` (and the body) end it.
+   */
+  open(path: string, signal: AbortSignal | undefined): Promise<PoolResponse>;
+  /** Called with the reason for each skipped line; never with the line itself (it may hold secret data). */
+  onMalformed(path: string, reason: string): void;
 }
 
 /**
@@ -40,29 +51,61 @@ export interface WatchStreamOptions {
  */
 const HIGH_WATER = 256;
 
+/** Default longest line: far above any real object (etcd's limit is 1.5 MiB), far below the heap. */
+const DEFAULT_MAX_LINE_LENGTH = 64 * 1024 * 1024;
+
 const NEWLINE = 0x0a;
 const EMPTY = Buffer.alloc(0);
 
+/** The body's WatchStream, kept on the body itself so its listeners can be shared functions. */
+const kWatch = Symbol('refwatch.watchStream');
+type WatchedBody = Readable & { [kWatch]?: WatchStream<unknown> };
+
+// One function per event for every watch (node:events calls them with the body as `this`):
+// per watch, the listeners cost a slot in the body's listener lists, not a closure each.
+function onBodyData(this: WatchedBody, chunk: Buffer): void {
+  this[kWatch]?.onData(chunk);
+}
+function onBodyEnd(this: WatchedBody): void {
+  this[kWatch]?.finish();
+}
+
 type Pending<T> = { resolve: (r: IteratorResult<WatchEvent<T>>) => void; reject: (e: unknown) => void };
 
-export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
+/**
+ * One watch response read as newline-delimited JSON events, as an async iterator, or through
+ * callbacks after `listen()`. The request is sent on the first `next()` (or at `listen()`);
+ * `return()`, `stop()` or the caller's signal abandon it; whatever ends the body ends the watch
+ * normally (see the file comment).
+ */
+export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>>, WatchHandle {
   private state: 'idle' | 'opening' | 'open' | 'ended' = 'idle';
   private failure: unknown;
-  private body: Readable | undefined;
-  private readonly queue: WatchEvent<T>[] = [];
+  private body: WatchedBody | undefined;
+  /** Events not yet read; allocated on the first event that finds no reader waiting. */
+  private queue: WatchEvent<T>[] | undefined;
   private pending: Pending<T> | undefined;
   /** The pieces of a line whose newline has not arrived yet; undefined between lines. */
   private partial: Buffer[] | undefined;
   private partialBytes = 0;
   private skippingOversized = false;
-  private deadline: Timer | undefined;
+  /** The deadline wheel's key for this watch while it is on the wheel. */
+  private deadlineKey: number | undefined;
   private quiet: Timer | undefined;
-  private quietMs = 0;
+  /** Set by `listen()`: events go to it instead of the iterator. */
+  private handler: WatchHandler<T> | undefined;
 
-  /** @param open sends the watch request; rejects (StatusError, TransportError) when it cannot be established. */
+  /**
+   * @param host what all watches of the client share.
+   * @param path the watch request's path and query.
+   * @param deadlineMs end the watch if the server has not by then (its timeoutSeconds plus a grace).
+   * @param signal the caller's: its abort ends the watch, also once it is open.
+   */
   constructor(
-    private readonly open: () => Promise<PoolResponse>,
-    private readonly opts: WatchStreamOptions,
+    private readonly host: WatchHost,
+    private readonly path: string,
+    private readonly deadlineMs: number,
+    private readonly signal?: AbortSignal,
   ) {}
 
   [Symbol.asyncIterator](): this {
@@ -70,9 +113,10 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
   }
 
   next(): Promise<IteratorResult<WatchEvent<T>>> {
-    if (this.queue.length > 0) {
-      const value = this.queue.shift()!;
-      if (this.queue.length === 0 && this.body?.isPaused()) this.body.resume();
+    const queue = this.queue;
+    if (queue !== undefined && queue.length > 0) {
+      const value = queue.shift()!;
+      if (queue.length === 0 && this.body?.isPaused()) this.body.resume();
       return Promise.resolve({ value, done: false });
     }
     if (this.failure !== undefined) {
@@ -87,21 +131,42 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
 
   /** Abandons the watch: the request is cancelled and nothing more is delivered. */
   return(): Promise<IteratorResult<WatchEvent<T>>> {
-    this.queue.length = 0;
+    this.queue = undefined;
     this.finish();
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /**
+   * Delivers the events to `handler` instead of the iterator (do not mix the two) and sends
+   * the request now; see WatchHandler for when `onEnd` is called.
+   */
+  listen(handler: WatchHandler<T>): this {
+    if (this.state !== 'idle') throw new Error('listen() on a watch already started');
+    this.handler = handler;
+    this.start();
+    return this;
+  }
+
+  /** Abandons the watch (the callback form of `return()`). */
+  stop(): void {
+    this.finish();
+  }
+
+  /** The caller's signal fired (EventTarget calls a listener object's handleEvent): the watch ends. */
+  handleEvent(): void {
+    this.finish();
+  }
+
+  /** The deadline wheel's call: the server kept the watch open past its deadline. */
+  expire(): void {
+    this.deadlineKey = undefined;
+    this.finish('deadline passed');
+  }
+
   private start(): void {
     this.state = 'opening';
-    this.open().then(
-      (res) => {
-        if (this.state === 'ended') {
-          res.body.destroy();
-          return;
-        }
-        this.attach(res);
-      },
+    this.host.open(this.path, this.signal).then(
+      (res) => this.attach(res),
       (err) => {
         if (this.state === 'ended') return;
         this.state = 'ended';
@@ -111,22 +176,29 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
   }
 
   private attach(res: PoolResponse): void {
+    if (this.state === 'ended' || this.signal?.aborted) {
+      res.body.destroy();
+      this.finish();
+      return;
+    }
     this.state = 'open';
-    this.body = res.body;
-    this.quietMs = res.protocol === 'h2' ? 0 : this.opts.http1QuietMs;
-    this.deadline = this.opts.clock.setTimeout(() => this.finish('deadline passed'), this.opts.deadlineMs);
-    this.armQuiet();
-    const body = res.body;
-    body.on('data', (chunk: Buffer) => this.onData(chunk));
+    const body = res.body as WatchedBody;
+    this.body = body;
+    body[kWatch] = this as WatchStream<unknown>;
+    this.signal?.addEventListener('abort', this, { once: true });
+    this.deadlineKey = this.host.deadlines.add(this, this.deadlineMs);
+    if (res.protocol !== 'h2') this.armQuiet();
+    body.on('data', onBodyData);
     // Whatever ends the body (end, reset, destroy) ends the watch normally; see the file comment.
-    body.once('end', () => this.finish());
-    body.once('close', () => this.finish());
-    body.on('error', () => this.finish());
+    body.on('end', onBodyEnd);
+    body.on('close', onBodyEnd);
+    body.on('error', onBodyEnd);
   }
 
-  private onData(chunk: Buffer): void {
+  /** A chunk of the body: complete lines are delivered, the rest is kept until its newline. */
+  onData(chunk: Buffer): void {
     if (this.state !== 'open') return;
-    this.armQuiet();
+    if (this.quiet) this.armQuiet();
     let start = 0;
     for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
       const tail = chunk.subarray(start, nl);
@@ -140,9 +212,9 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
     if (start === chunk.length || this.skippingOversized) return;
     (this.partial ??= []).push(start === 0 ? chunk : chunk.subarray(start));
     this.partialBytes += chunk.length - start;
-    const max = this.opts.maxLineLength ?? 64 * 1024 * 1024;
+    const max = this.host.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     if (this.partialBytes > max) {
-      this.opts.onMalformed(`line longer than ${max} bytes`);
+      this.host.onMalformed(this.path, `line longer than ${max} bytes`);
       this.partial = undefined;
       this.partialBytes = 0;
       this.skippingOversized = true;
@@ -160,34 +232,59 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>> {
   }
 
   private deliver(line: string): void {
-    const event = parseEvent<T>(line, this.opts.onMalformed);
+    const event = parseEvent<T>(line, (reason) => this.host.onMalformed(this.path, reason));
     if (!event) return;
+    if (this.handler) {
+      try {
+        this.handler.onEvent(event);
+      } catch (err) {
+        this.finish(undefined, err);
+      }
+      return;
+    }
     if (this.pending) this.settle({ value: event, done: false });
     else {
-      this.queue.push(event);
-      if (this.queue.length >= HIGH_WATER) this.body?.pause();
+      const queue = (this.queue ??= []);
+      queue.push(event);
+      if (queue.length >= HIGH_WATER) this.body?.pause();
     }
   }
 
   private armQuiet(): void {
-    if (this.quietMs <= 0) return;
+    const ms = this.host.http1QuietMs;
+    if (ms <= 0) return;
     this.quiet?.cancel();
-    this.quiet = this.opts.clock.setTimeout(() => this.finish(`no data for ${this.quietMs} ms`), this.quietMs);
+    this.quiet = this.host.clock.setTimeout(() => this.finish(`no data for ${ms} ms`), ms);
   }
 
-  private finish(why?: string): void {
+  /**
+   * Ends the watch (idempotent): timers and listeners go, the body is destroyed, a waiting
+   * reader hears "done" (a handler `onEnd(err)`).
+   */
+  finish(why?: string, err?: unknown): void {
     if (this.state === 'ended') return;
-    if (why) this.opts.logger.debug('ending watch stream', { reason: why });
+    if (why) this.host.logger.debug('ending watch stream', { reason: why });
     if (this.state === 'open' && this.partial && !this.skippingOversized) this.deliver(this.takeLine(EMPTY));
     this.state = 'ended';
     this.partial = undefined;
-    this.deadline?.cancel();
+    if (this.deadlineKey !== undefined) this.host.deadlines.remove(this, this.deadlineKey);
+    this.deadlineKey = undefined;
     this.quiet?.cancel();
+    this.signal?.removeEventListener('abort', this);
     this.body?.destroy();
-    if (this.queue.length === 0) this.settle({ value: undefined, done: true });
+    if (this.handler) this.settle(undefined, err);
+    else if (this.queue === undefined || this.queue.length === 0) this.settle({ value: undefined, done: true });
   }
 
   private settle(result: IteratorResult<WatchEvent<T>> | undefined, err?: unknown): void {
+    const handler = this.handler;
+    if (handler) {
+      // The one onEnd: `finish` and a failed open both come here once, as the state ends.
+      this.handler = undefined;
+      if (err !== undefined) handler.onEnd(err);
+      else handler.onEnd();
+      return;
+    }
     const p = this.pending;
     if (!p) {
       if (err !== undefined) this.failure = err;

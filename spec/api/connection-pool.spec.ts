@@ -7,6 +7,8 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ConnectionPool, TransportError } from '../../lib/api/connection-pool.js';
 import type { TlsMaterial } from '../../lib/api/kube-auth.js';
 import { generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/certificates.js';
@@ -70,6 +72,24 @@ async function firstLine(body: NodeJS.ReadableStream): Promise<string> {
   return String(chunk);
 }
 
+/** Waits, in real time but briefly, until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; !cond(); i++) {
+    if (i > 500) throw new Error('condition not reached within 5 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A full garbage collection; the flag is set before the function is fetched from a fresh context. */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+}
+
 describe('ConnectionPool', () => {
   it('multiplexes watches as HTTP/2 streams and opens a second connection only past the server limit', async () => {
     const server = await startServer('h2', 100);
@@ -90,6 +110,82 @@ describe('ConnectionPool', () => {
     const responses = await Promise.all(Array.from({ length: 25 }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() })));
     expect(responses).toHaveLength(25);
     expect(p.stats().http2Connections).toBe(3);
+  });
+
+  it('dials for a burst in parallel, as many connections as the burst needs and at most 8 at once', async () => {
+    const server = await startServer('h2', 10);
+    const burst = async (n: number) => {
+      const p = pool(server.url, { maxStreamsPerConnection: 10 });
+      const requests = Array.from({ length: n }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() }));
+      const dialling = p.stats().connecting;
+      const responses = await Promise.all(requests);
+      await Promise.all(responses.map((r) => firstLine(r.body)));
+      return { dialling, stats: p.stats() };
+    };
+    expect(await burst(50)).toMatchObject({ dialling: 5, stats: { http2Connections: 5, activeStreams: 50, connecting: 0 } });
+    expect(await burst(200)).toMatchObject({ dialling: 8, stats: { http2Connections: 20, activeStreams: 200, connecting: 0 } });
+    expect(server.sockets.size).toBe(25);
+  });
+
+  it('learns the stream limit from the first connection before dialling the rest', async () => {
+    const server = await startServer('h2', 10);
+    const p = pool(server.url);
+    const requests = Array.from({ length: 45 }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() }));
+    expect(p.stats().connecting).toBe(1); // our cap is 1000 until a server says otherwise
+    await Promise.all(requests);
+    expect(p.stats()).toMatchObject({ http2Connections: 5, activeStreams: 45 });
+  });
+
+  it('a dial that fails fails only the requests the other dials cannot carry', async () => {
+    const server = await startServer('h2', 10);
+    // In front of the server: the second connection is cut before TLS, the others pass.
+    let accepted = 0;
+    const pairs: net.Socket[] = [];
+    const front = net.createServer((client) => {
+      client.on('error', () => {});
+      if (++accepted === 2) return void client.destroy();
+      const upstream = net.connect(Number(server.url.port), '127.0.0.1');
+      upstream.on('error', () => {});
+      pairs.push(client, upstream);
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    front.listen(0, '127.0.0.1');
+    await once(front, 'listening');
+    cleanups.push(async () => {
+      for (const sock of pairs) sock.destroy();
+      await new Promise((r) => front.close(r));
+    });
+    const p = pool(new URL(`https://127.0.0.1:${(front.address() as net.AddressInfo).port}`), { maxStreamsPerConnection: 10 });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() })),
+    );
+    const failed = outcomes.filter((o) => o.status === 'rejected');
+    expect(failed).toHaveLength(10);
+    expect(failed.every((o) => (o as PromiseRejectedResult).reason instanceof TransportError)).toBe(true);
+    expect(p.stats()).toMatchObject({ http2Connections: 2, activeStreams: 20, connecting: 0 });
+  });
+
+  it('a connection lost under load fails only its own streams, and their retries share one new connection', async () => {
+    const server = await startServer('h2', 10);
+    const p = pool(server.url);
+    const watch = (i: number) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() });
+    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => watch(i)));
+    await Promise.all(responses.map((r) => firstLine(r.body)));
+    expect(p.stats()).toMatchObject({ http2Connections: 3, activeStreams: 30 });
+    const closed = new Set<number>();
+    responses.forEach((r, i) => r.body.once('close', () => closed.add(i)));
+    const [lost] = server.sockets;
+    lost.destroy();
+    await until(() => closed.size === 10 && p.stats().http2Connections === 2);
+    await settle(10);
+    expect(closed.size).toBe(10); // the other connections' 20 streams are untouched
+    const retries = [...closed].map((i) => watch(i));
+    expect(p.stats().connecting).toBe(1);
+    await Promise.all(retries);
+    expect(p.stats()).toMatchObject({ http2Connections: 3, activeStreams: 30 });
+    expect(server.sockets.size).toBe(3);
   });
 
   it('releases a stream slot when a request completes or is aborted', async () => {
@@ -117,6 +213,42 @@ describe('ConnectionPool', () => {
     await settle();
     expect(p.stats()).toMatchObject({ http2Connections: 0, protocols: ['http/1.1'] });
     expect(server.sockets.size).toBe(1); // kept alive and reused
+  });
+
+  it('keeps no finished HTTP/1.1 request or response alive through its kept-alive socket', async () => {
+    // A socket lives as long as the connection; anything its listeners close over lives as long.
+    const server = await startServer('h1-tls');
+    const p = pool(server.url);
+    // In a function of its own, so no stale register of this suspended test holds a response.
+    const oneRequest = async () => {
+      const res = await p.request({ method: 'GET', path: '/get', headers: {}, tls: material() });
+      for await (const chunk of res.body) expect(JSON.parse(String(chunk))).toEqual({ httpVersion: '1.1' });
+      return [new WeakRef(res.body), new WeakRef((res.body as unknown as { req: http.ClientRequest }).req)];
+    };
+    const refs: Array<WeakRef<object>> = [];
+    for (let i = 0; i < 3; i++) refs.push(...(await oneRequest()));
+    await settle(10);
+    expect(server.sockets.size).toBe(1); // still open, and reused
+    await collectGarbage();
+    expect(refs.map((r, i) => (r.deref() === undefined ? -1 : i)).filter((i) => i >= 0)).toEqual([]);
+  });
+
+  it('keeps neither the request nor its signal alive once an HTTP/2 answer is open', async () => {
+    // A watch's stream is open for up to an hour; what it holds on to, every watch costs.
+    const server = await startServer('h2');
+    const p = pool(server.url);
+    const open = async () => {
+      const controller = new AbortController();
+      const req = { method: 'GET' as const, path: '/watch/held', headers: {}, tls: material(), signal: controller.signal };
+      const res = await p.request(req);
+      await firstLine(res.body);
+      return { res, refs: [new WeakRef(req), new WeakRef(controller), new WeakRef(controller.signal)] };
+    };
+    const { res, refs } = await open();
+    await collectGarbage();
+    expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true, true]);
+    expect(p.stats().activeStreams).toBe(1); // the stream itself is still open
+    res.body.destroy();
   });
 
   it('speaks HTTP/1.1 to a plain http:// server', async () => {

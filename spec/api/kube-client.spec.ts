@@ -208,6 +208,120 @@ describe('KubeClient', () => {
     expect(server.openWatches).toBe(0);
   });
 
+  for (const http2 of [true, false]) {
+    it(`ends an open watch when the caller's signal fires (${http2 ? 'HTTP/2' : 'HTTP/1.1'})`, async () => {
+      const server = await serve();
+      const client = clientFor(server, { http2 });
+      const caller = new AbortController();
+      const opts = { resourceVersion: server.storage.resourceVersion, signal: caller.signal };
+      const it = client.source(resources.secrets).watch('ns', opts)[Symbol.asyncIterator]();
+      const next = it.next();
+      for (let i = 0; i < 100 && server.openWatches === 0; i++) await settle(10);
+      expect(server.openWatches).toBe(1);
+      caller.abort();
+      await expect(next).resolves.toEqual({ value: undefined, done: true });
+      for (let i = 0; i < 100 && server.openWatches > 0; i++) await settle(10);
+      expect(server.openWatches).toBe(0);
+      expect(client.stats().activeStreams).toBe(0);
+    });
+  }
+
+  it('keeps no timer per open watch: twenty watches run on the timers one does', async () => {
+    const clock = new FakeClock();
+    const server = await serve({ clock: new FakeClock() });
+    const client = clientFor(server, { clock });
+    const open = async (n: number, total: number) => {
+      const its = Array.from({ length: n }, () =>
+        client.source(resources.secrets).watch('ns', { resourceVersion: server.storage.resourceVersion, timeoutSeconds: 60 })[Symbol.asyncIterator](),
+      );
+      const nexts = its.map((it) => it.next());
+      for (let i = 0; i < 100 && client.stats().activeStreams < total; i++) await settle(10);
+      expect(client.stats().activeStreams).toBe(total);
+      return { timers: clock.pendingTimers(), its, nexts };
+    };
+    const one = await open(1, 1);
+    const more = await open(19, 20);
+    expect(more.timers).toBe(one.timers);
+    // ...and the one deadline timer still ends all of them, once the server's time is up.
+    await clock.advance(90_000);
+    for (const next of [...one.nexts, ...more.nexts]) await expect(next).resolves.toEqual({ value: undefined, done: true });
+    expect(client.stats().activeStreams).toBe(0);
+  });
+
+  describe('watchEvents, the callback form of watch', () => {
+    /** A handler that records what it was told. */
+    function recorder() {
+      const seen: string[] = [];
+      const ends: unknown[] = [];
+      const handler = {
+        onEvent: (e: WatchEvent<V1Secret>) => void seen.push(`${e.type} ${e.object.metadata?.name}`),
+        onEnd: (err?: unknown) => void ends.push(err),
+      };
+      return { seen, ends, handler };
+    }
+
+    it('delivers events in order and ends once, with no error, when the server closes the watch', async () => {
+      const clock = new FakeClock();
+      const server = await serve({ clock });
+      const client = clientFor(server);
+      const r = recorder();
+      const source = client.source<V1Secret>(resources.secrets);
+      source.watchEvents!('ns', { resourceVersion: server.storage.resourceVersion, timeoutSeconds: 5 }, r.handler);
+      for (let i = 0; i < 100 && server.openWatches === 0; i++) await settle(10);
+      server.storage.create(resources.secrets, { metadata: { name: 'a', namespace: 'ns' } });
+      server.storage.create(resources.secrets, { metadata: { name: 'b', namespace: 'ns' } });
+      for (let i = 0; i < 100 && r.seen.length < 2; i++) await settle(10);
+      expect(r.seen).toEqual(['ADDED a', 'ADDED b']);
+      await clock.advance(5_000); // the server's timeoutSeconds
+      for (let i = 0; i < 100 && r.ends.length === 0; i++) await settle(10);
+      expect(r.ends).toEqual([undefined]);
+      expect(client.stats().activeStreams).toBe(0);
+    });
+
+    it('stop() cancels the watch and calls onEnd once, synchronously', async () => {
+      const server = await serve();
+      const client = clientFor(server);
+      const r = recorder();
+      const handle = client.source<V1Secret>(resources.secrets).watchEvents!('ns', { resourceVersion: server.storage.resourceVersion }, r.handler);
+      for (let i = 0; i < 100 && server.openWatches === 0; i++) await settle(10);
+      handle.stop();
+      expect(r.ends).toEqual([undefined]);
+      handle.stop();
+      for (let i = 0; i < 100 && server.openWatches > 0; i++) await settle(10);
+      expect(server.openWatches).toBe(0);
+      expect(r.ends).toHaveLength(1);
+    });
+
+    it('ends with the cause when the watch cannot be established, or the handler throws', async () => {
+      const server = await serve();
+      const client = clientFor(server);
+      const source = client.source<V1Secret>(resources.secrets);
+      const refused = recorder();
+      source.watchEvents!('ns', { resourceVersion: '1', fieldSelector: 'no-such-field=x' }, refused.handler);
+      for (let i = 0; i < 100 && refused.ends.length === 0; i++) await settle(10);
+      expect(refused.ends).toEqual([expect.any(StatusError)]);
+
+      const invalid = recorder();
+      source.watchEvents!('a/b', {}, invalid.handler);
+      expect(invalid.ends).toEqual([]); // never from inside the call
+      await settle();
+      expect(invalid.ends).toEqual([expect.any(InvalidNameError)]);
+
+      const throwing = recorder();
+      const boom = new Error('handler failed');
+      source.watchEvents!('ns', { resourceVersion: server.storage.resourceVersion }, {
+        onEvent: () => {
+          throw boom;
+        },
+        onEnd: throwing.handler.onEnd,
+      });
+      for (let i = 0; i < 100 && server.openWatches === 0; i++) await settle(10);
+      server.storage.create(resources.secrets, { metadata: { name: 'c', namespace: 'ns' } });
+      for (let i = 0; i < 100 && throwing.ends.length === 0; i++) await settle(10);
+      expect(throwing.ends).toEqual([boom]);
+    });
+  });
+
   it('refuses names and namespaces that would change the request path, before sending anything', async () => {
     const server = await serve();
     const client = clientFor(server);

@@ -5,21 +5,25 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { PassThrough } from 'node:stream';
 import type { PoolResponse } from '../../lib/api/connection-pool.js';
 import type { WatchEvent } from '../../lib/api/source.js';
-import { WatchStream } from '../../lib/api/watch-stream.js';
+import { DeadlineWheel } from '../../lib/api/deadline-wheel.js';
+import { WatchStream, type WatchHost } from '../../lib/api/watch-stream.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { noopLogger } from '../../lib/util/logger.js';
 
 function streamOver(body: PassThrough, maxLineLength?: number) {
   const malformed: string[] = [];
   const res: PoolResponse = { status: 200, headers: {}, body, protocol: 'h2' };
-  const stream = new WatchStream<{ v: string }>(() => Promise.resolve(res), {
-    clock: new FakeClock(),
+  const clock = new FakeClock();
+  const host: WatchHost = {
+    clock,
     logger: noopLogger,
-    deadlineMs: 60_000,
     http1QuietMs: 0,
-    onMalformed: (reason) => malformed.push(reason),
     maxLineLength,
-  });
+    deadlines: new DeadlineWheel(clock),
+    open: () => Promise.resolve(res),
+    onMalformed: (_path, reason) => malformed.push(reason),
+  };
+  const stream = new WatchStream<{ v: string }>(host, '/watch', 60_000);
   return { stream, malformed };
 }
 
