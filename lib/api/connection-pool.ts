@@ -61,24 +61,59 @@ const DEFAULT_MAX_STREAMS = 1000;
  */
 const MAX_PARALLEL_DIALS = 8;
 
+/**
+ * One request as the pool sends it: already authenticated and serialised (KubeClient does both),
+ * so the pool knows nothing of Kubernetes, only of connections.
+ */
 export interface PoolRequest {
+  /** The HTTP method; the API's verbs map onto these five. */
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path and query, e.g. "/api/v1/namespaces/ns/secrets?watch=true". */
   path: string;
+  /**
+   * Header names lower-cased, as HTTP/2 sends them. May hold `authorization`: the pool never
+   * logs them. `content-length` is added for HTTP/1.1 bodies; do not set it.
+   */
   headers: Record<string, string>;
+  /** The request body, sent whole; absent for GET and DELETE. */
   body?: Buffer;
+  /**
+   * The TLS settings the connection must have. Requests share connections only with requests
+   * of the same `identity`, so two users of one server never share a client certificate.
+   */
   tls: TlsMaterial;
+  /**
+   * Ends the request while it queues for a stream slot, while its connection is dialled, or
+   * before the headers arrive: the request rejects with an AbortError. Once the headers are in,
+   * abandon it by destroying `PoolResponse.body` (over HTTP/2 the pool has let go of the
+   * signal by then, so an open watch holds nothing of its request).
+   */
   signal?: AbortSignal;
 }
 
+/**
+ * A response whose headers have arrived; the body is still to be read. Any status resolves
+ * (a 404 or 500 is an answer, not a TransportError): the caller decides what it means.
+ */
 export interface PoolResponse {
+  /** The HTTP status code. */
   status: number;
+  /** Header names lower-cased, as node:http and node:http2 give them. */
   headers: Record<string, string | string[] | undefined>;
-  /** The response body; destroy it to abandon the request. */
+  /**
+   * The response body. Read it to the end or destroy it: either gives the stream slot (or the
+   * HTTP/1.1 socket) back, and destroying it is how a request is abandoned after its headers.
+   * A connection lost mid-body surfaces as an 'error' (or an early end) here, to the reader.
+   */
   body: Readable;
+  /** The protocol the answer came over: watches over HTTP/1.1 need a quiet timeout, HTTP/2 ones have PINGs. */
   protocol: 'h2' | 'http/1.1';
 }
 
+/**
+ * How the pool dials, multiplexes and watches its connections; every option is optional, and
+ * the defaults are those of client-go's transport. KubeClientOptions extends it.
+ */
 export interface ConnectionPoolOptions {
   /** Drives pings, ping timeouts, idle closing and connect timeouts. Default: wall clock. */
   clock?: Clock;
@@ -99,7 +134,12 @@ export interface ConnectionPoolOptions {
   pingTimeout?: number;
   /** A connection with no request in flight for this long is closed. Default 90 s (Go's IdleConnTimeout). */
   idleTimeout?: number;
-  /** TCP + TLS + HTTP/2 handshake budget. Default 30 s. */
+  /**
+   * Budget for setting up one connection: TCP, a proxy's CONNECT, TLS and the server's HTTP/2
+   * SETTINGS together. Past it the dial fails with a TransportError naming the step it was
+   * stuck in, and so do the requests no other connection can carry. Default 30 s (Go's
+   * net.Dialer Timeout in client-go).
+   */
   connectTimeout?: number;
   /** false forces HTTP/1.1 even when the server offers h2 (client-go's DISABLE_HTTP2). Default true. */
   http2?: boolean;
@@ -110,14 +150,21 @@ export interface ConnectionPoolOptions {
    * (HTTPS_PROXY, NO_PROXY) are not read.
    */
   proxy?: URL;
+  /**
+   * Connection events at `debug` (opened, failed) and an unanswered PING at `warn`; through
+   * KubeClient also a skipped watch line at `warn`. Never a header or body. Message first (refwatch's Logger): this option is not normalised, so pass
+   * a pino or bunyan logger as `toLogger(logger)`. Default: nothing is logged.
+   */
   logger?: Logger;
 }
 
+/** A snapshot of the pool, for stats and tests; counts at the moment `stats()` was called. */
 export interface PoolStats {
   /** Open TCP connections, both protocols. */
   connections: number;
   /** Connections still being set up: TCP, a proxy tunnel, TLS, or the wait for the server's SETTINGS. */
   connecting: number;
+  /** The HTTP/2 share of `connections`: those still taking streams (a retired one leaves at its GOAWAY or error). */
   http2Connections: number;
   /** Requests and watches in flight. */
   activeStreams: number;
@@ -125,6 +172,13 @@ export interface PoolStats {
   protocols: string[];
 }
 
+/**
+ * Every request to one API server, over as few connections as the server allows: HTTP/2 streams
+ * up to each connection's stream limit, then a new connection; HTTP/1.1 keep-alive for a server
+ * without h2. Connections are kept per TLS identity; an HTTP/2 one with nothing in flight closes
+ * after `idleTimeout`. Nothing is retried here: a failed request rejects, and its caller's
+ * backoff decides. `close()` ends everything, connections still being dialled included.
+ */
 export class ConnectionPool {
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -145,7 +199,14 @@ export class ConnectionPool {
   private h1Active = 0;
   private closed = false;
 
+  /**
+   * Dials nothing yet: the first request opens the first connection.
+   * @param server the API server; https:// gets HTTP/2 when the server offers it, http:// always
+   *   HTTP/1.1. Only its origin is used: a path prefix is the caller's to put into each request.
+   * @param opts see ConnectionPoolOptions; every option has a default.
+   */
   constructor(
+    /** The API server every request goes to. */
     readonly server: URL,
     opts: ConnectionPoolOptions = {},
   ) {
@@ -171,6 +232,7 @@ export class ConnectionPool {
     };
   }
 
+  /** Connections, dials and streams right now; cheap (no I/O), one pass over the HTTP/2 connections. */
   stats(): PoolStats {
     let h2Active = 0;
     for (const c of this.h2) h2Active += c.active;
@@ -198,7 +260,12 @@ export class ConnectionPool {
     return this.h1Request(req);
   }
 
-  /** Closes every connection, also those still being set up; requests in flight fail. */
+  /**
+   * Closes every connection, also those still being set up, and resolves once their sockets
+   * closed. Queued requests and every later one reject with a TransportError ("connection pool
+   * for ... is closed"), requests in flight with a TransportError too, and bodies being read
+   * end. A second call resolves at once.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -9,6 +9,11 @@ import type { Clock, Timer } from '../util/clock.js';
 
 /** Something with a deadline: `expire()` is called once it passed. */
 export interface Expiring {
+  /**
+   * The deadline passed. Called once, from the clock's timer, with the item already off the
+   * wheel (no `remove` needed). It must not throw: its bucket is gone from the wheel by then,
+   * so a throw would leave the rest of that bucket never expired.
+   */
   expire(): void;
 }
 
@@ -18,12 +23,21 @@ export interface Expiring {
  */
 const DEFAULT_RESOLUTION_MS = 1_000;
 
-/** Deadlines bucketed by time, fired by one timer. */
+/**
+ * Deadlines bucketed by time, fired by one timer. A deadline fires at or after its time, never
+ * before, and at most one resolution late. The one timer is an ordinary one: while any deadline
+ * is on the wheel, it keeps a process alive as the per-item timers it replaces would.
+ */
 export class DeadlineWheel {
   private readonly buckets = new Map<number, Set<Expiring>>();
   private timer: Timer | undefined;
   private armedFor = Infinity;
 
+  /**
+   * @param clock whose timer fires the deadlines (FakeClock in specs).
+   * @param resolutionMs bucket width, in ms: deadlines are rounded up to a multiple of it.
+   *   Default 1 s, for deadlines of minutes; keep it well below the shortest deadline added.
+   */
   constructor(
     private readonly clock: Clock,
     private readonly resolutionMs = DEFAULT_RESOLUTION_MS,

@@ -13,10 +13,11 @@ import { TransportError } from './transport-errors.js';
 export interface H2ConnectionOptions {
   /** Drives the PING and idle timers (both background: they do not keep a process alive). */
   clock: Clock;
+  /** Hears a session error (`debug`) and an unanswered PING (`warn`, with the streams it fails). */
   logger: Logger;
   /** Our own upper bound of streams per connection; the server's SETTINGS can only lower it. */
   maxStreamsPerConnection: number;
-  /** A PING goes out this often while streams are open. */
+  /** A PING goes out this often while streams are open, in ms; an idle connection sends none. */
   pingInterval: number;
   /** A PING unanswered this long destroys the connection, failing its streams. */
   pingTimeout: number;
@@ -34,16 +35,26 @@ export interface H2ConnectionOptions {
  * more and tells the pool through `onRetire`.
  */
 export class H2Connection {
+  /** The node:http2 session; the pool opens streams on it once `acquire()` reserved a slot. */
   readonly session: http2.ClientHttp2Session;
+  /** The TlsMaterial identity it was dialled with: it carries only requests of that identity. */
   readonly identity: string;
   /** Streams open on this connection, reserved by `acquire()`. */
   active = 0;
   /** Streams the server allows now: 0 means none (SETTINGS_MAX_CONCURRENT_STREAMS=0), not "no limit". */
   limit: number;
+  /** True once retired: it takes no more streams, and the pool has been told (`onRetire`). */
   closed = false;
   private pingTimer: Timer | undefined;
   private idleTimer: Timer | undefined;
 
+  /**
+   * Takes charge of `session`: follows its SETTINGS, GOAWAY, close and error, and starts the
+   * PING and idle timers (with no stream open yet, the idle one runs from now).
+   * @param session a session whose remote SETTINGS have arrived, so its stream limit is known.
+   * @param identity the TLS identity it was dialled with.
+   * @param opts timers, limits and the pool's callbacks.
+   */
   constructor(
     session: http2.ClientHttp2Session,
     identity: string,
@@ -66,6 +77,7 @@ export class H2Connection {
     this.scheduleIdle();
   }
 
+  /** Neither retired nor closed nor destroyed by node:http2: a stream opened now would be sent. */
   get usable(): boolean {
     return !this.closed && !this.session.closed && !this.session.destroyed;
   }
@@ -75,17 +87,26 @@ export class H2Connection {
     return this.usable && this.active < this.limit;
   }
 
+  /**
+   * Reserves one stream slot and stops the idle timer. Call it only when `hasFreeSlot` holds
+   * (it does not check), and pair it with one `release()` when the stream closes.
+   */
   acquire(): void {
     this.active++;
     this.idleTimer?.cancel();
     this.idleTimer = undefined;
   }
 
+  /** Gives a slot back; the last one restarts the idle timer. It offers the slot to no one: the pool's queue does that. */
   release(): void {
     this.active--;
     if (this.active === 0) this.scheduleIdle();
   }
 
+  /**
+   * Retires the connection and destroys its session at once: open streams end, failing with
+   * `err` when one is given. The PING and idle timers and the pool's `close()` end it this way.
+   */
   destroy(err?: Error): void {
     this.retire();
     this.session.destroy(err);

@@ -48,12 +48,13 @@ export interface KubeClientOptions extends Omit<ConnectionPoolOptions, 'proxy'> 
   watchQuietTimeout?: number;
   /** Extra time a watch is given past its timeoutSeconds before we end it ourselves. Default 30 s. */
   watchDeadlineGrace?: number;
-  /** Sent as User-Agent. */
+  /** Sent as User-Agent, so the server's audit log and metrics can tell this client apart. Default "refwatch". */
   userAgent?: string;
 }
 
 /** Requests by verb, for tests, dashboards and benchmarks. */
 export interface KubeClientStats extends PoolStats {
+  /** Requests sent since the client was made, by verb; a retry after a 429 or a 401 is not counted again. */
   requests: Record<'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete', number>;
   /** Watch lines that were not events and were skipped. */
   malformedWatchLines: number;
@@ -75,7 +76,17 @@ interface RequestSpec {
 
 const shared = new Map<string, KubeClient>();
 
+/**
+ * One cluster's client: the kubeconfig's server, credentials and proxy-url over one shared
+ * ConnectionPool. Every ObjectSource (`source()`, `kubeSource`) and ObjectWriter made from it
+ * shares its connections, so a thousand per-object watches become a handful of HTTP/2
+ * connections. Requests follow client-go's rest client: a 429 is retried after its Retry-After
+ * (`maxRetries`), a 401 asks the kubeconfig for credentials again once, and a Status body
+ * becomes a StatusError whose message quotes nothing that was sent. `close()` (or
+ * `await using`) ends every request and watch and closes the connections.
+ */
 export class KubeClient {
+  /** The server every request goes to, as the kubeconfig's current cluster names it (see server-address.ts). */
   readonly server: URL;
   private readonly auth: KubeAuth;
   private readonly pool: ConnectionPool;
@@ -94,6 +105,16 @@ export class KubeClient {
   /** What every watch of this client shares (see WatchHost): one object, not options and closures per watch. */
   private readonly watchHost: WatchHost;
 
+  /**
+   * Connects to nothing yet: the first request dials.
+   * @param kc the kubeconfig. Its current cluster (server, proxy-url) is read now; credentials
+   *   are asked of it again for requests later (at most once a second, and after a 401), so a
+   *   rotated token or a re-run exec plugin is picked up. No copy is taken (`KubeClient.shared`
+   *   takes one), so `kc` is read as it is at each of those times.
+   * @param opts every option has a default; see KubeClientOptions.
+   * @throws Error when the current context has no cluster with a server, or the server or
+   *   proxy-url is not an address refwatch can use; the message quotes it and says why.
+   */
   constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
     this.clock = opts.clock ?? realClock;
     this.logger = opts.logger ?? noopLogger;
@@ -138,6 +159,7 @@ export class KubeClient {
     return new KubeObjectSource<T>(this, resource);
   }
 
+  /** Requests by verb, skipped watch lines, 429s and the pool's connections and streams, now. */
   stats(): KubeClientStats {
     return { ...this.pool.stats(), requests: { ...this.counters }, malformedWatchLines: this.malformed, throttled: this.throttled };
   }

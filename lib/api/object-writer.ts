@@ -25,8 +25,9 @@ export interface WriteOptions {
  * StatusError for an API failure (`isNotFound`, `isForbidden`...; its message quotes nothing of
  * what was sent) or when the timeout passes (504 Timeout), with TransportError when no answer
  * came, with AbortError when `opts.signal` ends it, and with an Error when the kubeconfig yields
- * no credentials. A namespace or name that is not a valid path segment (`..`, `a/b`) throws
- * InvalidNameError at the call, synchronously, before anything is sent.
+ * no credentials. A namespace or name that is not a valid path segment (`..`, `a/b`) rejects
+ * with InvalidNameError, and nothing is sent. No call throws: each is async, so a bad name fails
+ * like every other failure, as KubeObjectSource's reads do.
  */
 export class ObjectWriter<T> {
   /**
@@ -43,7 +44,7 @@ export class ObjectWriter<T> {
    * POSTs `obj` into `namespace` (ignored for cluster-scoped resources) and resolves with what
    * the server stored: with its uid and resourceVersion. An existing name is a 409 AlreadyExists.
    */
-  create(namespace: string, obj: T, opts: WriteOptions = {}): Promise<T> {
+  async create(namespace: string, obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.client.request<T>({ verb: 'create', method: 'POST', path: collectionPath(this.resource, namespace), body: this.typed(obj), signal: opts.signal });
   }
 
@@ -52,7 +53,7 @@ export class ObjectWriter<T> {
    * resourceVersion set it must match the stored one (409 Conflict if not), which makes
    * read-modify-write safe against a concurrent writer.
    */
-  update(namespace: string, name: string, obj: T, opts: WriteOptions = {}): Promise<T> {
+  async update(namespace: string, name: string, obj: T, opts: WriteOptions = {}): Promise<T> {
     return this.client.request<T>({ verb: 'update', method: 'PUT', path: objectPath(this.resource, namespace, name), body: this.typed(obj), signal: opts.signal });
   }
 
@@ -61,7 +62,7 @@ export class ObjectWriter<T> {
    * fields in `patch` are set, fields set to `null` are removed, arrays are replaced whole.
    * A missing object is 404 NotFound.
    */
-  patch(namespace: string, name: string, patch: unknown, opts: WriteOptions = {}): Promise<T> {
+  async patch(namespace: string, name: string, patch: unknown, opts: WriteOptions = {}): Promise<T> {
     return this.client.request<T>({
       verb: 'patch',
       method: 'PATCH',
@@ -76,7 +77,7 @@ export class ObjectWriter<T> {
    * Deletes `namespace/name`; resolves with the server's answer (a Status, or for some
    * resources the object as it was being deleted). A missing object is 404 NotFound.
    */
-  delete(namespace: string, name: string, opts: WriteOptions = {}): Promise<Status> {
+  async delete(namespace: string, name: string, opts: WriteOptions = {}): Promise<Status> {
     return this.client.request<Status>({ verb: 'delete', method: 'DELETE', path: objectPath(this.resource, namespace, name), signal: opts.signal });
   }
 

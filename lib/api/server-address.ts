@@ -12,6 +12,7 @@
 
 /** A parsed server address: the URL to dial and the path prefix for every request ('' for none). */
 export interface ServerAddress {
+  /** The server as a URL, https:// unless the kubeconfig said http://; its path is also in `basePath`. */
   url: URL;
   /** The URL's path without its trailing slash, e.g. "/k8s/clusters/c-m-abc123"; '' when none. */
   basePath: string;

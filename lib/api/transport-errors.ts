@@ -9,8 +9,18 @@ import { errorMessage } from '../util/logger.js';
 
 /** A failure below HTTP: connect, TLS, a proxy, a reset or dead connection, a body cut off. `code` is Node's (ECONNREFUSED...). */
 export class TransportError extends Error {
+  /**
+   * Node's error code of the cause (ECONNREFUSED, ECONNRESET, CERT_HAS_EXPIRED,
+   * ERR_HTTP2_STREAM_ERROR...), for programs; undefined when refwatch itself found the failure
+   * (a timeout, a proxy's refusal, a stream closed without an answer).
+   */
   readonly code: string | undefined;
 
+  /**
+   * @param message for people: which server, which step, and what to check; never a header or
+   *   body, as it reaches logs.
+   * @param cause the underlying error, kept as `cause`; its `code` becomes `code`.
+   */
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
     this.name = 'TransportError';

@@ -28,7 +28,9 @@ import type { DeadlineWheel } from './deadline-wheel.js';
  * own state only (issue 9: the options, closures and timer per watch were over 1 KB).
  */
 export interface WatchHost {
+  /** Drives the HTTP/1.1 quiet timer (the deadline wheel has its own clock). */
   clock: Clock;
+  /** Hears why a watch was ended by us (`debug`: deadline passed, no data); never a line's content. */
   logger: Logger;
   /** Over HTTP/1.1, end the watch after this long without a byte (HTTP/2 uses PINGs instead); 0 disables. */
   http1QuietMs: number;
@@ -108,10 +110,18 @@ export class WatchStream<T> implements AsyncIterableIterator<WatchEvent<T>>, Wat
     private readonly signal?: AbortSignal,
   ) {}
 
+  /** The stream itself: it can be iterated once, by one reader. */
   [Symbol.asyncIterator](): this {
     return this;
   }
 
+  /**
+   * The next event, in order; the first call sends the request. Resolves `done` when the watch
+   * ended (the server closed it, the stream broke or went quiet, its deadline passed, its signal
+   * fired, or `return()`), after the events already queued (`return()` drops those). Rejects once, with what the host's
+   * `open` rejected with, when the watch could not be established. Call it again only after
+   * the previous call settled.
+   */
   next(): Promise<IteratorResult<WatchEvent<T>>> {
     const queue = this.queue;
     if (queue !== undefined && queue.length > 0) {

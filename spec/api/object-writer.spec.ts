@@ -1,11 +1,14 @@
 // ObjectWriter: what each write sends (apiVersion and kind added, a merge patch typed as one),
 // and what its signal does: an aborted write rejects with refwatch's AbortError and leaves
 // nothing written, also when it is aborted while waiting out a 429 and the wait then passes.
+// A namespace or name that is no path segment is a rejection, like every other failure, not a
+// throw at the call.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { KubeClient } from '../../lib/api/kube-client.js';
 import { ObjectWriter } from '../../lib/api/object-writer.js';
 import { isNotFound } from '../../lib/api/errors.js';
+import { InvalidNameError } from '../../lib/api/names.js';
 import { resources } from '../../lib/api/resource.js';
 import type { ApiServer } from '../../lib/testing/api-server/index.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
@@ -55,6 +58,24 @@ describe('ObjectWriter', () => {
     expect((stored(server, 'app') as V1ConfigMap).data).not.toHaveProperty('size');
     await writer.delete('ns', 'app');
     expect(stored(server, 'app')).toBeUndefined();
+  });
+
+  it('rejects a write to an invalid namespace or name with InvalidNameError, without throwing at the call or sending anything', async () => {
+    const server = await servers.start();
+    const writer = writerFor(server);
+    const writes: Array<() => Promise<unknown>> = [
+      () => writer.create('..', { metadata: { name: 'app' } }),
+      () => writer.update('ns', 'a/b', { metadata: { name: 'a/b' } }),
+      () => writer.patch('..', 'app', { data: { mode: 'blue' } }),
+      () => writer.delete('ns', '..'),
+    ];
+    for (const write of writes) {
+      let result: Promise<unknown> | undefined;
+      expect(() => (result = write())).not.toThrow();
+      expect(result).toBeInstanceOf(Promise);
+      await expect(result).rejects.toBeInstanceOf(InvalidNameError);
+    }
+    expect(server.requests).toHaveLength(0);
   });
 
   it('sends nothing for a write whose signal already aborted, and rejects with AbortError', async () => {

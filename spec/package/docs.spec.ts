@@ -5,11 +5,10 @@
 // that take arguments included, and parameter properties); every member of an exported
 // interface or object type (lru-cache style: each option documented where it is declared).
 //
-// The folders and files below are the ones done so far. Not checked yet, because the transport
-// and store rewrite owns them for now: lib/api's transport (connection-pool.ts, h2-connection.ts,
-// watch-stream.ts, transport-errors.ts, proxy.ts, paths.ts, server-address.ts) and kube-client.ts,
-// lib/cache/reflector.ts and object-slot.ts, and the embedded server's watch streams, request
-// handler and faults. They join this list when that pass applies the same conventions.
+// The folders and files below are the ones done so far. Not checked yet, because the store and
+// embedded-server rewrite owns them for now: lib/cache/reflector.ts and object-slot.ts, and the
+// embedded server's watch streams, request handler and faults (NOT_YET). They join this list
+// when that pass applies the same conventions.
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -30,17 +29,7 @@ const CHECKED_FOLDERS = [
   'lib/cache/indexer.ts',
   'lib/cache/sink.ts',
   'lib/cache/list-watch.ts',
-  'lib/api/config-identity.ts',
-  'lib/api/errors.ts',
-  'lib/api/fields.ts',
-  'lib/api/kube-auth.ts',
-  'lib/api/kube-source.ts',
-  'lib/api/names.ts',
-  'lib/api/object.ts',
-  'lib/api/object-writer.ts',
-  'lib/api/redact.ts',
-  'lib/api/resource.ts',
-  'lib/api/source.ts',
+  'lib/api',
 ];
 const NOT_YET = new Set([
   'lib/testing/api-server/watch-stream.ts',
