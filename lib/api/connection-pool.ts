@@ -21,7 +21,7 @@ import net, { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
-import { noopLogger, type Logger } from '../util/logger.js';
+import { toLogger, type Logger, type LoggerLike } from '../util/logger.js';
 import { H2Connection, type H2ConnectionOptions } from './h2-connection.js';
 import type { TlsMaterial } from './kube-auth.js';
 import { openTunnel, proxyAuthorization, proxyEndpoint } from './proxy.js';
@@ -152,10 +152,11 @@ export interface ConnectionPoolOptions {
   proxy?: URL;
   /**
    * Connection events at `debug` (opened, failed) and an unanswered PING at `warn`; through
-   * KubeClient also a skipped watch line at `warn`. Never a header or body. Message first (refwatch's Logger): this option is not normalised, so pass
-   * a pino or bunyan logger as `toLogger(logger)`. Default: nothing is logged.
+   * KubeClient also a skipped watch line at `warn`. Never a header or body. Any `LoggerLike`
+   * (refwatch's message-first Logger, pino, bunyan, console), normalised by `toLogger` so no
+   * field is lost. Default: nothing is logged.
    */
-  logger?: Logger;
+  logger?: LoggerLike;
 }
 
 /** A snapshot of the pool, for stats and tests; counts at the moment `stats()` was called. */
@@ -211,7 +212,7 @@ export class ConnectionPool {
     opts: ConnectionPoolOptions = {},
   ) {
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.connectTimeout = opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.allowH2 = (opts.http2 ?? true) && server.protocol === 'https:';
     this.proxy = opts.proxy;

@@ -9,7 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
 import { Deadline, isAbortError, raceAbort } from '../util/abort.js';
 import { realClock, type Clock } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type Logger } from '../util/logger.js';
 import { ConnectionPool, type ConnectionPoolOptions, type PoolResponse, type PoolStats } from './connection-pool.js';
 import { StatusError, reasonForCode, type Status } from './errors.js';
 import { kubeConfigIdentity, snapshotKubeConfig } from './config-identity.js';
@@ -117,7 +117,7 @@ export class KubeClient {
    */
   constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
     this.clock = opts.clock ?? realClock;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.auth = new KubeAuth(kc, this.clock);
     this.server = this.auth.server;
     this.pool = new ConnectionPool(this.server, { ...opts, proxy: this.auth.proxy });

@@ -17,6 +17,7 @@ import type { WatchEvent } from '../../lib/api/source.js';
 import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { expectAwaitUsingCloses } from '../util/dispose-contract.js';
+import { LEVEL, capturePino } from '../util/log-capture.js';
 
 const widgets: ResourceType = { group: 'example.refwatch.io', version: 'v1', resource: 'widgets', kind: 'Widget', namespaced: true };
 const clusterThings: ResourceType = { group: 'example.refwatch.io', version: 'v1', resource: 'things', kind: 'Thing', namespaced: false };
@@ -177,6 +178,20 @@ describe('KubeClient', () => {
     server.storage.create(resources.secrets, { metadata: { name: 'after-garbage', namespace: 'ns' } });
     expect(await first).toMatchObject({ value: { type: 'ADDED', object: { metadata: { name: 'after-garbage' } } } });
     expect(client.stats().malformedWatchLines).toBe(1);
+    await it.return?.();
+  });
+
+  it('hands a pino logger its fields: the skipped watch line is logged with its path', async () => {
+    const server = await serve();
+    const { logger, lines } = capturePino();
+    const client = clientFor(server, { logger });
+    const it = client.source(resources.secrets).watch('ns', { resourceVersion: server.storage.resourceVersion })[Symbol.asyncIterator]();
+    const first = it.next();
+    await settle(10);
+    server.faults.garbageOnWatch();
+    server.storage.create(resources.secrets, { metadata: { name: 'after-garbage', namespace: 'ns' } });
+    await first;
+    expect(lines).toContainEqual(expect.objectContaining({ level: LEVEL.warn, msg: 'skipping a malformed watch line', path: '/api/v1/namespaces/ns/secrets' }));
     await it.return?.();
   });
 
