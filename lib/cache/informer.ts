@@ -59,6 +59,13 @@ export interface InformerOptions<T> {
   backoff?: BackoffOptions;
   /** Randomness for watch timeouts and jitter; injectable for tests. */
   random?: () => number;
+  /**
+   * Sync with one WatchList stream instead of a list and a watch where the server serves it.
+   * Default true (client-go since 1.35); false always lists first.
+   */
+  watchList?: boolean;
+  /** Keep `metadata.managedFields` on stored objects. Default false: dropped on arrival, as client-go's TransformStripManagedFields. */
+  keepManagedFields?: boolean;
 }
 
 export interface InformerEvent<T> {
@@ -161,6 +168,8 @@ export class Informer<T extends KubeObject = KubeObject> implements AsyncDisposa
       backoff: opts.backoff,
       logger: this.logger,
       random: opts.random,
+      watchList: opts.watchList,
+      keepManagedFields: opts.keepManagedFields,
     });
   }
 
