@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 async function rig(watchList: WatchListMode, storeWatchList?: boolean) {
-  const server = await ApiServer.start({ tls: false, watchList });
+  const server = await ApiServer.start({ watchList });
   cleanups.push(() => server.stop());
   const kc = new KubeConfig();
   kc.loadFromString(JSON.stringify(server.kubeconfig()));
