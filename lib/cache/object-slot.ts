@@ -16,8 +16,9 @@ export type SlotListener<T> = (value: T | undefined) => void;
 export class ObjectSlot<T> implements ReflectorSink<T> {
   private current: T | undefined;
   private synced = false;
-  private readonly syncWaiters = new Set<() => void>();
-  private readonly listeners = new Set<SlotListener<T>>();
+  /** Created on first use: most slots never have a waiter or a listener at a given moment. */
+  private syncWaiters: Set<() => void> | undefined;
+  private listeners: Set<SlotListener<T>> | undefined;
   /** Objects that did not belong in this slot; a correct server sends none. */
   foreignObjects = 0;
 
@@ -46,8 +47,10 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
       return () => {};
     }
     const waiter = () => fn();
-    this.syncWaiters.add(waiter);
-    return () => this.syncWaiters.delete(waiter);
+    (this.syncWaiters ??= new Set()).add(waiter);
+    return () => {
+      this.syncWaiters?.delete(waiter);
+    };
   }
 
   /** Marks the contents as possibly stale: the next reader must wait for a fresh list. */
@@ -57,8 +60,10 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
 
   /** Called with the new value whenever it changes after a sync, and on each first sync. */
   subscribe(listener: SlotListener<T>): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    (this.listeners ??= new Set()).add(listener);
+    return () => {
+      this.listeners?.delete(listener);
+    };
   }
 
   replace(items: T[], _resourceVersion: string): void {
@@ -67,9 +72,9 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
     this.current = items.find((item) => this.owns(item));
     this.foreignObjects += items.filter((item) => !this.owns(item)).length;
     this.synced = true;
-    const waiters = [...this.syncWaiters];
-    this.syncWaiters.clear();
-    for (const waiter of waiters) waiter();
+    const waiters = this.syncWaiters;
+    this.syncWaiters = undefined;
+    for (const waiter of waiters ?? []) waiter();
     if (!wasSynced || !sameVersion(previous, this.current)) this.emit();
   }
 
@@ -102,6 +107,7 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
   }
 
   private emit(): void {
+    if (!this.listeners) return;
     for (const listener of [...this.listeners]) listener(this.current);
   }
 }
