@@ -23,6 +23,7 @@ import { realClock, type Clock, type Timer } from '../util/clock.js';
 import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
 import type { ListerWatcher } from './list-watch.js';
 import { isFailureSink, isResourceVersionSink, type ReflectorSink } from './sink.js';
+import type { SyncPacer } from './sync-pacer.js';
 import { INITIAL_EVENTS_END_ANNOTATION, type WatchListSupport } from './watch-list.js';
 
 /**
@@ -37,6 +38,9 @@ export const DEFAULT_MIN_WATCH_TIMEOUT = 5 * 60_000;
  * immediately.
  */
 const VERY_SHORT_WATCH = 1_000;
+
+/** How long a 429 without Retry-After pauses the pacer: kube-apiserver's own default Retry-After, 1 s. */
+const THROTTLED_PAUSE = 1_000;
 
 /** client-go's list page size; only used for quorum lists, the watch cache ignores paging. */
 const DEFAULT_PAGE_SIZE = 500;
@@ -74,6 +78,11 @@ export interface ReflectorOptions<T> {
    * object and nothing that reads a cache needs it.
    */
   keepManagedFields?: boolean;
+  /**
+   * Shared by the reflectors of one owner: every full sync (list or WatchList) waits for a token
+   * from it, and a 429 slows it for all of them. Default: none, syncs are not paced.
+   */
+  pacer?: SyncPacer;
 }
 
 /** Counters a test or a dashboard can read; they only ever grow. */
@@ -134,6 +143,7 @@ export class Reflector<T> {
   /** The source's shared WatchList verdict; undefined when this reflector always lists. */
   private readonly watchListSupport: WatchListSupport | undefined;
   private readonly keepManagedFields: boolean;
+  private readonly pacer: SyncPacer | undefined;
   private lastSyncRV = '';
   /** Set when the server said our RV is gone or too new; the next list is a quorum read. */
   private rvUnavailable = false;
@@ -174,6 +184,7 @@ export class Reflector<T> {
     this.backoffOptions = opts.backoff ?? {};
     this.watchListSupport = opts.watchList === false ? undefined : opts.listerWatcher.watchListSupport;
     this.keepManagedFields = opts.keepManagedFields ?? false;
+    this.pacer = opts.pacer;
   }
 
   /** The resourceVersion of the last list or event seen; survives stop and restart. */
@@ -255,15 +266,31 @@ export class Reflector<T> {
 
   // --- the first sync: WatchList or list -------------------------------------------------
 
-  /** client-go's ListAndWatch: WatchList when the source's verdict allows, else a list. */
+  /** A full sync, once the pacer (if any) lets it through. */
   private sync(): void {
+    if (!this.pacer) return this.syncNow();
+    const epoch = this.epoch;
+    let granted = false;
+    const cancel = this.pacer.acquire(() => {
+      granted = true;
+      if (epoch !== this.epoch) return;
+      this.cancelWait = undefined;
+      this.syncNow();
+    });
+    if (granted) return;
+    this.phase = 'waiting';
+    this.cancelWait = cancel;
+  }
+
+  /** client-go's ListAndWatch: WatchList when the source's verdict allows, else a list. */
+  private syncNow(): void {
     const support = this.watchListSupport;
     if (support) {
       const epoch = this.epoch;
       const { decision, cancel } = support.decide(() => {
         if (epoch !== this.epoch) return;
         this.cancelWait = undefined;
-        this.sync();
+        this.syncNow();
       });
       if (decision === 'wait') {
         this.phase = 'waiting';
@@ -604,6 +631,8 @@ export class Reflector<T> {
     if (isTooManyRequests(err) && err instanceof StatusError && err.retryAfterSeconds) {
       this.retryAfterMs = err.retryAfterSeconds * 1000;
     }
+    // The server is shedding load: the owner's other reflectors slow down too.
+    if (isTooManyRequests(err)) this.pacer?.throttled(this.retryAfterMs || THROTTLED_PAUSE);
     if (isResourceExpired(err) || isGone(err)) {
       this.logger.debug('watch closed', { reflector: this.name, error: errorMessage(err) });
     } else {

@@ -19,6 +19,7 @@ import type { ObjectSource } from '../api/source.js';
 import { listWatchFor } from '../cache/list-watch.js';
 import { ObjectSlot } from '../cache/object-slot.js';
 import { Reflector } from '../cache/reflector.js';
+import { SyncPacer, type SyncPacerOptions } from '../cache/sync-pacer.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
 import { noopLogger, type Logger } from '../util/logger.js';
@@ -84,6 +85,13 @@ export interface WatchObjectStoreOptions<T> {
    * ConfigMap needs server-side-apply bookkeeping and it can be most of a small object.
    */
   keepManagedFields?: boolean;
+  /**
+   * Paces the reflectors' full syncs (lists and WatchList streams) through one token bucket on
+   * `clock`, so registering many objects at once does not become one burst of requests, and a
+   * 429 slows all of them (see SyncPacerOptions for the defaults: 2,000 per second, burst 2,000,
+   * halved on each 429). False: no pacing.
+   */
+  syncPacing?: SyncPacerOptions | false;
 }
 
 /** What `inspect` reports about one object. */
@@ -217,6 +225,8 @@ export class WatchObjectStore<T> implements Store<T> {
   private readonly random: (() => number) | undefined;
   private readonly watchList: boolean;
   private readonly keepManagedFields: boolean;
+  /** One token bucket for every reflector of this store; undefined with syncPacing: false. */
+  private readonly pacer: SyncPacer | undefined;
   private isClosed = false;
   /** Woken by close(): every get waiting for a sync (a Set, for the same reason as Item.onEnd). */
   private readonly closeListeners = new Set<() => void>();
@@ -236,6 +246,7 @@ export class WatchObjectStore<T> implements Store<T> {
     this.random = opts.random;
     this.watchList = opts.watchList ?? true;
     this.keepManagedFields = opts.keepManagedFields ?? false;
+    this.pacer = opts.syncPacing === false ? undefined : new SyncPacer(this.clock, opts.syncPacing);
     this.scheduleRecycle();
   }
 
@@ -395,6 +406,7 @@ export class WatchObjectStore<T> implements Store<T> {
       random: this.random,
       watchList: this.watchList,
       keepManagedFields: this.keepManagedFields,
+      pacer: this.pacer,
     });
     return new Item(slot, reflector, checkObjectName(this.source.resource.namespaced ? namespace : '', name));
   }
