@@ -64,7 +64,7 @@ export interface InformerOptions<T> {
    * Default true (client-go since 1.35); false always lists first.
    */
   watchList?: boolean;
-  /** Keep `metadata.managedFields` on stored objects. Default false: dropped on arrival, as client-go's TransformStripManagedFields. */
+  /** Keep `metadata.managedFields` on stored objects. Default false: dropped on arrival, as controller-runtime's TransformStripManagedFields. */
   keepManagedFields?: boolean;
 }
 

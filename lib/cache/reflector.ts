@@ -73,8 +73,8 @@ export interface ReflectorOptions<T> {
   watchList?: boolean;
   /**
    * Keep `metadata.managedFields` on the objects handed to the sink. Default false: it is
-   * dropped, as client-go informers do with TransformStripManagedFields (the kubelet's caches
-   * set it too), because server-side-apply bookkeeping is often the biggest part of a small
+   * dropped, as controller-runtime's cache.TransformStripManagedFields does through an
+   * informer transform, because server-side-apply bookkeeping is often the biggest part of a small
    * object and nothing that reads a cache needs it.
    */
   keepManagedFields?: boolean;
