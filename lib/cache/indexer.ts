@@ -16,14 +16,21 @@ export type IndexFunc<T> = (obj: T) => string[];
 
 /** What one add/update/delete did, for the caller to turn into events. */
 export interface StoreChange<T> {
+  /** What happened to the key. */
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  /** The object as stored now (for DELETED, the one removed). */
   object: T;
   /** The stored object this one replaced or removed. */
   previous?: T;
 }
 
+/** Thrown by index lookups that name an index the store was not built with. */
 export class IndexNotFoundError extends Error {
-  constructor(readonly index: string) {
+  /** @param index the index that was asked for. */
+  constructor(
+    /** The unknown index name, kept for callers to branch on. */
+    readonly index: string,
+  ) {
     super(`index with name ${index} does not exist`);
     this.name = 'IndexNotFoundError';
   }
@@ -35,6 +42,10 @@ export class IndexNotFoundError extends Error {
  */
 type Indexed = (string | string[] | undefined)[];
 
+/**
+ * The Informer's store: objects by namespace/name, with the namespace index and custom indexes
+ * kept up to date on every change (client-go's threadSafeMap with indexers).
+ */
 export class Indexer<T> {
   private readonly items = new Map<string, T>();
   private readonly byNamespace = new Map<string, Set<string>>();
@@ -58,6 +69,7 @@ export class Indexer<T> {
     this.indices = this.names.map(() => new Map());
   }
 
+  /** Objects stored. */
   get size(): number {
     return this.items.size;
   }
@@ -67,6 +79,7 @@ export class Indexer<T> {
     return this.names;
   }
 
+  /** The object under `key` ("ns/name", or "name" for cluster-scoped ones). */
   get(key: string): T | undefined {
     return this.items.get(key);
   }

@@ -30,7 +30,9 @@ import type { FailureSink, ReflectorSink } from './sink.js';
  */
 export const WATCH_ERROR_SETTLE = 2 * 60_000;
 
+/** What an Informer watches and how; only `source` is required. */
 export interface InformerOptions<T> {
+  /** Where objects are listed and watched. */
   source: ObjectSource<T>;
   /** Namespace to list and watch; "" or undefined means every namespace (not "cluster scope"). */
   namespace?: string;
@@ -46,6 +48,7 @@ export interface InformerOptions<T> {
   indexers?: Record<string, IndexFunc<T>>;
   /** Drives backoff, watch timeouts and the health window. Default: the wall clock. */
   clock?: Clock;
+  /** Where warnings (failed lists and watches, index functions that threw) go. Default: none. */
   logger?: Logger;
   /**
    * Deep-freeze every stored object. Default: true unless NODE_ENV is "production". Freezing
@@ -68,7 +71,9 @@ export interface InformerOptions<T> {
   keepManagedFields?: boolean;
 }
 
+/** One change to the store, emitted by `events()` after the store was updated. */
 export interface InformerEvent<T> {
+  /** What happened to the object. */
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   /** The object as stored now; for DELETED, its final state (the last one known, see below). */
   object: T;
@@ -82,6 +87,7 @@ export interface InformerEvent<T> {
   finalStateUnknown?: boolean;
 }
 
+/** What `health()` reports. */
 export interface InformerHealth {
   /** A list has filled the store since the informer started. */
   synced: boolean;
@@ -93,17 +99,21 @@ export interface InformerHealth {
   lastErrorAt?: number;
 }
 
+/** Counters for dashboards and leak checks. */
 export interface InformerStats {
+  /** Objects in the store. */
   objects: number;
   /** `events()` subscriptions open; 0 after close(). */
   subscribers: number;
   /** The reflector loop is running; false after close() resolved. */
   running: boolean;
+  /** A copy of the reflector's counters. */
   reflector: ReflectorStats;
 }
 
 /** Thrown by every read after `close()`, and by pending `synced()` calls it interrupts. */
 export class InformerClosedError extends Error {
+  /** @param what the informer's resource and namespace, for the message. */
   constructor(what: string) {
     super(`informer for ${what} is closed`);
     this.name = 'InformerClosedError';
@@ -112,13 +122,22 @@ export class InformerClosedError extends Error {
 
 /** `synced(signal)` gave up: the signal aborted before the first list landed. */
 export class InformerSyncAbortedError extends Error {
+  /**
+   * @param what the informer's resource and namespace, for the message.
+   * @param cause the reflector's last failure, or the signal's reason.
+   */
   constructor(what: string, cause: unknown) {
     super(`timed out waiting for caches to sync (${what})`, { cause });
     this.name = 'InformerSyncAbortedError';
   }
 }
 
+/**
+ * A Reflector filling an indexed store, with change events, a sync promise and health:
+ * client-go's SharedIndexInformer for one consumer.
+ */
 export class Informer<T extends KubeObject = KubeObject> implements AsyncDisposable {
+  /** The resource watched (the source's). */
   readonly resource: ResourceType;
   /** "" when watching every namespace. */
   readonly namespace: string;
@@ -138,6 +157,7 @@ export class Informer<T extends KubeObject = KubeObject> implements AsyncDisposa
   private lastError: unknown;
   private lastErrorAt: number | undefined;
 
+  /** Builds the informer; nothing is requested until `start()`. */
   constructor(opts: InformerOptions<T>) {
     this.resource = opts.source.resource;
     this.namespace = opts.namespace ?? '';
@@ -293,6 +313,7 @@ export class Informer<T extends KubeObject = KubeObject> implements AsyncDisposa
     return health;
   }
 
+  /** Counters now (a snapshot, not live). */
   stats(): InformerStats {
     return { objects: this.store.size, subscribers: this.subscribers.size, running: this.reflector.isRunning, reflector: { ...this.reflector.stats } };
   }
@@ -317,6 +338,7 @@ export class Informer<T extends KubeObject = KubeObject> implements AsyncDisposa
     return this.closing;
   }
 
+  /** `close()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -11,7 +11,9 @@ import { watchListSupportFor, type WatchListSupport } from './watch-list.js';
 
 /** List and watch for one reflector; the options carry everything but what the binding pins. */
 export interface ListerWatcher<T> {
+  /** One page of the pinned namespace and selectors, with the reflector's resourceVersion, paging and signal. */
   list(opts: ListOptions): Promise<ObjectList<T>>;
+  /** A watch of the pinned namespace and selectors, with the reflector's options. */
   watch(opts: WatchOptions): AsyncIterable<WatchEvent<T>>;
   /**
    * Optional capability: present when the watch can serve WatchList (sendInitialEvents), holding
@@ -24,7 +26,9 @@ export interface ListerWatcher<T> {
 
 /** The selectors a ListerWatcher pins into every list and watch. */
 export interface Selectors {
+  /** Replaces any field selector of the call, e.g. `metadata.name=x`. */
   fieldSelector?: string;
+  /** Replaces any label selector of the call. */
   labelSelector?: string;
 }
 

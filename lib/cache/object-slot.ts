@@ -11,8 +11,10 @@
 import { metaOf, resourceVersionOf } from '../api/object.js';
 import type { ReflectorSink } from './sink.js';
 
+/** Told the slot's value (undefined: the object does not exist) after each change. */
 export type SlotListener<T> = (value: T | undefined) => void;
 
+/** The single-object store of one per-object reflector; see the file comment. */
 export class ObjectSlot<T> implements ReflectorSink<T> {
   private current: T | undefined;
   private synced = false;
@@ -22,8 +24,14 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
   /** Objects that did not belong in this slot; a correct server sends none. */
   foreignObjects = 0;
 
+  /**
+   * @param namespace the object's namespace ("" for cluster-scoped ones).
+   * @param name its name; objects with another name are ignored.
+   */
   constructor(
+    /** The object's namespace, "" for cluster-scoped ones. */
     readonly namespace: string,
+    /** The object's name. */
     readonly name: string,
   ) {}
 
@@ -66,6 +74,7 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
     };
   }
 
+  /** A list's result: the slot takes its object (or none) and is synced. */
   replace(items: T[], _resourceVersion: string): void {
     const previous = this.current;
     const wasSynced = this.synced;
@@ -78,14 +87,17 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
     if (!wasSynced || !sameVersion(previous, this.current)) this.emit();
   }
 
+  /** An ADDED event for the object. */
   add(obj: T): void {
     this.set(obj);
   }
 
+  /** A MODIFIED event for the object. */
   update(obj: T): void {
     this.set(obj);
   }
 
+  /** A DELETED event: the object no longer exists. */
   delete(obj: T): void {
     if (!this.owns(obj)) return void this.foreignObjects++;
     if (this.current === undefined) return;

@@ -45,10 +45,13 @@ const THROTTLED_PAUSE = 1_000;
 /** client-go's list page size; only used for quorum lists, the watch cache ignores paging. */
 const DEFAULT_PAGE_SIZE = 500;
 
+/** What a Reflector lists, watches and fills, and its timing; `name`, `listerWatcher` and `sink` are required. */
 export interface ReflectorOptions<T> {
   /** Names the reflector in log lines, e.g. `object-"ns"/"name"`. */
   name: string;
+  /** Where to list and watch, bound to a namespace and selectors (`listWatchFor`). */
   listerWatcher: ListerWatcher<T>;
+  /** What the reflector fills: an ObjectSlot, the Informer's store, a test double. */
   sink: ReflectorSink<T>;
   /** Drives backoff delays and watch-duration checks. Default: the wall clock. */
   clock?: Clock;
@@ -62,6 +65,7 @@ export interface ReflectorOptions<T> {
   backoff?: BackoffOptions;
   /** Page size for quorum lists (resourceVersion ""). Default 500. */
   pageSize?: number;
+  /** Where failures and skipped events are logged. Default: nowhere. */
   logger?: Logger;
   /** Randomness for the watch timeout; injectable so tests can pin it. */
   random?: () => number;
@@ -87,7 +91,9 @@ export interface ReflectorOptions<T> {
 
 /** Counters a test or a dashboard can read; they only ever grow. */
 export interface ReflectorStats {
+  /** List requests (first pages; continue pages not counted). */
   lists: number;
+  /** Watch requests, WatchList streams included. */
   watches: number;
   /** Events applied to the sink (bookmarks included). */
   events: number;
@@ -103,6 +109,7 @@ export interface ReflectorStats {
 
 /** Ends a watch that closed too soon; treated like any other failure (backoff, relist). */
 export class VeryShortWatchError extends Error {
+  /** @param name the reflector's name, for the message. */
   constructor(name: string) {
     super(`very short watch: ${name}: Unexpected watch close - watch lasted less than a second and no items received`);
     this.name = 'VeryShortWatchError';
@@ -128,7 +135,9 @@ type Phase =
  * arrives after a stop (from a transport that ignored the signal) is dropped.
  */
 export class Reflector<T> {
+  /** Names the reflector in log lines and errors. */
   readonly name: string;
+  /** Counters that only grow; read them for tests and dashboards. */
   readonly stats: ReflectorStats = { lists: 0, watches: 0, events: 0, skippedEvents: 0, failures: 0, watchLists: 0, watchListFallbacks: 0 };
   private readonly lw: ListerWatcher<T>;
   private readonly sink: ReflectorSink<T>;
@@ -172,6 +181,7 @@ export class Reflector<T> {
   private timer: Timer | undefined;
   private cancelWait: (() => void) | undefined;
 
+  /** Builds the reflector; nothing is requested until `run` or `start`. */
   constructor(opts: ReflectorOptions<T>) {
     this.name = opts.name;
     this.lw = opts.listerWatcher;
