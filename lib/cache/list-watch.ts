@@ -38,15 +38,37 @@ export interface Selectors {
  * `supportsWatchList: false`.
  */
 export function listWatchFor<T>(source: ObjectSource<T>, namespace: string, selectors: Selectors = {}): ListerWatcher<T> {
-  const pin = <O extends ListOptions>(opts: O): O => {
+  return new BoundListerWatcher(source, namespace, selectors.fieldSelector, selectors.labelSelector);
+}
+
+/**
+ * A class rather than closures: the watch store makes one per watched object, and prototype
+ * methods over four fields are smaller than three closures and their context.
+ */
+class BoundListerWatcher<T> implements ListerWatcher<T> {
+  readonly watchListSupport: WatchListSupport | undefined;
+
+  constructor(
+    private readonly source: ObjectSource<T>,
+    private readonly namespace: string,
+    private readonly fieldSelector: string | undefined,
+    private readonly labelSelector: string | undefined,
+  ) {
+    this.watchListSupport = watchListSupportFor(source);
+  }
+
+  list(opts: ListOptions): Promise<ObjectList<T>> {
+    return this.source.list(this.namespace, this.pin(opts));
+  }
+
+  watch(opts: WatchOptions): AsyncIterable<WatchEvent<T>> {
+    return this.source.watch(this.namespace, this.pin(opts));
+  }
+
+  private pin<O extends ListOptions>(opts: O): O {
     const out = { ...opts };
-    if (selectors.fieldSelector !== undefined) out.fieldSelector = selectors.fieldSelector;
-    if (selectors.labelSelector !== undefined) out.labelSelector = selectors.labelSelector;
+    if (this.fieldSelector !== undefined) out.fieldSelector = this.fieldSelector;
+    if (this.labelSelector !== undefined) out.labelSelector = this.labelSelector;
     return out;
-  };
-  return {
-    list: (opts) => source.list(namespace, pin(opts)),
-    watch: (opts) => source.watch(namespace, pin(opts)),
-    watchListSupport: watchListSupportFor(source),
-  };
+  }
 }
