@@ -21,6 +21,7 @@ import { ObjectSlot } from '../cache/object-slot.js';
 import { Reflector } from '../cache/reflector.js';
 import { SyncPacer, type SyncPacerOptions } from '../cache/sync-pacer.js';
 import type { BackoffOptions } from '../util/backoff.js';
+import { DeadlineQueue } from '../util/deadline-queue.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { NotRegisteredError, StoreClosedError, SyncTimeoutError } from './errors.js';
@@ -216,7 +217,6 @@ export class WatchObjectStore<T> implements Store<T> {
   private readonly isImmutable: (obj: T) => boolean;
   private readonly clock: Clock;
   private readonly maxIdleTime: number;
-  private readonly syncTimeout: number;
   private readonly recycleInterval: number;
   private readonly minWatchTimeout: number;
   private readonly backoff: BackoffOptions | undefined;
@@ -225,6 +225,8 @@ export class WatchObjectStore<T> implements Store<T> {
   private readonly random: (() => number) | undefined;
   private readonly watchList: boolean;
   private readonly keepManagedFields: boolean;
+  /** The sync timeouts of waiting gets, all on one clock timer (they share one delay). */
+  private readonly syncDeadlines: DeadlineQueue;
   /** One token bucket for every reflector of this store; undefined with syncPacing: false. */
   private readonly pacer: SyncPacer | undefined;
   private isClosed = false;
@@ -237,7 +239,7 @@ export class WatchObjectStore<T> implements Store<T> {
     this.isImmutable = opts.isImmutable ?? (() => false);
     this.clock = opts.clock ?? realClock;
     this.maxIdleTime = Math.max(MIN_IDLE_TIME, opts.maxIdleTime ?? 5 * MIN_IDLE_TIME);
-    this.syncTimeout = opts.syncTimeout ?? 1_000;
+    this.syncDeadlines = new DeadlineQueue(this.clock, opts.syncTimeout ?? 1_000);
     this.recycleInterval = opts.recycleInterval ?? 60_000;
     this.minWatchTimeout = opts.minWatchTimeout ?? 30 * 60_000;
     this.backoff = opts.backoff;
@@ -444,10 +446,10 @@ export class WatchObjectStore<T> implements Store<T> {
         this.closeListeners.delete(onClose);
         item.notWhenEnded(onRemoved);
       };
-      const timer = this.clock.setTimeout(() => {
+      const timer = this.syncDeadlines.setTimeout(() => {
         cleanup();
         reject(new SyncTimeoutError(this.resourceName, item.reflector.lastError));
-      }, this.syncTimeout);
+      });
       const onClose = () => {
         cleanup();
         reject(new StoreClosedError(this.resourceName));
