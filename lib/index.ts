@@ -74,6 +74,8 @@ export { listWatchFor, type ListerWatcher, type Selectors } from './cache/list-w
 export { ObjectSlot, type SlotListener } from './cache/object-slot.js';
 export { DEFAULT_MIN_WATCH_TIMEOUT, Reflector, VeryShortWatchError, type ReflectorOptions, type ReflectorStats } from './cache/reflector.js';
 export type { FailureSink, ReflectorSink, ResourceVersionSink } from './cache/sink.js';
+export { SyncPacer, type SyncPacerOptions } from './cache/sync-pacer.js';
+export { INITIAL_EVENTS_END_ANNOTATION, WatchListSupport, watchListSupportFor, type WatchListState } from './cache/watch-list.js';
 
 export { CacheBasedManager, DEFAULT_NAME_RULES, type CacheBasedManagerOptions, type ReferencedObjects } from './manager/cache-based-manager.js';
 export { NotRegisteredError, StoreClosedError, SyncTimeoutError, UnexpectedObjectError, isNotRegistered } from './manager/errors.js';

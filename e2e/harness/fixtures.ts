@@ -3,7 +3,7 @@
  * writing objects as the admin, the RBAC for the limited reader, and `eventually` for
  * assertions on a live system, which converges in real time.
  */
-import { describe } from '@jest/globals';
+import { afterAll, beforeAll, describe } from '@jest/globals';
 import { KubeClient } from '../../lib/api/kube-client.js';
 import { ObjectWriter } from '../../lib/api/object-writer.js';
 import { resources, type ResourceType } from '../../lib/api/resource.js';
@@ -30,6 +30,25 @@ export function describeWithCluster(name: string, body: () => void): void {
 
 export async function startCluster(): Promise<RealCluster> {
   return RealCluster.start(RealCluster.binDirFromEnv()!);
+}
+
+/**
+ * Starts one cluster for the enclosing describe (beforeAll) with an admin client and the given
+ * namespaces, and stops both afterwards (afterAll). Read them through the getters in tests.
+ */
+export function useCluster(namespaces: string[]): { cluster(): RealCluster; admin(): KubeClient } {
+  let cluster: RealCluster | undefined;
+  let admin: KubeClient | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster();
+    admin = new KubeClient(cluster.admin.kubeconfig);
+    await prepareNamespaces(admin, namespaces);
+  }, 180_000);
+  afterAll(async () => {
+    await admin?.close();
+    await cluster?.stop();
+  });
+  return { cluster: () => cluster!, admin: () => admin! };
 }
 
 export function writer<T>(client: KubeClient, rt: ResourceType): ObjectWriter<T> {

@@ -87,6 +87,14 @@ export interface WatchEvent<T = unknown> {
 export interface ObjectSource<T> {
   /** The resource type every call reads. */
   readonly resource: ResourceType;
+  /**
+   * False when this source cannot serve WatchList semantics at all (a watch with
+   * sendInitialEvents streaming the current state, then a BOOKMARK annotated
+   * `k8s.io/initial-events-end`), e.g. an in-memory fake: reflectors then list and watch without
+   * trying, as client-go does for clients that report `IsWatchListSemanticsUnSupported`.
+   * Undefined or true: reflectors try WatchList and remember the server's verdict per source.
+   */
+  readonly supportsWatchList?: boolean;
   /** One object. Rejects with StatusError (404 NotFound when absent). */
   get(namespace: string, name: string, opts?: GetOptions): Promise<T>;
   /** One page of objects; namespace "" lists across namespaces or a cluster-scoped resource. */

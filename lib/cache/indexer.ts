@@ -16,19 +16,19 @@ export type IndexFunc<T> = (obj: T) => string[];
 
 /** What one add/update/delete did, for the caller to turn into events. */
 export interface StoreChange<T> {
-  /** ADDED for a new key, MODIFIED for a replaced object, DELETED for a removed one. */
+  /** What happened to the key. */
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  /** The object now stored, or (DELETED) the one that was removed. */
+  /** The object as stored now (for DELETED, the one removed). */
   object: T;
   /** The stored object this one replaced or removed. */
   previous?: T;
 }
 
-/** A lookup named an index the Indexer was not built with (client-go's wording). */
+/** Thrown by index lookups that name an index the store was not built with. */
 export class IndexNotFoundError extends Error {
-  /** @param index the index name that was asked for. */
+  /** @param index the index that was asked for. */
   constructor(
-    /** The index name that was asked for. */
+    /** The unknown index name, kept for callers to branch on. */
     readonly index: string,
   ) {
     super(`index with name ${index} does not exist`);
@@ -42,7 +42,10 @@ export class IndexNotFoundError extends Error {
  */
 type Indexed = (string | string[] | undefined)[];
 
-/** Objects by "namespace/name", with named indexes kept current on every write; see the file header. */
+/**
+ * The Informer's store: objects by namespace/name, with the namespace index and custom indexes
+ * kept up to date on every change (client-go's threadSafeMap with indexers).
+ */
 export class Indexer<T> {
   private readonly items = new Map<string, T>();
   private readonly byNamespace = new Map<string, Set<string>>();
@@ -76,7 +79,7 @@ export class Indexer<T> {
     return this.names;
   }
 
-  /** The object stored under a "namespace/name" key ("name" for cluster-scoped ones). */
+  /** The object under `key` ("ns/name", or "name" for cluster-scoped ones). */
   get(key: string): T | undefined {
     return this.items.get(key);
   }

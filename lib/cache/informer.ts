@@ -62,6 +62,13 @@ export interface InformerOptions<T> {
   backoff?: BackoffOptions;
   /** Randomness for watch timeouts and jitter; injectable for tests. */
   random?: () => number;
+  /**
+   * Sync with one WatchList stream instead of a list and a watch where the server serves it.
+   * Default true (client-go since 1.35); false always lists first.
+   */
+  watchList?: boolean;
+  /** Keep `metadata.managedFields` on stored objects. Default false: dropped on arrival, as controller-runtime's TransformStripManagedFields. */
+  keepManagedFields?: boolean;
 }
 
 /** One change to the informer's store, told after the store changed. */
@@ -181,6 +188,8 @@ export class Informer<T extends KubeObject = KubeObject> implements AsyncDisposa
       backoff: opts.backoff,
       logger: this.logger,
       random: opts.random,
+      watchList: opts.watchList,
+      keepManagedFields: opts.keepManagedFields,
     });
   }
 

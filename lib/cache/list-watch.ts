@@ -2,37 +2,73 @@
  * ListerWatcher is what a Reflector consumes: list and watch with the reflector's own options.
  * `listWatchFor` binds an ObjectSource to one namespace and one set of selectors, injecting them
  * into every call, as client-go's NewFilteredListWatchFromClient does; that is how the watch
- * store pins a reflector to `metadata.name=<name>`.
+ * store pins a reflector to `metadata.name=<name>`. It also hands on the source's shared
+ * WatchList verdict, so every reflector over one source learns from the first one's attempt.
  */
 import type { ObjectList } from '../api/object.js';
 import type { ListOptions, ObjectSource, WatchEvent, WatchOptions } from '../api/source.js';
+import { watchListSupportFor, type WatchListSupport } from './watch-list.js';
 
-/** List and watch of one namespace and selector set, with the reflector's options per call. */
+/** List and watch for one reflector; the options carry everything but what the binding pins. */
 export interface ListerWatcher<T> {
-  /** One page, as ObjectSource.list of the bound namespace with the bound selectors. */
+  /** One page of the pinned namespace and selectors, with the reflector's resourceVersion, paging and signal. */
   list(opts: ListOptions): Promise<ObjectList<T>>;
-  /** A watch stream, as ObjectSource.watch of the bound namespace with the bound selectors. */
+  /** A watch of the pinned namespace and selectors, with the reflector's options. */
   watch(opts: WatchOptions): AsyncIterable<WatchEvent<T>>;
+  /**
+   * Optional capability: present when the watch can serve WatchList (sendInitialEvents), holding
+   * the verdict shared by every reflector over the same source. A ListerWatcher without it is
+   * only ever listed and watched, like a client-go ListerWatcher that reports
+   * `IsWatchListSemanticsUnSupported`.
+   */
+  readonly watchListSupport?: WatchListSupport;
 }
 
-/** The selectors a ListerWatcher puts on every call, overriding whatever the caller passed. */
+/** The selectors a ListerWatcher pins into every list and watch. */
 export interface Selectors {
-  /** e.g. `metadata.name=foo` (escape the value with oneTermEqualSelector). */
+  /** Replaces any field selector of the call, e.g. `metadata.name=x`. */
   fieldSelector?: string;
-  /** e.g. `app=web`. */
+  /** Replaces any label selector of the call. */
   labelSelector?: string;
 }
 
-/** `source` bound to `namespace` ("" for all, or a cluster-scoped resource) and `selectors`. */
+/**
+ * A ListerWatcher over `source` in `namespace` ("" for all, or cluster-scoped), with `selectors`
+ * injected into every call, and the source's WatchList verdict unless it declares
+ * `supportsWatchList: false`.
+ */
 export function listWatchFor<T>(source: ObjectSource<T>, namespace: string, selectors: Selectors = {}): ListerWatcher<T> {
-  const pin = <O extends ListOptions>(opts: O): O => {
+  return new BoundListerWatcher(source, namespace, selectors.fieldSelector, selectors.labelSelector);
+}
+
+/**
+ * A class rather than closures: the watch store makes one per watched object, and prototype
+ * methods over four fields are smaller than three closures and their context.
+ */
+class BoundListerWatcher<T> implements ListerWatcher<T> {
+  readonly watchListSupport: WatchListSupport | undefined;
+
+  constructor(
+    private readonly source: ObjectSource<T>,
+    private readonly namespace: string,
+    private readonly fieldSelector: string | undefined,
+    private readonly labelSelector: string | undefined,
+  ) {
+    this.watchListSupport = watchListSupportFor(source);
+  }
+
+  list(opts: ListOptions): Promise<ObjectList<T>> {
+    return this.source.list(this.namespace, this.pin(opts));
+  }
+
+  watch(opts: WatchOptions): AsyncIterable<WatchEvent<T>> {
+    return this.source.watch(this.namespace, this.pin(opts));
+  }
+
+  private pin<O extends ListOptions>(opts: O): O {
     const out = { ...opts };
-    if (selectors.fieldSelector !== undefined) out.fieldSelector = selectors.fieldSelector;
-    if (selectors.labelSelector !== undefined) out.labelSelector = selectors.labelSelector;
+    if (this.fieldSelector !== undefined) out.fieldSelector = this.fieldSelector;
+    if (this.labelSelector !== undefined) out.labelSelector = this.labelSelector;
     return out;
-  };
-  return {
-    list: (opts) => source.list(namespace, pin(opts)),
-    watch: (opts) => source.watch(namespace, pin(opts)),
-  };
+  }
 }

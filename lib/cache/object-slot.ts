@@ -11,18 +11,27 @@
 import { metaOf, resourceVersionOf } from '../api/object.js';
 import type { ReflectorSink } from './sink.js';
 
+/** Told the slot's value (undefined: the object does not exist) after each change. */
 export type SlotListener<T> = (value: T | undefined) => void;
 
+/** The single-object store of one per-object reflector; see the file comment. */
 export class ObjectSlot<T> implements ReflectorSink<T> {
   private current: T | undefined;
   private synced = false;
-  private readonly syncWaiters = new Set<() => void>();
-  private readonly listeners = new Set<SlotListener<T>>();
+  /** Created on first use: most slots never have a waiter or a listener at a given moment. */
+  private syncWaiters: Set<() => void> | undefined;
+  private listeners: Set<SlotListener<T>> | undefined;
   /** Objects that did not belong in this slot; a correct server sends none. */
   foreignObjects = 0;
 
+  /**
+   * @param namespace the object's namespace ("" for cluster-scoped ones).
+   * @param name its name; objects with another name are ignored.
+   */
   constructor(
+    /** The object's namespace, "" for cluster-scoped ones. */
     readonly namespace: string,
+    /** The object's name. */
     readonly name: string,
   ) {}
 
@@ -46,8 +55,10 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
       return () => {};
     }
     const waiter = () => fn();
-    this.syncWaiters.add(waiter);
-    return () => this.syncWaiters.delete(waiter);
+    (this.syncWaiters ??= new Set()).add(waiter);
+    return () => {
+      this.syncWaiters?.delete(waiter);
+    };
   }
 
   /** Marks the contents as possibly stale: the next reader must wait for a fresh list. */
@@ -57,30 +68,36 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
 
   /** Called with the new value whenever it changes after a sync, and on each first sync. */
   subscribe(listener: SlotListener<T>): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    (this.listeners ??= new Set()).add(listener);
+    return () => {
+      this.listeners?.delete(listener);
+    };
   }
 
+  /** A list's result: the slot takes its object (or none) and is synced. */
   replace(items: T[], _resourceVersion: string): void {
     const previous = this.current;
     const wasSynced = this.synced;
     this.current = items.find((item) => this.owns(item));
     this.foreignObjects += items.filter((item) => !this.owns(item)).length;
     this.synced = true;
-    const waiters = [...this.syncWaiters];
-    this.syncWaiters.clear();
-    for (const waiter of waiters) waiter();
+    const waiters = this.syncWaiters;
+    this.syncWaiters = undefined;
+    for (const waiter of waiters ?? []) waiter();
     if (!wasSynced || !sameVersion(previous, this.current)) this.emit();
   }
 
+  /** An ADDED event for the object. */
   add(obj: T): void {
     this.set(obj);
   }
 
+  /** A MODIFIED event for the object. */
   update(obj: T): void {
     this.set(obj);
   }
 
+  /** A DELETED event: the object no longer exists. */
   delete(obj: T): void {
     if (!this.owns(obj)) return void this.foreignObjects++;
     if (this.current === undefined) return;
@@ -102,6 +119,7 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
   }
 
   private emit(): void {
+    if (!this.listeners) return;
     for (const listener of [...this.listeners]) listener(this.current);
   }
 }

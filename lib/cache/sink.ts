@@ -5,21 +5,21 @@
 export interface ReflectorSink<T> {
   /** The full state after a list, with the list's resourceVersion. The only way to "synced". */
   replace(items: T[], resourceVersion: string): void;
-  /** An object the watch reported ADDED. */
+  /** An ADDED event. */
   add(obj: T): void;
-  /** An object the watch reported MODIFIED. */
+  /** A MODIFIED event. */
   update(obj: T): void;
-  /** An object the watch reported DELETED (its last state as the server sent it). */
+  /** A DELETED event (the object's last state). */
   delete(obj: T): void;
 }
 
 /** Optional capability: sinks that want to see every resourceVersion, bookmarks included. */
 export interface ResourceVersionSink {
-  /** The resourceVersion the reflector is now at, after a list, an event or a bookmark. */
+  /** Every resourceVersion the reflector moves to, from events and bookmarks. */
   updateResourceVersion(resourceVersion: string): void;
 }
 
-/** Whether the sink wants every resourceVersion (has `updateResourceVersion`). */
+/** Whether `sink` implements ResourceVersionSink. */
 export function isResourceVersionSink(sink: object): sink is ResourceVersionSink {
   return typeof (sink as Partial<ResourceVersionSink>).updateResourceVersion === 'function';
 }
@@ -30,11 +30,11 @@ export function isResourceVersionSink(sink: object): sink is ResourceVersionSink
  * the reflector backs off; the reflector keeps going whatever the sink does.
  */
 export interface FailureSink {
-  /** One failed list or watch attempt; `err` is what it failed with. Must not throw. */
+  /** A list or watch attempt failed with `err`; the reflector backs off next. */
   onFailure(err: unknown): void;
 }
 
-/** Whether the sink wants to hear of failed attempts (has `onFailure`). */
+/** Whether `sink` implements FailureSink. */
 export function isFailureSink(sink: object): sink is FailureSink {
   return typeof (sink as Partial<FailureSink>).onFailure === 'function';
 }

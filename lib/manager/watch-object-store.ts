@@ -19,8 +19,10 @@ import type { ObjectSource } from '../api/source.js';
 import { listWatchFor } from '../cache/list-watch.js';
 import { ObjectSlot } from '../cache/object-slot.js';
 import { Reflector } from '../cache/reflector.js';
+import { SyncPacer, type SyncPacerOptions } from '../cache/sync-pacer.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { AbortError } from '../util/abort.js';
+import { DeadlineQueue } from '../util/deadline-queue.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
 import type { AsyncCloseable } from '../util/dispose.js';
 import { toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
@@ -75,6 +77,26 @@ export interface WatchObjectStoreOptions<T> {
   logger?: LoggerLike;
   /** Randomness for watch timeouts and backoff jitter; injectable for tests. */
   random?: () => number;
+  /**
+   * First-sync each object with one WatchList stream (sendInitialEvents) instead of a list and a
+   * watch, where the source's server serves it: half the requests of a cold start. Default true,
+   * as client-go since 1.35; a server that refuses or ignores it is remembered per source and
+   * listed instead. False always lists first.
+   */
+  watchList?: boolean;
+  /**
+   * Keep `metadata.managedFields` on cached objects. Default false: dropped when the object
+   * enters the cache (as the kubelet's informers do), since nothing reading a Secret or a
+   * ConfigMap needs server-side-apply bookkeeping and it can be most of a small object.
+   */
+  keepManagedFields?: boolean;
+  /**
+   * Paces the reflectors' full syncs (lists and WatchList streams) through one token bucket on
+   * `clock`, so registering many objects at once does not become one burst of requests, and a
+   * 429 slows all of them (see SyncPacerOptions for the defaults: 2,000 per second, burst 2,000,
+   * halved on each 429). False: no pacing.
+   */
+  syncPacing?: SyncPacerOptions | false;
 }
 
 /** What `inspect` reports about one object. */
@@ -91,14 +113,20 @@ export interface ItemState {
 export interface WatchStoreStats extends StoreStats {
   /** Reflectors meant to be running. */
   runningReflectors: number;
-  /** Reflector loops that have not finished yet (stopping ones included); 0 after close(). */
+  /** Reflectors running (a stop is immediate, so this counts no stopping ones); 0 after close(). */
   activeReflectorLoops: number;
   /** `changes()` subscriptions open. */
   subscribers: number;
 }
 
 class Item<T> {
-  readonly refs = new Map<string, number>();
+  /**
+   * References by UID. Most objects are referenced by one pod, so the first UID and its count
+   * are plain fields and a Map exists only once a second UID refers to the object.
+   */
+  private soleRef: string | undefined;
+  private soleCount = 0;
+  private moreRefs: Map<string, number> | undefined;
   readonly slot: ObjectSlot<T>;
   readonly reflector: Reflector<T>;
   /**
@@ -106,10 +134,6 @@ class Item<T> {
    * other (so references balance), but its reflector never runs and every read fails with this.
    */
   readonly refused: InvalidNameError | undefined;
-  /** Aborts the current run; undefined while stopped. */
-  controller: AbortController | undefined;
-  /** The current or last run, so a restart waits for the previous loop to finish. */
-  lastRun: Promise<void> | undefined;
   stopped = true;
   immutable = false;
   /** -Infinity: a synced item that was never read counts as idle, as upstream's zero time does. */
@@ -122,13 +146,62 @@ class Item<T> {
    * AbortSignal because hundreds of concurrent gets may wait on one item, and an EventTarget
    * warns about more than ten listeners.
    */
-  readonly onEnd = new Set<() => void>();
+  private onEnd: Set<() => void> | undefined;
+
+  /** Calls `fn` once when the item ends; the Set exists only while someone waits. */
+  whenEnded(fn: () => void): void {
+    (this.onEnd ??= new Set()).add(fn);
+  }
+
+  /** Undoes `whenEnded(fn)`. */
+  notWhenEnded(fn: () => void): void {
+    this.onEnd?.delete(fn);
+    if (this.onEnd?.size === 0) this.onEnd = undefined;
+  }
 
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    for (const listener of [...this.onEnd]) listener();
-    this.onEnd.clear();
+    const listeners = this.onEnd;
+    this.onEnd = undefined;
+    for (const listener of listeners ?? []) listener();
+  }
+
+  addRef(uid: string): void {
+    if (this.moreRefs) return void this.moreRefs.set(uid, (this.moreRefs.get(uid) ?? 0) + 1);
+    if (this.soleRef === undefined || this.soleRef === uid) {
+      this.soleRef = uid;
+      this.soleCount++;
+      return;
+    }
+    this.moreRefs = new Map([[this.soleRef, this.soleCount], [uid, 1]]);
+    this.soleRef = undefined;
+    this.soleCount = 0;
+  }
+
+  /** Drops one reference of `uid`; false when it holds none. */
+  deleteRef(uid: string): boolean {
+    if (this.moreRefs) {
+      const count = this.moreRefs.get(uid);
+      if (count === undefined) return false;
+      if (count > 1) this.moreRefs.set(uid, count - 1);
+      else this.moreRefs.delete(uid);
+      return true;
+    }
+    if (this.soleRef !== uid) return false;
+    if (--this.soleCount === 0) this.soleRef = undefined;
+    return true;
+  }
+
+  /** Some UID still refers to the object. */
+  get referenced(): boolean {
+    return this.moreRefs ? this.moreRefs.size > 0 : this.soleRef !== undefined;
+  }
+
+  /** [UID, count] pairs. */
+  refEntries(): Array<[string, number]> {
+    if (this.moreRefs) return [...this.moreRefs];
+    return this.soleRef === undefined ? [] : [[this.soleRef, this.soleCount]];
   }
 
   constructor(slot: ObjectSlot<T>, reflector: Reflector<T>, refused: InvalidNameError | undefined) {
@@ -148,15 +221,18 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
   private readonly isImmutable: (obj: T) => boolean;
   private readonly clock: Clock;
   private readonly maxIdleTime: number;
-  private readonly syncTimeout: number;
   private readonly recycleInterval: number;
   private readonly minWatchTimeout: number;
   private readonly backoff: BackoffOptions | undefined;
   private readonly resourceName: string;
   private readonly logger: NormalizedLogger;
   private readonly random: (() => number) | undefined;
-  /** Every reflector loop not yet finished, including those of items already removed. */
-  private readonly loops = new Set<Promise<void>>();
+  private readonly watchList: boolean;
+  private readonly keepManagedFields: boolean;
+  /** The sync timeouts of waiting gets, all on one clock timer (they share one delay). */
+  private readonly syncDeadlines: DeadlineQueue;
+  /** One token bucket for every reflector of this store; undefined with syncPacing: false. */
+  private readonly pacer: SyncPacer | undefined;
   private isClosed = false;
   /** Woken by close(): every get waiting for a sync (a Set, for the same reason as Item.onEnd). */
   private readonly closeListeners = new Set<() => void>();
@@ -168,13 +244,16 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
     this.isImmutable = opts.isImmutable ?? (() => false);
     this.clock = opts.clock ?? realClock;
     this.maxIdleTime = Math.max(MIN_IDLE_TIME, opts.maxIdleTime ?? 5 * MIN_IDLE_TIME);
-    this.syncTimeout = opts.syncTimeout ?? 1_000;
+    this.syncDeadlines = new DeadlineQueue(this.clock, opts.syncTimeout ?? 1_000);
     this.recycleInterval = opts.recycleInterval ?? 60_000;
     this.minWatchTimeout = opts.minWatchTimeout ?? 30 * 60_000;
     this.backoff = opts.backoff;
     this.resourceName = opts.resourceName ?? singularName(opts.source.resource);
     this.logger = toLogger(opts.logger);
     this.random = opts.random;
+    this.watchList = opts.watchList ?? true;
+    this.keepManagedFields = opts.keepManagedFields ?? false;
+    this.pacer = opts.syncPacing === false ? undefined : new SyncPacer(this.clock, opts.syncPacing);
     this.scheduleRecycle();
   }
 
@@ -193,7 +272,7 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
       // neither are refused ones.
       if (!this.closed && !item.refused) this.start(item);
     }
-    item.refs.set(referencedFrom, (item.refs.get(referencedFrom) ?? 0) + 1);
+    item.addRef(referencedFrom);
   }
 
   /**
@@ -203,11 +282,7 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
   deleteReference(namespace: string, name: string, referencedFrom: string): void {
     const key = namespacedKey(namespace, name);
     const item = this.items.get(key);
-    const count = item?.refs.get(referencedFrom);
-    if (!item || count === undefined) return;
-    if (count > 1) return void item.refs.set(referencedFrom, count - 1);
-    item.refs.delete(referencedFrom);
-    if (item.refs.size > 0) return;
+    if (!item || !item.deleteRef(referencedFrom) || item.referenced) return;
     this.stop(item);
     this.items.delete(key);
     item.end();
@@ -266,12 +341,12 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
       item.lastAccessTime = this.clock.now();
       if (!this.closed) this.restartIfNeeded(item);
       const onRemoved = () => subscriber.complete();
-      item.onEnd.add(onRemoved);
+      item.whenEnded(onRemoved);
       const unsubscribe = item.slot.subscribe((value) => subscriber.next(value));
       if (item.slot.hasSynced) subscriber.next(item.slot.value);
       return () => {
         unsubscribe();
-        item.onEnd.delete(onRemoved);
+        item.notWhenEnded(onRemoved);
         item.subscribers--;
         item.lastAccessTime = this.clock.now();
       };
@@ -298,7 +373,7 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
   inspect(namespace: string, name: string): ItemState | undefined {
     const item = this.items.get(namespacedKey(namespace, name));
     if (!item) return undefined;
-    return { running: !item.stopped, synced: item.slot.hasSynced, refs: Object.fromEntries(item.refs) };
+    return { running: !item.stopped, synced: item.slot.hasSynced, refs: Object.fromEntries(item.refEntries()) };
   }
 
   /** Store-wide counters: objects and references as every store reports them, plus the watches. */
@@ -306,16 +381,18 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
     let running = 0;
     let subscribers = 0;
     let references = 0;
+    let loops = 0;
     for (const item of this.items.values()) {
       if (!item.stopped) running++;
+      if (item.reflector.isRunning) loops++;
       subscribers += item.subscribers;
-      for (const count of item.refs.values()) references += count;
+      for (const [, count] of item.refEntries()) references += count;
     }
-    return { objects: this.items.size, references, runningReflectors: running, activeReflectorLoops: this.loops.size, subscribers };
+    return { objects: this.items.size, references, runningReflectors: running, activeReflectorLoops: loops, subscribers };
   }
 
   /**
-   * Stops every reflector and the recycler and resolves once all reflector loops have ended.
+   * Stops every reflector and the recycler; reflectors stop at once, so nothing runs when it resolves.
    * Afterwards nothing restarts: new references are recorded but not watched, gets of immutable
    * objects still answer from cache, and other gets fail with StoreClosedError.
    */
@@ -331,7 +408,6 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
         item.end();
       }
     }
-    await Promise.all([...this.loops]);
   }
 
   /** `close()`, for `await using`. */
@@ -350,24 +426,21 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
       backoff: this.backoff,
       logger: this.logger,
       random: this.random,
+      watchList: this.watchList,
+      keepManagedFields: this.keepManagedFields,
+      pacer: this.pacer,
     });
     return new Item(slot, reflector, checkObjectName(this.source.resource.namespaced ? namespace : '', name));
   }
 
-  /** Starts the reflector; its first list is issued before this returns when nothing ran before. */
+  /**
+   * Starts the reflector; its first request is issued before this returns. The same Reflector
+   * is reused, so a restart resyncs "at least as fresh as" the last RV. Reflectors stop
+   * synchronously, so there is no previous run to wait for and no AbortController per run.
+   */
   private start(item: Item<T>): void {
     item.stopped = false;
-    const controller = new AbortController();
-    item.controller = controller;
-    const previous = item.lastRun;
-    // The same Reflector is reused, so a restart relists "at least as fresh as" the last RV.
-    const run = previous
-      ? previous.then(() => (controller.signal.aborted ? undefined : item.reflector.run(controller.signal)))
-      : item.reflector.run(controller.signal);
-    const tracked = run.catch((err) => this.logger.warn('reflector ended with an error', { reflector: item.reflector.name, error: String(err) }));
-    item.lastRun = tracked;
-    this.loops.add(tracked);
-    void tracked.finally(() => this.loops.delete(tracked));
+    item.reflector.start();
   }
 
   private restartIfNeeded(item: Item<T>): void {
@@ -378,8 +451,7 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
   private stop(item: Item<T>): boolean {
     if (item.stopped) return false;
     item.stopped = true;
-    item.controller?.abort();
-    item.controller = undefined;
+    item.reflector.stop();
     if (!item.immutable) item.slot.unsetSynced();
     return true;
   }
@@ -392,7 +464,7 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
         timer.cancel();
         cancelWait();
         this.closeListeners.delete(onClose);
-        item.onEnd.delete(onRemoved);
+        item.notWhenEnded(onRemoved);
         signal?.removeEventListener('abort', onAbort);
       };
       // Only this waiter goes: the reflector keeps listing for the others and the next get.
@@ -400,10 +472,10 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
         cleanup();
         reject(new AbortError());
       };
-      const timer = this.clock.setTimeout(() => {
+      const timer = this.syncDeadlines.setTimeout(() => {
         cleanup();
         reject(new SyncTimeoutError(this.resourceName, item.reflector.lastError));
-      }, this.syncTimeout);
+      });
       const onClose = () => {
         cleanup();
         reject(new StoreClosedError(this.resourceName));
@@ -413,7 +485,7 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
         reject(new NotRegisteredError(namespace, name));
       };
       this.closeListeners.add(onClose);
-      item.onEnd.add(onRemoved);
+      item.whenEnded(onRemoved);
       signal?.addEventListener('abort', onAbort, { once: true });
       const cancelWait = item.slot.onceSynced(() => {
         cleanup();

@@ -32,10 +32,22 @@ export type ListReactor<T> = (namespace: string, opts: ListOptions) => ObjectLis
 /** Throw to make the watch fail to establish; return true to take over the stream (push events yourself). */
 export type WatchReactor<T> = (watch: MemoryWatch<T>) => boolean | void;
 
+/** How a MemorySource behaves beyond its storage. */
+export interface MemorySourceOptions {
+  /**
+   * Serve WatchList (sendInitialEvents) watches, so reflectors over this source try it. Default
+   * false: like client-go's fake clientset, which reports IsWatchListSemanticsUnSupported, the
+   * fake is listed and watched, so unit tests see the classic list+watch requests.
+   */
+  watchList?: boolean;
+}
+
 /** An ObjectSource over an in-memory ObjectStorage that records its calls and lets reactors take them over; see the file header. */
 export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSource<T> {
   /** Every call so far, oldest first. */
   readonly actions: SourceAction[] = [];
+  /** False unless constructed with `{ watchList: true }`; see MemorySourceOptions. */
+  readonly supportsWatchList: boolean;
   private readonly getReactors: GetReactor<T>[] = [];
   private readonly listReactors: ListReactor<T>[] = [];
   private readonly watchReactors: WatchReactor<T>[] = [];
@@ -50,7 +62,10 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ObjectSo
     readonly resource: ResourceType,
     /** Shared between sources of different resources to get one resourceVersion sequence. */
     readonly storage: ObjectStorage = new ObjectStorage(),
-  ) {}
+    options: MemorySourceOptions = {},
+  ) {
+    this.supportsWatchList = options.watchList === true;
+  }
 
   // --- ObjectSource -------------------------------------------------------------------
 

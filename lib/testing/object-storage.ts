@@ -9,6 +9,7 @@ import { StatusError, newExpired } from '../api/errors.js';
 import { metaOf, objectKey, type KubeObject, type ObjectList } from '../api/object.js';
 import { apiVersionOf, type ResourceType } from '../api/resource.js';
 import type { ListOptions, WatchEvent, WatchOptions } from '../api/source.js';
+import { INITIAL_EVENTS_END_ANNOTATION } from '../cache/watch-list.js';
 import { parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
 
 type MutationType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -41,8 +42,8 @@ export interface ObjectStorageOptions {
   initialResourceVersion?: number;
 }
 
-/** Annotation on the BOOKMARK that ends a WatchList's initial events. */
-export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+/** Annotation on the BOOKMARK that ends a WatchList's initial events (the reflector's own constant). */
+export const INITIAL_EVENTS_END = INITIAL_EVENTS_END_ANNOTATION;
 
 /**
  * The state behind a MemorySource and the embedded API server: objects by resource and key, one resourceVersion sequence,

@@ -81,6 +81,16 @@ describe('Informer reads', () => {
     expect(s.source.count('get')).toBe(0);
   });
 
+  it('stores objects without metadata.managedFields unless keepManagedFields is set', async () => {
+    const managedFields = [{ manager: 'kubectl', operation: 'Update' }];
+    for (const keep of [false, true]) {
+      const s = setup({ keepManagedFields: keep });
+      s.source.create({ ...widget('a', 'w1'), metadata: { ...widget('a', 'w1').metadata, managedFields } } as Widget);
+      await started(s);
+      expect((s.informer.get('a', 'w1')?.metadata as { managedFields?: unknown }).managedFields).toEqual(keep ? managedFields : undefined);
+    }
+  });
+
   it('lists and watches one namespace with the selectors it was given', async () => {
     const s = setup({ namespace: 'team-a', labelSelector: 'app=x', fieldSelector: 'metadata.name!=skip' });
     await started(s);

@@ -13,14 +13,21 @@ let rig: Rig | undefined;
 
 const N = 30;
 
+/**
+ * These faults are about lists (throttled, failing, slow), so the store lists and watches as
+ * before WatchList; how WatchList meets a refusing or failing server is in
+ * spec/manager/watch-object-store-watch-list.spec.ts.
+ */
+const LIST_WATCH = { watchList: false };
+
 /** A rig whose store is not started yet, so faults can be armed for the very first requests. */
 async function unstarted(): Promise<Rig> {
-  rig = await startRig({ objects: N, startStore: false });
+  rig = await startRig({ objects: N, startStore: false, store: LIST_WATCH });
   return rig;
 }
 
 async function synced(): Promise<Rig> {
-  rig = await startRig({ objects: N });
+  rig = await startRig({ objects: N, store: LIST_WATCH });
   await rig.converged('initial sync');
   // Past the one-second very-short-watch threshold, so a cut watch is a normal close.
   await rig.run(5_000);
@@ -140,7 +147,7 @@ describe('delayed lists', () => {
   });
 
   it('converges when watches are cut while lists are slow and secrets keep changing', async () => {
-    rig = await startRig({ objects: N });
+    rig = await startRig({ objects: N, store: LIST_WATCH });
     const r = rig;
     await r.converged('initial sync');
     r.server.faults.delayLists(7_000);

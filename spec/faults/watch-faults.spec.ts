@@ -27,7 +27,7 @@ describe.each([
       // Watches that have lived past client-go's one-second "very short watch" threshold end
       // normally when cut: the reflector re-watches at once from its resourceVersion.
       await r.run(5_000);
-      const lists = r.server.requests.countBy('list');
+      const syncs = r.server.requests.countSyncs();
       const watches = r.server.requests.countBy('watch');
       const before = Number(r.server.storage.resourceVersion);
       expect(r.server.faults.dropWatches()).toBe(N);
@@ -35,7 +35,7 @@ describe.each([
       const took = await r.converged('convergence after one drop', 10_000, 20);
       // Sooner than the reflector's first backoff (800 ms): nothing waited.
       expect(took).toBeLessThan(800);
-      expect(r.server.requests.countBy('list')).toBe(lists);
+      expect(r.server.requests.countSyncs()).toBe(syncs);
       expect(r.server.requests.countBy('watch')).toBe(watches + N);
       // Each re-watch resumed where its reflector had got to, so the writes were replayed.
       const resumed = r.server.requests.slice(-N);
@@ -44,16 +44,24 @@ describe.each([
       await r.shutdown();
     });
 
-    it('backs off and relists when a watch is cut before it lived a second with no event (very short watch)', async () => {
+    it('backs off and resyncs when a watch is cut before it lived a second with no event (very short watch)', async () => {
       const r = await start();
-      const lists = r.server.requests.countBy('list');
+      // Every watch started at the same fake instant: cut them once they are past a second old
+      // (a normal close, re-watched at once) and wait for the re-watches on I/O alone, so the
+      // cut below finds every watch 0 fake ms old, however long the initial sync took here.
+      await r.run(1_000);
+      r.server.faults.dropWatches();
+      await untilIo(() => r.server.openWatches === N, 'every re-watch open');
+      const syncs = r.server.requests.countSyncs();
       expect(r.server.faults.dropWatches()).toBe(N);
       for (const name of r.names.slice(0, 10)) r.write(name);
       const took = await r.converged('convergence after a very short watch', 10_000);
       // client-go's reflector backoff starts at 800 ms: nothing comes back sooner.
       expect(took).toBeGreaterThanOrEqual(800);
       expect(took).toBeLessThan(5_000);
-      expect(r.server.requests.countBy('list')).toBe(lists + N);
+      // One full sync each: a WatchList stream, since the embedded server serves WatchList.
+      expect(r.server.requests.countSyncs()).toBe(syncs + N);
+      expect(r.server.requests.countBy('list')).toBe(0);
       expect(r.store.stats().activeReflectorLoops).toBe(N);
       await r.shutdown();
     });
@@ -78,14 +86,14 @@ describe.each([
     it('counts a garbage line on every live watch, skips it, and keeps each stream and reflector going', async () => {
       const r = await start();
       await r.run(2_000);
-      const lists = r.server.requests.countBy('list');
+      const syncs = r.server.requests.countSyncs();
       const watches = r.server.requests.countBy('watch');
       expect(r.server.faults.garbageOnWatch()).toBe(N);
       for (const name of r.names) r.write(name);
       await r.converged('convergence after garbage', 10_000);
       expect(r.client.stats().malformedWatchLines).toBe(N);
       // Not one stream was restarted: the garbage was skipped, not fatal.
-      expect(r.server.requests.countBy('list')).toBe(lists);
+      expect(r.server.requests.countSyncs()).toBe(syncs);
       expect(r.server.requests.countBy('watch')).toBe(watches);
       expect(r.server.openWatches).toBe(N);
       await r.shutdown();
@@ -130,17 +138,17 @@ describe.each([
   });
 
   describe('compaction', () => {
-    it('relists after the 410 that re-watching from a compacted resourceVersion gets, and loses no update', async () => {
+    it('resyncs after the 410 that re-watching from a compacted resourceVersion gets, and loses no update', async () => {
       const r = await start();
       await r.run(5_000);
-      const lists = r.server.requests.countBy('list');
+      const syncs = r.server.requests.countSyncs();
       // Cut every stream, move on, and compact before any re-watch reaches the server: each
       // reflector's resourceVersion is now older than the history, so its re-watch gets 410.
       r.server.faults.dropWatches();
       for (const name of r.names) r.write(name);
       r.server.faults.compact();
       const took = await r.converged('convergence after compaction', 10_000);
-      expect(r.server.requests.countBy('list')).toBe(lists + N);
+      expect(r.server.requests.countSyncs()).toBe(syncs + N);
       // A 410 is a failure: the relist waits for the reflector's backoff (800 ms at first).
       expect(took).toBeGreaterThanOrEqual(800);
       await r.shutdown();

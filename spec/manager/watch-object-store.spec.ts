@@ -109,6 +109,34 @@ describe('WatchObjectStore', () => {
     expect(watch.options).toMatchObject({ fieldSelector: 'metadata.name=name', resourceVersion: source.storage.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 1800 });
   });
 
+  describe('metadata.managedFields', () => {
+    const managedFields = [{ manager: 'kubectl', operation: 'Apply', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { 'f:k': {} } } }];
+    const withFields = (data: string): V1Secret => ({ metadata: { namespace: NS, name: NAME, managedFields }, data: { k: data } });
+
+    it('is dropped from cached objects by default, from the list and from watch events', async () => {
+      const { source, store } = setup();
+      source.create(withFields('djE='));
+      store.addReference(NS, NAME, 'pod');
+      const listed = await store.get(NS, NAME);
+      expect(listed.metadata).toEqual({ namespace: NS, name: NAME, uid: expect.any(String), resourceVersion: expect.any(String), creationTimestamp: expect.any(String) });
+      source.put(withFields('djI='));
+      await settle();
+      const watched = await store.get(NS, NAME);
+      expect(watched.data).toEqual({ k: 'djI=' });
+      expect(Object.keys(watched.metadata!)).not.toContain('managedFields');
+    });
+
+    it('is kept with keepManagedFields: true', async () => {
+      const { source, store } = setup({ keepManagedFields: true });
+      source.create(withFields('djE='));
+      store.addReference(NS, NAME, 'pod');
+      expect((await store.get(NS, NAME)).metadata?.managedFields).toEqual(managedFields);
+      source.put(withFields('djI='));
+      await settle();
+      expect((await store.get(NS, NAME)).metadata?.managedFields).toEqual(managedFields);
+    });
+  });
+
   describe('immutable objects stop their reflector (TestImmutableSecretStopsTheReflector)', () => {
     const cases: Array<{ name: string; initial?: V1Secret; eventual?: V1Secret; runningAfterGet: boolean; runningAtEnd?: boolean }> = [
       { name: "secret doesn't exist, created as mutable", eventual: secret(), runningAfterGet: true, runningAtEnd: true },
@@ -539,7 +567,8 @@ describe('WatchObjectStore', () => {
       for (const name of ['a', 'foo', 'trailing', 'x', 'zzz']) server.storage.create(widgets, { metadata: { namespace: NS, name } });
       for (const [name] of hostileNames) store.addReference(NS, name, 'pod');
       for (const [name] of hostileNames) await expect(store.get(NS, name)).resolves.toMatchObject({ metadata: { name } });
-      const seen = server.requests.filter((r) => r.verb === 'list').map((r) => [r.fieldSelector, r.code]);
+      // The first sync is one WatchList watch per object (the embedded server serves WatchList).
+      const seen = server.requests.filter((r) => r.verb === 'watch' && r.sendInitialEvents).map((r) => [r.fieldSelector, r.code]);
       expect(seen.sort()).toEqual(hostileNames.map(([, selector]) => [selector, 200]).sort());
     });
 

@@ -89,7 +89,8 @@ describe('PodDesiredState', () => {
       { id: 'jobs/batch', status: 'DEAD', updatedAt: Date.parse(T), containers: ['batch-app'], images: ['docker.io/library/nginx:1.27'] },
     ]);
     const selectors = r.server.requests.filter((q) => q.resource === 'pods' && (q.verb === 'list' || q.verb === 'watch')).map((q) => [q.verb, q.namespace, q.fieldSelector]);
-    expect(selectors[0]).toEqual(['list', '', `spec.nodeName=${NODE}`]);
+    // The first sync is a WatchList watch: the embedded server serves WatchList.
+    expect(selectors[0]).toEqual(['watch', '', `spec.nodeName=${NODE}`]);
     expect(selectors.every(([, ns, fs]) => ns === '' && fs === `spec.nodeName=${NODE}`)).toBe(true);
   });
 

@@ -5,10 +5,7 @@
 // that take arguments included, and parameter properties); every member of an exported
 // interface or object type (lru-cache style: each option documented where it is declared).
 //
-// The folders and files below are the ones done so far. Not checked yet, because the store and
-// embedded-server rewrite owns them for now: lib/cache/reflector.ts and object-slot.ts, and the
-// embedded server's watch streams, request handler and faults (NOT_YET). They join this list
-// when that pass applies the same conventions.
+// Every layer of lib/ is checked (the generated containerd protos are .proto files, not .ts).
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -18,24 +15,9 @@ import ts from 'typescript';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Folders (every .ts file below them) and single files. */
-const CHECKED_FOLDERS = [
-  'lib/profiles',
-  'lib/wait',
-  'lib/node',
-  'lib/util',
-  'lib/manager',
-  'lib/testing',
-  'lib/cache/informer.ts',
-  'lib/cache/indexer.ts',
-  'lib/cache/sink.ts',
-  'lib/cache/list-watch.ts',
-  'lib/api',
-];
-const NOT_YET = new Set([
-  'lib/testing/api-server/watch-stream.ts',
-  'lib/testing/api-server/request-handler.ts',
-  'lib/testing/api-server/faults.ts',
-]);
+const CHECKED_FOLDERS = ['lib/api', 'lib/cache', 'lib/manager', 'lib/profiles', 'lib/wait', 'lib/node', 'lib/util', 'lib/testing'];
+/** Files not checked yet: the embedded server's internals, documented next. */
+const NOT_YET = new Set<string>(['lib/testing/api-server/faults.ts', 'lib/testing/api-server/request-handler.ts', 'lib/testing/api-server/served-watch.ts']);
 
 function tsFiles(dir: string): string[] {
   if (dir.endsWith('.ts')) return [dir];

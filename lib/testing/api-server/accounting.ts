@@ -30,6 +30,8 @@ export interface RequestRecord {
   limit?: number;
   /** The continue token of a list page, when given. */
   continue?: string;
+  /** True for a WatchList request (a watch with sendInitialEvents=true), whatever the answer. */
+  sendInitialEvents?: boolean;
   /**
    * The HTTP status sent. For a watch it is recorded when the stream starts (200), not when
    * it ends. 0 when the client went away before any answer (e.g. during `delayLists`).
@@ -53,6 +55,20 @@ export class RequestLog extends Array<RequestRecord> {
   countBy(verb: Verb, resource?: string): number {
     let n = 0;
     for (const r of this) if (r.verb === verb && (resource === undefined || r.resource === resource)) n++;
+    return n;
+  }
+
+  /**
+   * How many requests started a full sync, optionally for one resource: lists (first pages,
+   * without a continue token) and WatchList watches (sendInitialEvents). With WatchList a
+   * reflector resyncs by streaming, so "relisted" is counted here rather than by `countBy('list')`.
+   */
+  countSyncs(resource?: string): number {
+    let n = 0;
+    for (const r of this) {
+      if (resource !== undefined && r.resource !== resource) continue;
+      if ((r.verb === 'list' && r.continue === undefined) || (r.verb === 'watch' && r.sendInitialEvents)) n++;
+    }
     return n;
   }
 

@@ -10,6 +10,15 @@ import type { Verb } from './accounting.js';
 
 export type InjectedCode = 429 | 500 | 503;
 
+/**
+ * How the server answers a WatchList request (a watch with sendInitialEvents=true): 'serve' as
+ * kube-apiserver 1.32+ does (the current state as ADDED events, then a BOOKMARK annotated
+ * k8s.io/initial-events-end); 'refuse' with 422 Invalid, as a server with the WatchList gate off
+ * does; 'ignore' as a server from before WatchList does, serving a plain watch (the parameters
+ * dropped, so no bookmark ends the initial events).
+ */
+export type WatchListMode = 'serve' | 'refuse' | 'ignore';
+
 export interface FailureOptions {
   /** The status to answer with. */
   code: InjectedCode;
@@ -48,7 +57,14 @@ export class FaultPlan {
   private readonly failures: FailureRule[] = [];
   /** Milliseconds every list waits before it is answered; 0 = off. */
   listDelayMs = 0;
+  /** How WatchList requests are answered now. */
+  watchList: WatchListMode;
   private garbageNext = false;
+
+  /** @param defaultWatchList the WatchList behaviour the server started with; `clear` returns to it. */
+  constructor(private readonly defaultWatchList: WatchListMode = 'serve') {
+    this.watchList = defaultWatchList;
+  }
 
   addFailures(k: number, opts: FailureOptions): void {
     if (!Number.isInteger(k) || k < 0) throw new RangeError(`failNext: k must be a non-negative integer, got ${k}`);
@@ -77,6 +93,7 @@ export class FaultPlan {
   clear(): void {
     this.failures.length = 0;
     this.listDelayMs = 0;
+    this.watchList = this.defaultWatchList;
     this.garbageNext = false;
   }
 }
@@ -130,6 +147,15 @@ export class Faults {
     this.plan.listDelayMs = ms;
   }
 
+  /**
+   * How WatchList requests (sendInitialEvents=true) are answered from now on: served, refused
+   * with 422 as by a server with the WatchList gate off, or ignored as by a server that predates
+   * it. Same as the `watchList` start option; `reset()` goes back to that option.
+   */
+  watchList(mode: WatchListMode): void {
+    this.plan.watchList = mode;
+  }
+
   /** Writes one non-JSON line into every open watch stream; returns how many streams got it. */
   garbageOnWatch(): number {
     return this.host.garbageOnWatches();
@@ -163,7 +189,7 @@ export class Faults {
     this.host.setMaxConcurrentStreams(n);
   }
 
-  /** Disarms every fault: pending failures, list delay, next-watch garbage, periodic drops. */
+  /** Disarms every fault: pending failures, list delay, next-watch garbage, periodic drops, the WatchList mode. */
   reset(): void {
     this.plan.clear();
     this.cancelTimers();

@@ -4,9 +4,9 @@
  */
 export { ApiServer, type ApiServerOptions } from './server.js';
 export { RequestLog, type RequestRecord, type Verb } from './accounting.js';
-export { Faults, type FailureOptions, type InjectedCode } from './faults.js';
+export { Faults, type FailureOptions, type InjectedCode, type WatchListMode } from './faults.js';
 export { builtinResources } from './catalog.js';
 export { generateClientCertificates, generateServingCertificates, type CertificateOptions, type ClientCertificates, type ServingCertificates } from './certificates.js';
 export type { Kubeconfig } from './kubeconfig.js';
-export { GARBAGE_LINE, MIN_REQUEST_TIMEOUT_SECONDS } from './watch-stream.js';
+export { GARBAGE_LINE, MIN_REQUEST_TIMEOUT_SECONDS } from './served-watch.js';
 export { MAX_BODY_BYTES } from './request-handler.js';

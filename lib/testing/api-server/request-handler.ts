@@ -17,9 +17,9 @@ import { admitDefinition, customResourceDefinitions, prepareCreate, prepareStatu
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
 import { Exchange, type ServerRequest, type ServerResponseLike } from './exchange.js';
 import type { FaultPlan } from './faults.js';
-import { isWatch, listOptions, watchOptions } from './query.js';
+import { isWatch, listOptions, queryBool, watchOptions } from './query.js';
 import { parsePath, type ResourcePath, type Route } from './router.js';
-import { WatchStream } from './watch-stream.js';
+import { ServedWatch } from './served-watch.js';
 
 /**
  * kube-apiserver's limit on a request body (DefaultMaxRequestSizeBytes, 3 MiB): etcd refuses
@@ -34,7 +34,7 @@ export interface HandlerContext {
   plan: FaultPlan;
   log: RequestLog;
   /** Open watch streams; the handler adds them, each removes itself when it ends. */
-  watches: Set<WatchStream>;
+  watches: Set<ServedWatch>;
   bookmarkIntervalMs: number;
   /** Bearer token → user; undefined means no authentication. */
   tokens?: Record<string, string>;
@@ -159,6 +159,15 @@ export class RequestHandler {
 
   private watch(ex: Exchange, rt: ResourceType, path: ResourcePath, query: URLSearchParams): void {
     const options = watchOptions(query);
+    if (options.sendInitialEvents) {
+      const mode = this.ctx.plan.watchList;
+      if (mode === 'refuse') throw watchListForbidden();
+      if (mode === 'ignore') {
+        // A server from before WatchList does not know these parameters and drops them.
+        delete options.sendInitialEvents;
+        delete options.resourceVersionMatch;
+      }
+    }
     if (path.name !== undefined) {
       // Watching one object by URL, as kube-apiserver allows: a name field selector.
       const byName = oneTermEqualSelector('metadata.name', path.name);
@@ -166,9 +175,9 @@ export class RequestHandler {
     }
     const { plan, watches } = this.ctx;
     const garbageFirst = plan.takeGarbage();
-    let stream: WatchStream;
+    let stream: ServedWatch;
     try {
-      stream = WatchStream.open({
+      stream = ServedWatch.open({
         exchange: ex,
         storage: this.ctx.storage,
         resource: rt,
@@ -197,6 +206,7 @@ export class RequestHandler {
     }
     const limit = Number(query.get('limit'));
     if (query.has('limit') && Number.isSafeInteger(limit)) entry.limit = limit;
+    if (verb === 'watch' && queryBool(query, 'sendInitialEvents')) entry.sendInitialEvents = true;
     let recorded = false;
     ex.onHead = (code) => {
       recorded = true;
@@ -309,6 +319,16 @@ function randomSuffix(): string {
   let out = '';
   for (let i = 0; i < 5; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)];
   return out;
+}
+
+/** kube-apiserver's answer to sendInitialEvents when its WatchList feature gate is off. */
+function watchListForbidden(): StatusError {
+  const detail = 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled';
+  return new StatusError(422, 'Invalid', `ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: ${detail}`, {
+    kind: 'ListOptions',
+    group: 'meta.k8s.io',
+    causes: [{ reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field: 'sendInitialEvents' }],
+  });
 }
 
 function pathNotFound(): StatusError {

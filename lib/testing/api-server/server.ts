@@ -15,11 +15,11 @@ import { RequestLog } from './accounting.js';
 import { ResourceCatalog } from './catalog.js';
 import { admitDefinition, customResourceDefinitions } from './custom-resources.js';
 import { generateServingCertificates, type ServingCertificates } from './certificates.js';
-import { FaultPlan, Faults } from './faults.js';
+import { FaultPlan, Faults, type WatchListMode } from './faults.js';
 import { buildKubeconfig, writeKubeconfigFile, type Kubeconfig } from './kubeconfig.js';
 import { HttpListener } from './listener.js';
 import { RequestHandler } from './request-handler.js';
-import type { WatchStream } from './watch-stream.js';
+import type { ServedWatch } from './served-watch.js';
 
 /** How ApiServer.start serves: TLS or not, what state and resources, which clock, which limits. */
 export interface ApiServerOptions {
@@ -76,6 +76,12 @@ export interface ApiServerOptions {
   host?: string;
   /** Port to bind. Default 0: a free port, kept across `faults.restart`. */
   port?: number;
+  /**
+   * How WatchList requests (sendInitialEvents=true) are answered: 'serve' (default, as
+   * kube-apiserver 1.32+), 'refuse' (422, a server with the WatchList gate off) or 'ignore' (a
+   * plain watch, a server from before WatchList). `faults.watchList` changes it at run time.
+   */
+  watchList?: WatchListMode;
 }
 
 /** The watch cache's bookmark frequency in kube-apiserver (one minute). */
@@ -105,7 +111,7 @@ export class ApiServer implements AsyncCloseable {
   readonly caPem: string | undefined;
 
   private readonly tokens?: Record<string, string>;
-  private readonly watches: Set<WatchStream>;
+  private readonly watches: Set<ServedWatch>;
   private readonly lifetime: AbortController;
   private readonly listener: HttpListener;
   private down = false;
@@ -115,7 +121,7 @@ export class ApiServer implements AsyncCloseable {
     storage: ObjectStorage;
     clock: Clock;
     tokens?: Record<string, string>;
-    watches: Set<WatchStream>;
+    watches: Set<ServedWatch>;
     lifetime: AbortController;
     listener: HttpListener;
     plan: FaultPlan;
@@ -151,9 +157,9 @@ export class ApiServer implements AsyncCloseable {
     const tls = opts.tls ?? true;
     const storage = opts.storage ?? new ObjectStorage();
     const clock = opts.clock ?? realClock;
-    const watches = new Set<WatchStream>();
+    const watches = new Set<ServedWatch>();
     const lifetime = new AbortController();
-    const plan = new FaultPlan();
+    const plan = new FaultPlan(opts.watchList);
     const log = new RequestLog();
     for (const crd of opts.crds ?? []) {
       const name = (crd as KubeObject).metadata?.name ?? '';
@@ -274,7 +280,7 @@ export class ApiServer implements AsyncCloseable {
     }
   }
 
-  private eachWatch(fn: (w: WatchStream) => void): number {
+  private eachWatch(fn: (w: ServedWatch) => void): number {
     const streams = [...this.watches];
     for (const w of streams) fn(w);
     return streams.length;

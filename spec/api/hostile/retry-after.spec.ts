@@ -46,9 +46,10 @@ async function throttlingServer(opts: { via: 'header' | 'details'; throttleLists
 
 const nullSink: ReflectorSink<unknown> = { replace() {}, add() {}, update() {}, delete() {} };
 
+/** A list+watch reflector (no WatchList), so the first list succeeds and only the watches meet the 429s. */
 function runReflector(port: number, clock: Clock) {
   const client = clientFor(port, { clock });
-  const reflector = new Reflector({ name: 'hostile', listerWatcher: listWatchFor(client.source(resources.secrets), 'ns'), sink: nullSink, clock, random: () => 0 });
+  const reflector = new Reflector({ name: 'hostile', listerWatcher: listWatchFor(client.source(resources.secrets), 'ns'), sink: nullSink, clock, random: () => 0, watchList: false });
   const stop = new AbortController();
   const running = reflector.run(stop.signal);
   onCleanup(async () => {

@@ -1,5 +1,6 @@
 /**
- * One watch request served as kube-apiserver serves it: a 200 head, then one JSON event per
+ * ServedWatch is the server end of one watch request (the client end is lib/api's ServedWatch),
+ * served as kube-apiserver serves it: a 200 head, then one JSON event per
  * line, each flushed as it happens; BOOKMARKs on a timer when the client allows them; a normal
  * end at timeoutSeconds; and teardown of the storage subscription and both timers however the
  * stream ends (timeout, client gone, fault, server stop), so no watch outlives its response.
@@ -20,7 +21,8 @@ export const MIN_REQUEST_TIMEOUT_SECONDS = 1800;
 /** What a client's JSON parser chokes on: an event cut off mid-object. */
 export const GARBAGE_LINE = '{"type":"ADDED","object":\n';
 
-export interface WatchStreamOptions {
+/** What one served watch needs: the exchange to answer on, the state to stream, and its parameters. */
+export interface ServedWatchOptions {
   exchange: Exchange;
   storage: ObjectStorage;
   resource: ResourceType;
@@ -33,16 +35,17 @@ export interface WatchStreamOptions {
   /** Write a GARBAGE_LINE before the first event (the `garbageOnNextWatch` fault). */
   garbageFirst?: boolean;
   /** Called once when the stream is over, however it ended. */
-  onClose: (stream: WatchStream) => void;
+  onClose: (stream: ServedWatch) => void;
 }
 
-export class WatchStream {
+/** One open watch response; made by `ServedWatch.open`, ended by timeout, the client, a fault or the server's stop. */
+export class ServedWatch {
   private unsubscribe: () => void = () => {};
   private timeout?: Timer;
   private bookmark?: Timer;
   private closed = false;
 
-  private constructor(private readonly opts: WatchStreamOptions) {}
+  private constructor(private readonly opts: ServedWatchOptions) {}
 
   /**
    * Subscribes and starts the response. A request the storage refuses (bad selector, bad
@@ -50,8 +53,8 @@ export class WatchStream {
    * answer it with a plain error response; a too-old resourceVersion is not refused but
    * streamed as one ERROR event (410 Expired), after which the stream ends, as upstream does.
    */
-  static open(opts: WatchStreamOptions): WatchStream {
-    const stream = new WatchStream(opts);
+  static open(opts: ServedWatchOptions): ServedWatch {
+    const stream = new ServedWatch(opts);
     const early: WatchEvent<KubeObject>[] = [];
     let live = false;
     const unsubscribe = opts.storage.watch(opts.resource, opts.namespace, opts.options, (event) => {
