@@ -108,6 +108,9 @@ class Writer {
   /** Per written secret: the last acknowledged counter, and whether a failed write followed it. */
   readonly last = new Map<string, { acked: number; uncertainAfter: boolean }>();
   lastError: string | undefined;
+  /** Acknowledged writes per second since start(): when the writes resumed after the restart. */
+  readonly ackedPerSecond: number[] = [];
+  private startedAt = 0;
   private running: Promise<void> | undefined;
 
   constructor(
@@ -119,6 +122,7 @@ class Writer {
 
   start(): void {
     const gapMs = (this.lanes * 1000) / this.rate;
+    this.startedAt = performance.now();
     const lane = async (l: number) => {
       const mine = this.names.filter((_, j) => j % this.lanes === l);
       for (let k = 0; !this.stopping; k++) {
@@ -133,6 +137,9 @@ class Writer {
           entry.acked = value;
           entry.uncertainAfter = false;
           this.acked[phase]++;
+          const second = Math.floor((performance.now() - this.startedAt) / 1000);
+          while (this.ackedPerSecond.length <= second) this.ackedPerSecond.push(0);
+          this.ackedPerSecond[second]++;
         } catch (err) {
           entry.uncertainAfter = true;
           this.failed[phase]++;
@@ -309,6 +316,9 @@ async function main(): Promise<void> {
       watchesAfterRestart: after.requests.watch - beforeRestart.watch,
       requestsBeforeRestart: beforeRestart,
       throttled: after.throttled,
+      writerClient: admin.stats(),
+      restartSecondsAfterWriterStart: round(opts.beforeMs / 1000),
+      acknowledgedPerSecond: writer.ackedPerSecond,
       connections: after.connections,
       store: store.stats(),
       mismatches: mismatches.slice(0, 50),
