@@ -105,8 +105,8 @@ class Writer {
   phase: Phase = 'before';
   readonly acked: Record<Phase, number> = { before: 0, outage: 0, after: 0 };
   readonly failed: Record<Phase, number> = { before: 0, outage: 0, after: 0 };
-  /** Per written secret: the last acknowledged counter, and whether a failed write followed it. */
-  readonly last = new Map<string, { acked: number; uncertainAfter: boolean }>();
+  /** Per written secret: the counter of its last acknowledged write (0: none yet). */
+  readonly lastAcked = new Map<string, number>();
   lastError: string | undefined;
   /** Acknowledged writes per second since start(): when the writes resumed after the restart. */
   readonly ackedPerSecond: number[] = [];
@@ -130,18 +130,15 @@ class Writer {
         const name = mine[k % mine.length];
         const value = ++this.counter;
         const phase = this.phase;
-        const entry = this.last.get(name) ?? { acked: 0, uncertainAfter: false };
-        this.last.set(name, entry);
+        if (!this.lastAcked.has(name)) this.lastAcked.set(name, 0);
         try {
           await this.secrets.patch(NAMESPACE, name, valuePatch(`u-${value}`));
-          entry.acked = value;
-          entry.uncertainAfter = false;
+          this.lastAcked.set(name, value);
           this.acked[phase]++;
           const second = Math.floor((performance.now() - this.startedAt) / 1000);
           while (this.ackedPerSecond.length <= second) this.ackedPerSecond.push(0);
           this.ackedPerSecond[second]++;
         } catch (err) {
-          entry.uncertainAfter = true;
           this.failed[phase]++;
           this.lastError = errorMessage(err);
           await sleep(WRITE_ERROR_PAUSE_MS);
@@ -257,10 +254,13 @@ async function main(): Promise<void> {
     });
     const truthMs = performance.now() - truthStarted;
     // Counters are increasing: the server holding an older value than one it acknowledged would be the server's loss, not refwatch's.
+    // A server value newer than the last acknowledged one is a write whose answer the outage cut off.
     let serverBehindAcked = 0;
-    for (const [name, entry] of writer.last) {
-      const held = Number((truth.get(name) ?? '').replace(/^u-/, ''));
-      if (entry.acked > 0 && !(held >= entry.acked)) serverBehindAcked++;
+    let serverHoldsUnacknowledged = 0;
+    for (const [name, acked] of writer.lastAcked) {
+      const held = Number((truth.get(name) ?? '').replace(/^u-/, '')) || 0;
+      if (held < acked) serverBehindAcked++;
+      else if (held > acked) serverHoldsUnacknowledged++;
     }
 
     let mismatches: Mismatch[] = [];
@@ -311,6 +311,7 @@ async function main(): Promise<void> {
       convergencePasses: passes,
       mismatchedAtEnd: mismatches.length,
       serverBehindAcknowledged: serverBehindAcked,
+      serverHoldsUnacknowledgedWrite: serverHoldsUnacknowledged,
       reflectorsNotRunning: notRunning,
       listsAfterRestart: after.requests.list - beforeRestart.list,
       watchesAfterRestart: after.requests.watch - beforeRestart.watch,
