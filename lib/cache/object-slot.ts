@@ -21,8 +21,7 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
   /** Created on first use: most slots never have a waiter or a listener at a given moment. */
   private syncWaiters: Set<() => void> | undefined;
   private listeners: Set<SlotListener<T>> | undefined;
-  /** Objects that did not belong in this slot; a correct server sends none. */
-  foreignObjects = 0;
+  private foreign = 0;
 
   /**
    * @param namespace the object's namespace ("" for cluster-scoped ones).
@@ -40,7 +39,16 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
     return this.current;
   }
 
-  /** True once a list has replaced the contents, until `unsetSynced`. */
+  /**
+   * How many objects the server sent that were not this slot's (another name or namespace) and
+   * were ignored. A correct server sends none; a count here means a proxy or server that does
+   * not apply the field selector. The watch store sums it in `stats().foreignObjects`.
+   */
+  get foreignObjects(): number {
+    return this.foreign;
+  }
+
+  /** Whether a list (or WatchList) has filled the slot since it was made or last unset. */
   get hasSynced(): boolean {
     return this.synced;
   }
@@ -79,7 +87,7 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
     const previous = this.current;
     const wasSynced = this.synced;
     this.current = items.find((item) => this.owns(item));
-    this.foreignObjects += items.filter((item) => !this.owns(item)).length;
+    this.foreign += items.filter((item) => !this.owns(item)).length;
     this.synced = true;
     const waiters = this.syncWaiters;
     this.syncWaiters = undefined;
@@ -99,14 +107,14 @@ export class ObjectSlot<T> implements ReflectorSink<T> {
 
   /** A DELETED event: the object no longer exists. */
   delete(obj: T): void {
-    if (!this.owns(obj)) return void this.foreignObjects++;
+    if (!this.owns(obj)) return void this.foreign++;
     if (this.current === undefined) return;
     this.current = undefined;
     if (this.synced) this.emit();
   }
 
   private set(obj: T): void {
-    if (!this.owns(obj)) return void this.foreignObjects++;
+    if (!this.owns(obj)) return void this.foreign++;
     const previous = this.current;
     this.current = obj;
     if (this.synced && !sameVersion(previous, obj)) this.emit();

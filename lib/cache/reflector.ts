@@ -11,7 +11,6 @@ import {
   StatusError,
   isConnectionRefused,
   isGone,
-  isResourceExpired,
   isTooLargeResourceVersion,
   isTooManyRequests,
 } from '../api/errors.js';
@@ -20,7 +19,7 @@ import type { ListOptions, WatchEvent, WatchOptions } from '../api/source.js';
 import { isAbortError } from '../util/abort.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
-import { errorMessage, noopLogger, type Logger } from '../util/logger.js';
+import { errorMessage, toLogger, type LoggerLike, type NormalizedLogger } from '../util/logger.js';
 import type { ListerWatcher } from './list-watch.js';
 import { isFailureSink, isResourceVersionSink, type ReflectorSink } from './sink.js';
 import type { SyncPacer } from './sync-pacer.js';
@@ -65,8 +64,8 @@ export interface ReflectorOptions<T> {
   backoff?: BackoffOptions;
   /** Page size for quorum lists (resourceVersion ""). Default 500. */
   pageSize?: number;
-  /** Where failures and skipped events are logged. Default: nowhere. */
-  logger?: Logger;
+  /** Where failures and skipped events are logged; any LoggerLike (pino, bunyan, console), normalised by toLogger. Default: nowhere. */
+  logger?: LoggerLike;
   /** Randomness for the watch timeout; injectable so tests can pin it. */
   random?: () => number;
   /**
@@ -144,7 +143,7 @@ export class Reflector<T> {
   private readonly clock: Clock;
   private readonly minWatchTimeout: number;
   private readonly pageSize: number;
-  private readonly logger: Logger;
+  private readonly logger: NormalizedLogger;
   private readonly random: () => number;
   /** The backoff's curve; the Backoff itself is made at the first failure (most reflectors never fail). */
   private readonly backoffOptions: BackoffOptions;
@@ -189,7 +188,7 @@ export class Reflector<T> {
     this.clock = opts.clock ?? realClock;
     this.minWatchTimeout = opts.minWatchTimeout ?? DEFAULT_MIN_WATCH_TIMEOUT;
     this.pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
-    this.logger = opts.logger ?? noopLogger;
+    this.logger = toLogger(opts.logger);
     this.random = opts.random ?? Math.random;
     this.backoffOptions = opts.backoff ?? {};
     this.watchListSupport = opts.watchList === false ? undefined : opts.listerWatcher.watchListSupport;
@@ -571,7 +570,7 @@ export class Reflector<T> {
       return this.backOff(() => this.sync());
     }
     if (!streaming) return this.failAndResync(err);
-    if (isResourceExpired(err) || isGone(err) || isTooLargeResourceVersion(err)) {
+    if (isGone(err) || isTooLargeResourceVersion(err)) {
       // Our RV is compacted away or ahead of this server: a consistent snapshot ("") at once.
       this.rvUnavailable = true;
       return this.openWatchList();
@@ -643,7 +642,7 @@ export class Reflector<T> {
     }
     // The server is shedding load: the owner's other reflectors slow down too.
     if (isTooManyRequests(err)) this.pacer?.throttled(this.retryAfterMs || THROTTLED_PAUSE);
-    if (isResourceExpired(err) || isGone(err)) {
+    if (isGone(err)) {
       this.logger.debug('watch closed', { reflector: this.name, error: errorMessage(err) });
     } else {
       this.logger.warn('list/watch failed', { reflector: this.name, error: errorMessage(err) });

@@ -117,6 +117,8 @@ export interface WatchStoreStats extends StoreStats {
   activeReflectorLoops: number;
   /** `changes()` subscriptions open. */
   subscribers: number;
+  /** Objects the server sent for another name or namespace, ignored (0 from a correct server; see ObjectSlot.foreignObjects). */
+  foreignObjects: number;
 }
 
 class Item<T> {
@@ -233,7 +235,7 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
   private readonly syncDeadlines: DeadlineQueue;
   /** One token bucket for every reflector of this store; undefined with syncPacing: false. */
   private readonly pacer: SyncPacer | undefined;
-  private isClosed = false;
+  private closed = false;
   /** Woken by close(): every get waiting for a sync (a Set, for the same reason as Item.onEnd). */
   private readonly closeListeners = new Set<() => void>();
   private recycleTimer: Timer | undefined;
@@ -255,10 +257,6 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
     this.keepManagedFields = opts.keepManagedFields ?? false;
     this.pacer = opts.syncPacing === false ? undefined : new SyncPacer(this.clock, opts.syncPacing);
     this.scheduleRecycle();
-  }
-
-  private get closed(): boolean {
-    return this.isClosed;
   }
 
   /** As Store.addReference; the first reference to an object starts its watch. */
@@ -382,13 +380,15 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
     let subscribers = 0;
     let references = 0;
     let loops = 0;
+    let foreign = 0;
     for (const item of this.items.values()) {
+      foreign += item.slot.foreignObjects;
       if (!item.stopped) running++;
       if (item.reflector.isRunning) loops++;
       subscribers += item.subscribers;
       for (const [, count] of item.refEntries()) references += count;
     }
-    return { objects: this.items.size, references, runningReflectors: running, activeReflectorLoops: loops, subscribers };
+    return { objects: this.items.size, references, runningReflectors: running, activeReflectorLoops: loops, subscribers, foreignObjects: foreign };
   }
 
   /**
@@ -398,7 +398,7 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
    */
   async close(): Promise<void> {
     if (!this.closed) {
-      this.isClosed = true;
+      this.closed = true;
       for (const wake of [...this.closeListeners]) wake();
       this.closeListeners.clear();
       this.recycleTimer?.cancel();
@@ -448,12 +448,11 @@ export class WatchObjectStore<T> implements ObservableStore<T>, AsyncCloseable {
     this.start(item);
   }
 
-  private stop(item: Item<T>): boolean {
-    if (item.stopped) return false;
+  private stop(item: Item<T>): void {
+    if (item.stopped) return;
     item.stopped = true;
     item.reflector.stop();
     if (!item.immutable) item.slot.unsetSynced();
-    return true;
   }
 
   /** Waits for the item's first list, the sync timeout, its removal or close, whichever is first. */

@@ -601,6 +601,14 @@ describe('WatchObjectStore', () => {
     }
   });
 
+  it('ignores objects a server sends for another name (a selector not applied) and counts them in stats()', async () => {
+    const { source, store } = setup();
+    source.onList(async () => ({ metadata: { resourceVersion: '5' }, items: [{ metadata: { namespace: NS, name: 'someone-else', resourceVersion: '4' } }, secret()] }));
+    store.addReference(NS, NAME, 'pod');
+    await expect(store.get(NS, NAME)).resolves.toMatchObject({ metadata: { name: NAME } });
+    expect(store.stats()).toMatchObject({ objects: 1, foreignObjects: 1 });
+  });
+
   it('keeps "a/b" + "c" and "a" + "b/c" apart: their references never mix', () => {
     const { store } = setup();
     store.addReference('a', 'b/c', 'pod-in-a');
