@@ -16,8 +16,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Folders (every .ts file below them) and single files. */
 const CHECKED_FOLDERS = ['lib/api', 'lib/cache', 'lib/manager', 'lib/profiles', 'lib/wait', 'lib/node', 'lib/util', 'lib/testing'];
-/** Files not checked yet: the embedded server's internals, documented next. */
-const NOT_YET = new Set<string>(['lib/testing/api-server/faults.ts', 'lib/testing/api-server/request-handler.ts', 'lib/testing/api-server/served-watch.ts']);
+/** Files left out of the check while their docs are being written: none now, every file is checked. */
+const NOT_YET = new Set<string>([]);
 
 function tsFiles(dir: string): string[] {
   if (dir.endsWith('.ts')) return [dir];

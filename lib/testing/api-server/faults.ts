@@ -8,6 +8,11 @@ import { StatusError } from '../../api/errors.js';
 import type { Clock, Timer } from '../../util/clock.js';
 import type { Verb } from './accounting.js';
 
+/**
+ * The statuses `failNext` can inject: 429 (throttled by max-in-flight or priority and fairness)
+ * and the two 5xx a client meets from an overloaded or restarting apiserver. Each gets the
+ * reason and message kube-apiserver sends with it, so clients classify them as they would live.
+ */
 export type InjectedCode = 429 | 500 | 503;
 
 /**
@@ -19,6 +24,7 @@ export type InjectedCode = 429 | 500 | 503;
  */
 export type WatchListMode = 'serve' | 'refuse' | 'ignore';
 
+/** Which requests `failNext` fails and how; a rule matches a request only if every filter given matches. */
 export interface FailureOptions {
   /** The status to answer with. */
   code: InjectedCode;
@@ -35,13 +41,17 @@ export interface FailureOptions {
 
 /** What the server does for the faults; the server implements it, tests never see it. */
 export interface FaultHost {
+  /** The server's clock: periodic faults run on it, so specs drive them with FakeClock. */
   readonly clock: Clock;
   /** Breaks every open watch stream; returns how many. */
   dropWatches(): number;
   /** Writes a non-JSON line into every open watch stream; returns how many. */
   garbageOnWatches(): number;
+  /** Compacts the storage's history up to the current resourceVersion. */
   compact(): void;
+  /** Takes the listener down for `downMs` on the clock and back up; resolves once listening again. */
   restart(downMs: number): Promise<void>;
+  /** Sets the HTTP/2 stream limit advertised to connections opened from now on. */
   setMaxConcurrentStreams(n: number): void;
 }
 
@@ -66,6 +76,10 @@ export class FaultPlan {
     this.watchList = defaultWatchList;
   }
 
+  /**
+   * Queues a rule failing the next `k` matching requests (behind any earlier rules); `k` 0 arms
+   * nothing. Throws RangeError unless `k` is a non-negative integer.
+   */
   addFailures(k: number, opts: FailureOptions): void {
     if (!Number.isInteger(k) || k < 0) throw new RangeError(`failNext: k must be a non-negative integer, got ${k}`);
     if (k > 0) this.failures.push({ ...opts, remaining: k });
@@ -79,17 +93,19 @@ export class FaultPlan {
     return injectedError(rule);
   }
 
+  /** Arms one garbage line for the next watch; arming twice still owes only one. */
   armGarbage(): void {
     this.garbageNext = true;
   }
 
-  /** True once after `garbageOnNextWatch`. */
+  /** True once after `armGarbage` (the `garbageOnNextWatch` fault), then false until armed again. */
   takeGarbage(): boolean {
     const armed = this.garbageNext;
     this.garbageNext = false;
     return armed;
   }
 
+  /** Back to the state the server started with: no failures, no list delay, no garbage, the start's WatchList mode. */
   clear(): void {
     this.failures.length = 0;
     this.listDelayMs = 0;
@@ -98,9 +114,18 @@ export class FaultPlan {
   }
 }
 
+/**
+ * The switches a test flips on `ApiServer.faults`: each arms or fires one failure of a real
+ * cluster. Faults last until `reset()` (or, for counted ones, until used up); the server's stop
+ * cancels the periodic ones, so none outlives it.
+ */
 export class Faults {
   private readonly periodic = new Set<Timer>();
 
+  /**
+   * Made by the server, which passes the actions only it can take (`host`) and the plan its
+   * request handler reads; tests reach an instance through `ApiServer.faults`.
+   */
   constructor(
     private readonly host: FaultHost,
     private readonly plan: FaultPlan,

@@ -27,14 +27,24 @@ import { ServedWatch } from './served-watch.js';
  */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+/**
+ * What the handler works with, all owned by the server: the handler keeps no state of its own
+ * beyond this, so a restart (which closes and reopens only the listener) keeps every object and counter.
+ */
 export interface HandlerContext {
+  /** The served objects and their resourceVersion counter; every verb ends up here. */
   storage: ObjectStorage;
+  /** Which group/version/resource paths exist, for routing and discovery documents. */
   catalog: ResourceCatalog;
+  /** The server's clock: list delays and watch timeouts and bookmarks run on it. */
   clock: Clock;
+  /** The armed faults, consulted on every resource request before storage is touched. */
   plan: FaultPlan;
+  /** Where each resource request is recorded with the status it got (0 if the client left first). */
   log: RequestLog;
   /** Open watch streams; the handler adds them, each removes itself when it ends. */
   watches: Set<ServedWatch>;
+  /** Milliseconds between BOOKMARKs on watches that allow them (the server's `bookmarkInterval`). */
   bookmarkIntervalMs: number;
   /** Bearer token → user; undefined means no authentication. */
   tokens?: Record<string, string>;
@@ -44,10 +54,18 @@ export interface HandlerContext {
   lifetime: AbortSignal;
 }
 
+/**
+ * Turns HTTP requests into storage calls and kube-apiserver-shaped answers. One instance serves
+ * both protocols for the server's whole life; every failure becomes a Status response.
+ */
 export class RequestHandler {
+  /** @param ctx the server's state and settings, shared, not copied: faults armed later apply from the next request. */
   constructor(private readonly ctx: HandlerContext) {}
 
-  /** The 'request' listener for both protocols. */
+  /**
+   * The 'request' listener for both protocols. An arrow property, so it can be passed as is; it
+   * returns at once, and any failure, thrown or rejected, is answered as a Status response.
+   */
   readonly handle = (req: ServerRequest, res: ServerResponseLike): void => {
     const exchange = new Exchange(req, res);
     this.serve(exchange).catch((err: unknown) => exchange.sendError(asStatusError(err)));

@@ -1,5 +1,5 @@
 /**
- * ServedWatch is the server end of one watch request (the client end is lib/api's ServedWatch),
+ * ServedWatch is the server end of one watch request (the client end is lib/api's WatchStream),
  * served as kube-apiserver serves it: a 200 head, then one JSON event per
  * line, each flushed as it happens; BOOKMARKs on a timer when the client allows them; a normal
  * end at timeoutSeconds; and teardown of the storage subscription and both timers however the
@@ -23,18 +23,26 @@ export const GARBAGE_LINE = '{"type":"ADDED","object":\n';
 
 /** What one served watch needs: the exchange to answer on, the state to stream, and its parameters. */
 export interface ServedWatchOptions {
+  /** The request/response pair the events are written to; its abort (client gone, reset) ends the stream. */
   exchange: Exchange;
+  /** Where the events come from: the watch subscribes here and unsubscribes when it ends. */
   storage: ObjectStorage;
+  /** The resource watched; BOOKMARKs carry its apiVersion and kind. */
   resource: ResourceType;
   /** "" for all namespaces or a cluster-scoped resource. */
   namespace: string;
+  /**
+   * The request's watch parameters as parsed from the query: resourceVersion, selectors,
+   * sendInitialEvents, allowWatchBookmarks and timeoutSeconds (absent or <= 0: the server's default).
+   */
   options: WatchOptions;
+  /** Runs the timeout and bookmark timers, so specs on FakeClock control both. */
   clock: Clock;
   /** Period of BOOKMARK events when the client set allowWatchBookmarks. */
   bookmarkIntervalMs: number;
-  /** Write a GARBAGE_LINE before the first event (the `garbageOnNextWatch` fault). */
+  /** Write a GARBAGE_LINE before the first event (the `garbageOnNextWatch` fault). Default false. */
   garbageFirst?: boolean;
-  /** Called once when the stream is over, however it ended. */
+  /** Called once when the stream is over, however it ended (the server drops it from its open watches). */
   onClose: (stream: ServedWatch) => void;
 }
 
@@ -96,11 +104,12 @@ export class ServedWatch {
     return this.opts.exchange.signal.aborted;
   }
 
+  /** The resource this stream watches. */
   get resource(): ResourceType {
     return this.opts.resource;
   }
 
-  /** Ends the stream normally (the last chunk / END_STREAM), as at timeoutSeconds. */
+  /** Ends the stream normally (the last chunk / END_STREAM), as at timeoutSeconds; the client sees a clean close and re-watches. */
   end(): void {
     this.cleanup();
     this.opts.exchange.end();
@@ -112,7 +121,7 @@ export class ServedWatch {
     this.opts.exchange.reset();
   }
 
-  /** Writes a line that is not JSON into the live stream. */
+  /** Writes a GARBAGE_LINE into the live stream (the `garbageOnWatch` fault); does nothing once it is over. */
   garbage(): void {
     if (!this.closed) this.opts.exchange.write(GARBAGE_LINE);
   }
