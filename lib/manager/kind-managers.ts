@@ -1,8 +1,9 @@
 /**
  * SecretManager and ConfigMapManager: the kubelet's secret.Manager and configmap.Manager. They
  * add the typed getter and the kind's own rules (which pod fields reference it, what
- * "immutable" means) to a strategy manager. Each class declares its own methods, so an editor
- * shows `SecretManager.registerPod` and its documentation, not a shared base class's.
+ * "immutable" means) to a strategy manager. Each class declares the calls whose meaning
+ * depends on the kind, so an editor shows `SecretManager.registerPod` and its documentation;
+ * only what is the same for both (unregisterPod, close) lives in the shared base.
  *
  * Both are generic in their strategy, as StrategyManager is: `new SecretManager({ source })` is a
  * `SecretManager<'Watch'>` with `changes()`; `strategy: 'Cache'` gives `SecretManager<'Cache'>`,
@@ -49,19 +50,44 @@ function ofKind<T>(obj: unknown, kind: string): T {
   return obj as T;
 }
 
-/** The kubelet's secret manager: the Secrets that registered pods reference, kept by strategy `S`. */
-export class SecretManager<S extends ChangeDetectionStrategy = 'Watch'> implements AsyncCloseable {
-  /** The strategy manager underneath: its `store`, `stats()` and `changes()`. */
-  readonly manager: StrategyManager<V1Secret, S>;
-
-  /** Builds the manager; nothing is requested before a pod is registered (or, for Get, read). */
-  constructor(opts: KindManagerOptions<V1Secret, S>) {
-    this.manager = createObjectManager<V1Secret, S>({ ...opts, getReferencedObjects: podSecretNames, isImmutable: isImmutableSecretOrConfigMap, nameRules: kindNameRules('secret name') });
-  }
+/**
+ * What the two kind managers share and is the same for both kinds: the strategy manager
+ * underneath, releasing a pod, closing. The kind classes declare the calls whose meaning differs
+ * by kind (reading, registering, watching), so those show their own documentation on hover.
+ */
+export abstract class KindManager<T, S extends ChangeDetectionStrategy> implements AsyncCloseable {
+  /** @param manager the strategy manager built with the kind's rules. */
+  protected constructor(
+    /** The strategy manager underneath: its `store`, `stats()` and `changes()`. */
+    readonly manager: StrategyManager<T, S>,
+  ) {}
 
   /** The strategy this manager was built with. */
   get strategy(): S {
     return this.manager.strategy;
+  }
+
+  /** Releases the objects registered for this pod (same namespace, name and UID). Never throws. */
+  unregisterPod(pod: V1Pod): void {
+    this.manager.unregisterPod(pod);
+  }
+
+  /** Stops every watch and timer; later reads fail with StoreClosedError. Idempotent. */
+  close(): Promise<void> {
+    return this.manager.close();
+  }
+
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** The kubelet's secret manager: the Secrets that registered pods reference, kept by strategy `S`. */
+export class SecretManager<S extends ChangeDetectionStrategy = 'Watch'> extends KindManager<V1Secret, S> {
+  /** Builds the manager; nothing is requested before a pod is registered (or, for Get, read). */
+  constructor(opts: KindManagerOptions<V1Secret, S>) {
+    super(createObjectManager<V1Secret, S>({ ...opts, getReferencedObjects: podSecretNames, isImmutable: isImmutableSecretOrConfigMap, nameRules: kindNameRules('secret name') }));
   }
 
   /**
@@ -80,11 +106,6 @@ export class SecretManager<S extends ChangeDetectionStrategy = 'Watch'> implemen
     this.manager.registerPod(pod);
   }
 
-  /** Releases the Secrets registered for this pod (same namespace, name and UID). Never throws. */
-  unregisterPod(pod: V1Pod): void {
-    this.manager.unregisterPod(pod);
-  }
-
   /**
    * The Secret now (undefined while it does not exist) and on every change, until its last
    * reference goes or the manager closes. Watch only: does not compile for Cache or Get.
@@ -93,40 +114,19 @@ export class SecretManager<S extends ChangeDetectionStrategy = 'Watch'> implemen
     return this.manager.changes(namespace, name);
   }
 
-  /** Whether the strategy is Watch; narrows a manager whose strategy was chosen at run time. */
+  /** Whether the strategy is Watch; narrows a secret manager whose strategy was chosen at run time. */
   isWatching(): this is SecretManager<'Watch'> {
     return this.manager.isWatching();
-  }
-
-  /** Stops every watch and timer; later reads fail with StoreClosedError. Idempotent. */
-  close(): Promise<void> {
-    return this.manager.close();
-  }
-
-  /** `close()`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
 /** The kubelet's configmap manager: the ConfigMaps that registered pods reference, kept by strategy `S`. */
-export class ConfigMapManager<S extends ChangeDetectionStrategy = 'Watch'> implements AsyncCloseable {
-  /** The strategy manager underneath: its `store`, `stats()` and `changes()`. */
-  readonly manager: StrategyManager<V1ConfigMap, S>;
-
+export class ConfigMapManager<S extends ChangeDetectionStrategy = 'Watch'> extends KindManager<V1ConfigMap, S> {
   /** Builds the manager; nothing is requested before a pod is registered (or, for Get, read). */
   constructor(opts: KindManagerOptions<V1ConfigMap, S>) {
-    this.manager = createObjectManager<V1ConfigMap, S>({
-      ...opts,
-      getReferencedObjects: podConfigMapNames,
-      isImmutable: isImmutableSecretOrConfigMap,
-      nameRules: kindNameRules('configmap name'),
-    });
-  }
-
-  /** The strategy this manager was built with. */
-  get strategy(): S {
-    return this.manager.strategy;
+    super(
+      createObjectManager<V1ConfigMap, S>({ ...opts, getReferencedObjects: podConfigMapNames, isImmutable: isImmutableSecretOrConfigMap, nameRules: kindNameRules('configmap name') }),
+    );
   }
 
   /**
@@ -145,11 +145,6 @@ export class ConfigMapManager<S extends ChangeDetectionStrategy = 'Watch'> imple
     this.manager.registerPod(pod);
   }
 
-  /** Releases the ConfigMaps registered for this pod (same namespace, name and UID). Never throws. */
-  unregisterPod(pod: V1Pod): void {
-    this.manager.unregisterPod(pod);
-  }
-
   /**
    * The ConfigMap now (undefined while it does not exist) and on every change, until its last
    * reference goes or the manager closes. Watch only: does not compile for Cache or Get.
@@ -158,18 +153,8 @@ export class ConfigMapManager<S extends ChangeDetectionStrategy = 'Watch'> imple
     return this.manager.changes(namespace, name);
   }
 
-  /** Whether the strategy is Watch; narrows a manager whose strategy was chosen at run time. */
+  /** Whether the strategy is Watch; narrows a configmap manager whose strategy was chosen at run time. */
   isWatching(): this is ConfigMapManager<'Watch'> {
     return this.manager.isWatching();
-  }
-
-  /** Stops every watch and timer; later reads fail with StoreClosedError. Idempotent. */
-  close(): Promise<void> {
-    return this.manager.close();
-  }
-
-  /** `close()`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
