@@ -6,7 +6,7 @@
  * WatchList verdict, so every reflector over one source learns from the first one's attempt.
  */
 import type { ObjectList } from '../api/object.js';
-import type { ListOptions, ObjectSource, WatchEvent, WatchOptions } from '../api/source.js';
+import type { ListOptions, ObjectSource, WatchEvent, WatchHandle, WatchHandler, WatchOptions } from '../api/source.js';
 import { watchListSupportFor, type WatchListSupport } from './watch-list.js';
 
 /** List and watch for one reflector; the options carry everything but what the binding pins. */
@@ -15,6 +15,12 @@ export interface ListerWatcher<T> {
   list(opts: ListOptions): Promise<ObjectList<T>>;
   /** A watch of the pinned namespace and selectors, with the reflector's options. */
   watch(opts: WatchOptions): AsyncIterable<WatchEvent<T>>;
+  /**
+   * Optional: the same watch with callbacks (ObjectSource.watchEvents, same contract), present
+   * when the source has it. A reflector prefers it: no promise per event and no pending read per
+   * open watch.
+   */
+  watchEvents?(opts: WatchOptions, handler: WatchHandler<T>): WatchHandle;
   /**
    * Optional capability: present when the watch can serve WatchList (sendInitialEvents), holding
    * the verdict shared by every reflector over the same source. A ListerWatcher without it is
@@ -38,7 +44,8 @@ export interface Selectors {
  * `supportsWatchList: false`.
  */
 export function listWatchFor<T>(source: ObjectSource<T>, namespace: string, selectors: Selectors = {}): ListerWatcher<T> {
-  return new BoundListerWatcher(source, namespace, selectors.fieldSelector, selectors.labelSelector);
+  const Bound = source.watchEvents ? BoundEventListerWatcher : BoundListerWatcher;
+  return new Bound(source, namespace, selectors.fieldSelector, selectors.labelSelector);
 }
 
 /**
@@ -49,8 +56,8 @@ class BoundListerWatcher<T> implements ListerWatcher<T> {
   readonly watchListSupport: WatchListSupport | undefined;
 
   constructor(
-    private readonly source: ObjectSource<T>,
-    private readonly namespace: string,
+    protected readonly source: ObjectSource<T>,
+    protected readonly namespace: string,
     private readonly fieldSelector: string | undefined,
     private readonly labelSelector: string | undefined,
   ) {
@@ -65,10 +72,20 @@ class BoundListerWatcher<T> implements ListerWatcher<T> {
     return this.source.watch(this.namespace, this.pin(opts));
   }
 
-  private pin<O extends ListOptions>(opts: O): O {
+  protected pin<O extends ListOptions>(opts: O): O {
     const out = { ...opts };
     if (this.fieldSelector !== undefined) out.fieldSelector = this.fieldSelector;
     if (this.labelSelector !== undefined) out.labelSelector = this.labelSelector;
     return out;
+  }
+}
+
+/**
+ * A BoundListerWatcher over a source with callback watches: a subclass rather than a property
+ * set per instance, so that the capability costs nothing per watched object.
+ */
+class BoundEventListerWatcher<T> extends BoundListerWatcher<T> {
+  watchEvents(opts: WatchOptions, handler: WatchHandler<T>): WatchHandle {
+    return this.source.watchEvents!(this.namespace, this.pin(opts), handler);
   }
 }

@@ -15,7 +15,7 @@ import {
   isTooManyRequests,
 } from '../api/errors.js';
 import { metaOf, namespacedKey, resourceVersionOf, type KubeObject, type ObjectList, type ObjectMeta } from '../api/object.js';
-import type { ListOptions, WatchEvent, WatchOptions } from '../api/source.js';
+import type { ListOptions, WatchEvent, WatchHandle, WatchHandler, WatchOptions } from '../api/source.js';
 import { isAbortError } from '../util/abort.js';
 import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { realClock, type Clock, type Timer } from '../util/clock.js';
@@ -128,10 +128,12 @@ type Phase =
 
 /**
  * The reflector runs as a state machine driven by callbacks (a list's promise, the watch's
- * `next()`, one backoff timer) rather than as nested async loops: with one reflector per
- * watched object, the suspended frames and per-read abort races of an async loop were most of
- * a watch's heap. Every callback checks `epoch`, which `stop()` moves on, so an answer that
- * arrives after a stop (from a transport that ignored the signal) is dropped.
+ * events through `watchEvents` or else its `next()`, one backoff timer) rather than as nested
+ * async loops: with one reflector per watched object, the suspended frames and per-read abort
+ * races of an async loop were most of a watch's heap, and a pending `next()` per open watch
+ * still cost about half a KiB, which the callback watch saves. Every callback checks `epoch`,
+ * which `stop()` moves on, so an answer that arrives after a stop (from a transport that
+ * ignored the signal) is dropped.
  */
 export class Reflector<T> {
   /** Names the reflector in log lines and errors. */
@@ -169,7 +171,10 @@ export class Reflector<T> {
   private listAbort: AbortController | undefined;
   /** Called once when the current run ends (resolves `run()`'s promise). */
   private onStopped: (() => void) | undefined;
+  /** The open watch when the ListerWatcher has no callback watches. */
   private iterator: AsyncIterator<WatchEvent<T>> | undefined;
+  /** The open watch when it has (`watchEvents`): its callbacks' owner. */
+  private listener: StreamListener<T> | undefined;
   /** When the current stream started (or passed its initial events), and events since. */
   private streamStarted = 0;
   private received = 0;
@@ -497,6 +502,7 @@ export class Reflector<T> {
   private openStream(opts: WatchOptions): void {
     this.streamStarted = this.clock.now();
     this.received = 0;
+    if (this.lw.watchEvents) return this.listen(opts);
     let it: AsyncIterator<WatchEvent<T>>;
     try {
       it = this.lw.watch(opts)[Symbol.asyncIterator]();
@@ -506,6 +512,48 @@ export class Reflector<T> {
     }
     this.iterator = it;
     this.pull(it);
+  }
+
+  /**
+   * Opens the watch with callbacks. Its events and end come back to `onListenedEvent` and
+   * `onListenedEnd` through a listener per stream, so that a callback of a stream already
+   * closed (or of one whose `watchEvents` call has not even returned) is told apart.
+   */
+  private listen(opts: WatchOptions): void {
+    const listener = new StreamListener(this);
+    this.listener = listener;
+    let handle: WatchHandle;
+    try {
+      handle = this.lw.watchEvents!(opts, listener);
+    } catch (err) {
+      // As on the iterator path, a call that throws fails the stream a tick later, not inside openStream.
+      queueMicrotask(() => listener.onEnd(err));
+      return;
+    }
+    // Closed from inside the call (an event it delivered at once led elsewhere): stop() is idempotent.
+    if (listener.closed) handle.stop();
+    else listener.handle = handle;
+  }
+
+  /** An event of a callback watch: applied as `onStep` applies one, the stream closed on a throw. */
+  private onListenedEvent(listener: StreamListener<T>, event: WatchEvent<T>): void {
+    if (listener !== this.listener) return;
+    try {
+      if (this.phase === 'streaming') {
+        if (!this.applyInitial(event)) this.watchListFallback('ignored', 'a live event came before the initial-events-end bookmark');
+      } else if (this.apply(event)) this.received++;
+    } catch (err) {
+      // Handled here rather than thrown back into the transport, as the iterator path does.
+      this.onStreamError(err);
+    }
+  }
+
+  /** A callback watch ended: without `err` as an iterator's `done`, with it as its rejection. */
+  private onListenedEnd(listener: StreamListener<T>, err: unknown): void {
+    if (listener !== this.listener) return;
+    this.listener = undefined;
+    if (err === undefined) this.onStreamClosed();
+    else this.onStreamError(err);
   }
 
   /** Asks the stream for its next event; the answer comes back to `onStep` or `onStreamError`. */
@@ -579,6 +627,11 @@ export class Reflector<T> {
   }
 
   private closeStream(): void {
+    const listener = this.listener;
+    if (listener) {
+      this.listener = undefined;
+      listener.close();
+    }
     const it = this.iterator;
     if (!it) return;
     this.iterator = undefined;
@@ -673,6 +726,40 @@ export class Reflector<T> {
     this.stats.skippedEvents++;
     this.logger.warn('skipping malformed watch data', { reflector: this.name, reason: why });
     return false;
+  }
+}
+
+/**
+ * One callback watch of a reflector: what `watchEvents` calls, and the handle to stop it. A
+ * class of two fields rather than two closures per stream, since every watched object has one.
+ */
+class StreamListener<T> implements WatchHandler<T> {
+  /** Set once `watchEvents` returned; undefined before, or when it ended inside the call. */
+  handle: WatchHandle | undefined;
+  /** The reflector closed it, or it ended: later callbacks are ignored. */
+  closed = false;
+
+  constructor(private readonly owner: Reflector<T>) {}
+
+  onEvent(event: WatchEvent<T>): void {
+    // Bracket access reaches the reflector's private handlers; they are not part of its API.
+    if (!this.closed) this.owner['onListenedEvent'](this, event);
+  }
+
+  onEnd(err?: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handle = undefined;
+    this.owner['onListenedEnd'](this, err);
+  }
+
+  /** The reflector is done with it: the watch is stopped and its own onEnd ignored. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const handle = this.handle;
+    this.handle = undefined;
+    handle?.stop();
   }
 }
 
