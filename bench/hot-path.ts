@@ -76,9 +76,19 @@ function podWithRefs(id: string, refs: string[]): V1Pod {
 }
 
 /** Pod i references 10 distinct secrets spread over all of them. */
-const measuredPods = Array.from({ length: PODS }, (_, i) => podWithRefs(`pod-${i}`, Array.from({ length: REFS }, (_, k) => name((i * 7 + k * 97) % OBJECTS))));
+const measuredPods = Array.from({ length: PODS }, (_, i) =>
+  podWithRefs(
+    `pod-${i}`,
+    Array.from({ length: REFS }, (_, k) => name((i * 7 + k * 97) % OBJECTS)),
+  ),
+);
 /** Anchor pods keep every object referenced, so its reflector runs before and after each pass. */
-const anchorPods = Array.from({ length: OBJECTS / REFS }, (_, j) => podWithRefs(`anchor-${j}`, Array.from({ length: REFS }, (_, k) => name(j * REFS + k))));
+const anchorPods = Array.from({ length: OBJECTS / REFS }, (_, j) =>
+  podWithRefs(
+    `anchor-${j}`,
+    Array.from({ length: REFS }, (_, k) => name(j * REFS + k)),
+  ),
+);
 
 function secrets(): V1Secret[] {
   return Array.from({ length: OBJECTS }, (_, i) => ({ metadata: { namespace: NS, name: name(i) }, data: { k: 'dg==' } }));
@@ -154,7 +164,11 @@ async function main(): Promise<void> {
     for (const c of roundOrder(CASES, r)) {
       const result = await runWorker<Partial<Record<Op, number>>>(import.meta.url, [c.impl, c.op], CASE_TIMEOUT_MS, { label: `hot path ${c.impl} ${c.op}` });
       for (const [op, opsPerSecond] of Object.entries(result)) samples.push({ impl: c.impl, op: op as Op, round: r, opsPerSecond: opsPerSecond! });
-      console.error(`hot path round ${r + 1}/${ROUNDS} ${c.impl} ${c.op}: ${Object.entries(result).map(([k, v]) => `${k} ${Math.round(v!).toLocaleString('en-US')}/s`).join(', ')}`);
+      console.error(
+        `hot path round ${r + 1}/${ROUNDS} ${c.impl} ${c.op}: ${Object.entries(result)
+          .map(([k, v]) => `${k} ${Math.round(v!).toLocaleString('en-US')}/s`)
+          .join(', ')}`,
+      );
     }
   }
   const ops: Op[] = ['getObject', 'registerPod', 'unregisterPod'];
@@ -192,7 +206,18 @@ async function main(): Promise<void> {
   );
   const title = `Hot path, in memory (MemorySource, ${OBJECTS.toLocaleString('en-US')} synced objects): ops/s medians of ${ROUNDS} rounds, each case in a fresh process`;
   console.log(`\n${title}\n\n${table}\n`);
-  writeResult('hot-path', { title, method: 'see bench/hot-path.ts', rounds: ROUNDS, objects: OBJECTS, refsPerPod: REFS, podsPerPass: PODS, measureMs: MEASURE_MS, table, rows, samples });
+  writeResult('hot-path', {
+    title,
+    method: 'see bench/hot-path.ts',
+    rounds: ROUNDS,
+    objects: OBJECTS,
+    refsPerPod: REFS,
+    podsPerPass: PODS,
+    measureMs: MEASURE_MS,
+    table,
+    rows,
+    samples,
+  });
 }
 
 runBenchmark({ main, worker: ([impl, op]) => runCase(impl as Impl, op as (typeof CASES)[number]['op']) });

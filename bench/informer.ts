@@ -84,7 +84,12 @@ function sandboxObject(i: number): Sandbox {
         },
       },
     },
-    status: { phase: 'Running', observedGeneration: 1, podInfo: { podIP: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }, conditions: [{ type: 'Ready', status: 'True', reason: 'PodReady' }] },
+    status: {
+      phase: 'Running',
+      observedGeneration: 1,
+      podInfo: { podIP: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
+      conditions: [{ type: 'Ready', status: 'True', reason: 'PodReady' }],
+    },
   };
 }
 
@@ -140,7 +145,9 @@ async function worker(kubeconfigPath: string): Promise<Sample> {
       sink += informer.list({ index: { name: IndexName.ClaimedSandboxId, value: `${ns(j)}--${nameOf(j)}` }, limit: 1 }).length;
     }),
     [`owner (${COUNT / USERS} matches)`]: opsPerSecond((i) => (sink += informer.list({ index: { name: IndexName.User, value: `user-${i % USERS}` } }).length)),
-    [`pool in a namespace (${COUNT / 2 / TEMPLATES / NAMESPACES} matches)`]: opsPerSecond((i) => (sink += informer.list({ namespace: ns(i), index: { name: IndexName.SandboxPool, value: `tmpl-${i % TEMPLATES}` } }).length)),
+    [`pool in a namespace (${COUNT / 2 / TEMPLATES / NAMESPACES} matches)`]: opsPerSecond(
+      (i) => (sink += informer.list({ namespace: ns(i), index: { name: IndexName.SandboxPool, value: `tmpl-${i % TEMPLATES}` } }).length),
+    ),
   };
   if (sink < 0) console.error(sink);
   await informer.close();
@@ -156,7 +163,12 @@ async function worker(kubeconfigPath: string): Promise<Sample> {
     try {
       const waiting = task.wait(30_000);
       const t0 = performance.now();
-      await patchStatus(client, sandboxResources.sandboxes, ns(i), nameOf(i), { conditions: [{ type: 'Ready', status: 'True', reason: 'PodReady' }, { type: 'SandboxPaused', status: 'True', reason: 'SetPause' }] });
+      await patchStatus(client, sandboxResources.sandboxes, ns(i), nameOf(i), {
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'PodReady' },
+          { type: 'SandboxPaused', status: 'True', reason: 'SetPause' },
+        ],
+      });
       await waiting;
       eventLatencyMs.push(performance.now() - t0);
     } finally {
@@ -175,11 +187,23 @@ async function worker(kubeconfigPath: string): Promise<Sample> {
       const sbx = await source.get(ns(i), nameOf(i));
       // Waiters start at random points of a poll period, and the write lands one period later.
       await new Promise((r) => setTimeout(r, Math.random() * POLL_INTERVAL));
-      const task = newWaitTask<Sandbox>({ hooks, object: sbx, action: 'Pause', check: pauseSatisfied, update: (s) => source.get(s.metadata.namespace!, s.metadata.name!), pollInterval: POLL_INTERVAL });
+      const task = newWaitTask<Sandbox>({
+        hooks,
+        object: sbx,
+        action: 'Pause',
+        check: pauseSatisfied,
+        update: (s) => source.get(s.metadata.namespace!, s.metadata.name!),
+        pollInterval: POLL_INTERVAL,
+      });
       const waiting = task.wait(3 * POLL_INTERVAL);
       await new Promise((r) => setTimeout(r, POLL_INTERVAL + Math.random() * POLL_INTERVAL));
       const t0 = performance.now();
-      await patchStatus(client, sandboxResources.sandboxes, ns(i), nameOf(i), { conditions: [{ type: 'Ready', status: 'True', reason: 'PodReady' }, { type: 'SandboxPaused', status: 'True', reason: 'SetPause' }] });
+      await patchStatus(client, sandboxResources.sandboxes, ns(i), nameOf(i), {
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'PodReady' },
+          { type: 'SandboxPaused', status: 'True', reason: 'SetPause' },
+        ],
+      });
       await waiting;
       return performance.now() - t0;
     }),
@@ -205,7 +229,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < touched; i++) server.storage.update(sandboxResources.sandboxes, sandboxObject(i) as KubeObject, ns(i));
       const sample = await runWorker<Sample>(import.meta.url, [kubeconfig], WORKER_TIMEOUT_MS, { label: `informer worker, round ${r + 1}`, nodeFlags: ['--expose-gc'] });
       samples.push(sample);
-      console.error(`round ${r + 1}/${ROUNDS}: sync ${round0(sample.syncMs)} ms, ${round0(sample.heapPerObjectInformer)} B/object, event p50 ${round(percentile(sample.eventLatencyMs, 50), 1)} ms, poll p50 ${round0(percentile(sample.pollLatencyMs, 50))} ms`);
+      console.error(
+        `round ${r + 1}/${ROUNDS}: sync ${round0(sample.syncMs)} ms, ${round0(sample.heapPerObjectInformer)} B/object, event p50 ${round(percentile(sample.eventLatencyMs, 50), 1)} ms, poll p50 ${round0(percentile(sample.pollLatencyMs, 50))} ms`,
+      );
     }
   } finally {
     await server.stop();
@@ -224,7 +250,13 @@ async function main(): Promise<void> {
     { measure: 'status write -> Pause task returns, event path, p99 (ms)', value: round(percentile(events, 99), 2) },
     { measure: `same wait polling a GET every 10 s, p50 (ms), n=${polls.length}`, value: round0(percentile(polls, 50)) },
     { measure: 'same wait polling a GET every 10 s, p99 (ms)', value: round0(percentile(polls, 99)) },
-    { measure: 'polling GETs per waiter per minute', value: round(med((s) => s.pollGets / POLL_SAMPLES / (s.pollWindowMs / 60_000)), 1) },
+    {
+      measure: 'polling GETs per waiter per minute',
+      value: round(
+        med((s) => s.pollGets / POLL_SAMPLES / (s.pollWindowMs / 60_000)),
+        1,
+      ),
+    },
   ];
   report('informer', `Informer over ${COUNT} sandboxes on the embedded API server, medians of ${ROUNDS} worker rounds (latency percentiles over all samples)`, rows, samples);
 }

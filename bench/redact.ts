@@ -42,7 +42,11 @@ function errorFor(body: string, secret: ReturnType<typeof secretOf>): Status {
 
 const rows: Array<Record<string, string | number>> = [];
 const raw: Record<string, { build: number[]; scrub: number[] }> = {};
-for (const [label, size] of [['1 KiB', 1024], ['64 KiB', 64 * 1024], ['1 MiB', 1024 * 1024]] as const) {
+for (const [label, size] of [
+  ['1 KiB', 1024],
+  ['64 KiB', 64 * 1024],
+  ['1 MiB', 1024 * 1024],
+] as const) {
   const secret = secretOf(size);
   const body = JSON.stringify(secret);
   const status = errorFor(body, secret);

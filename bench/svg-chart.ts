@@ -242,7 +242,12 @@ function renderBars(panel: BarPanel): { body: string; height: number } {
     });
   });
   const legendTop = plotBottom + MARGIN.bottom - 4;
-  parts.push(legend(panel.series.map((s) => ({ ...s, box: true })), legendTop));
+  parts.push(
+    legend(
+      panel.series.map((s) => ({ ...s, box: true })),
+      legendTop,
+    ),
+  );
   return { body: parts.join(''), height: legendTop + legendHeight(panel.series) };
 }
 

@@ -49,7 +49,9 @@ async function parseOnce(line: Buffer, chunk: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const line = Buffer.from(`${JSON.stringify({ type: 'MODIFIED', object: { metadata: { name: 'big', resourceVersion: '7' }, data: { v: 'x'.repeat(EVENT_MIB * 1024 * 1024) } } })}\n`);
+  const line = Buffer.from(
+    `${JSON.stringify({ type: 'MODIFIED', object: { metadata: { name: 'big', resourceVersion: '7' }, data: { v: 'x'.repeat(EVENT_MIB * 1024 * 1024) } } })}\n`,
+  );
   const samples: Record<string, number[]> = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const chunk of CHUNK_SIZES) (samples[label(chunk)] ??= []).push(await parseOnce(line, chunk));

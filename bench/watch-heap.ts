@@ -65,11 +65,14 @@ async function measure(sizes: number[]): Promise<void> {
     rows.push({ watches: size, heapBytes: mem.heapUsed, rssBytes: mem.rss, syncMs });
     if (process.env.HEAP_SNAPSHOT_DIR) writeHeapSnapshot(path.join(process.env.HEAP_SNAPSHOT_DIR, `watches-${size}.heapsnapshot`));
   }
-  for (const row of rows) console.log(`${row.watches} watches: heap ${(row.heapBytes / 2 ** 20).toFixed(1)} MiB, rss ${(row.rssBytes / 2 ** 20).toFixed(1)} MiB, synced in ${row.syncMs} ms`);
+  for (const row of rows)
+    console.log(`${row.watches} watches: heap ${(row.heapBytes / 2 ** 20).toFixed(1)} MiB, rss ${(row.rssBytes / 2 ** 20).toFixed(1)} MiB, synced in ${row.syncMs} ms`);
   for (let i = 1; i < rows.length; i++) {
     const [a, b] = [rows[i - 1], rows[i]];
     const n = b.watches - a.watches;
-    console.log(`slope ${a.watches}→${b.watches}: heap ${((b.heapBytes - a.heapBytes) / n / 1024).toFixed(2)} KiB/watch, rss ${((b.rssBytes - a.rssBytes) / n / 1024).toFixed(2)} KiB/watch`);
+    console.log(
+      `slope ${a.watches}→${b.watches}: heap ${((b.heapBytes - a.heapBytes) / n / 1024).toFixed(2)} KiB/watch, rss ${((b.rssBytes - a.rssBytes) / n / 1024).toFixed(2)} KiB/watch`,
+    );
   }
   await store.close();
   await client.close();
@@ -77,4 +80,12 @@ async function measure(sizes: number[]): Promise<void> {
 }
 
 if (process.argv[2] === 'serve') await serve(Number(process.argv[3]));
-else await measure(process.argv.slice(2).map(Number).filter((n) => n > 0).length ? process.argv.slice(2).map(Number) : [2000, 10000]);
+else
+  await measure(
+    process.argv
+      .slice(2)
+      .map(Number)
+      .filter((n) => n > 0).length
+      ? process.argv.slice(2).map(Number)
+      : [2000, 10000],
+  );

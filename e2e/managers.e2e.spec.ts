@@ -213,7 +213,10 @@ describeWithCluster('refwatch against a real kube-apiserver', () => {
     });
     const client = new KubeClient(kc);
     try {
-      const err = (await client.source(resources.secrets).get(NS, 'anything').catch((e: unknown) => e)) as TransportError;
+      const err = (await client
+        .source(resources.secrets)
+        .get(NS, 'anything')
+        .catch((e: unknown) => e)) as TransportError;
       expect(err).toBeInstanceOf(TransportError);
       expect(err.message).toMatch(/^TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/);
     } finally {
@@ -236,12 +239,16 @@ describeWithCluster('refwatch against a real kube-apiserver', () => {
       await expect(kubeSource<V1Secret>(cluster.admin.kubeconfig, resources.secrets).get(NS, 'shared-client-check')).resolves.toMatchObject({ data: { v: b64('x') } });
       const { caPem: unrelatedCa } = await generateServingCertificates();
       const wrongCa = variant((c) => (c.clusters[0].cluster['certificate-authority-data'] = Buffer.from(unrelatedCa).toString('base64')));
-      const err = (await kubeSource(wrongCa, resources.secrets).get(NS, 'shared-client-check').catch((e: unknown) => e)) as TransportError;
+      const err = (await kubeSource(wrongCa, resources.secrets)
+        .get(NS, 'shared-client-check')
+        .catch((e: unknown) => e)) as TransportError;
       expect(err).toBeInstanceOf(TransportError);
       expect(err.message).toMatch(/^TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/);
       // The reader's token under the admin's user name reads as the reader: 403 outside its namespace.
       const readerToken = variant((c) => (c.users[0].user.token = cluster.reader.token));
-      const denied = await kubeSource(readerToken, resources.secrets).get(NS, 'shared-client-check').catch((e: unknown) => e);
+      const denied = await kubeSource(readerToken, resources.secrets)
+        .get(NS, 'shared-client-check')
+        .catch((e: unknown) => e);
       expect(isForbidden(denied)).toBe(true);
     } finally {
       await closeSharedClients();

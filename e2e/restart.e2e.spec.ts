@@ -34,7 +34,10 @@ describeWithCluster('an apiserver restart under live watches', () => {
 
     const client = new KubeClient(cluster.admin.kubeconfig);
     const manager = new SecretManager({ source: client.source(resources.secrets), strategy: 'Watch' });
-    const pod: V1Pod = { metadata: { namespace: NS, name: 'p', uid: 'p-uid' }, spec: { containers: [{ name: 'app' }], volumes: names.map((n) => ({ name: n, secret: { secretName: n } })) } };
+    const pod: V1Pod = {
+      metadata: { namespace: NS, name: 'p', uid: 'p-uid' },
+      spec: { containers: [{ name: 'app' }], volumes: names.map((n) => ({ name: n, secret: { secretName: n } })) },
+    };
     try {
       manager.registerPod(pod);
       for (const name of names) expect((await manager.getSecret(NS, name)).data).toEqual({ v: b64('0') });
@@ -45,9 +48,13 @@ describeWithCluster('an apiserver restart under live watches', () => {
       for (const name of names.slice(0, COUNT / 2)) await secrets.patch(NS, name, { data: { v: b64('2') } });
 
       const expected = (i: number) => b64(i < COUNT / 2 ? '2' : '1');
-      await eventually(async () => {
-        for (const [i, name] of names.entries()) expect([name, (await manager.getSecret(NS, name)).data?.v]).toEqual([name, expected(i)]);
-      }, 120_000, 250);
+      await eventually(
+        async () => {
+          for (const [i, name] of names.entries()) expect([name, (await manager.getSecret(NS, name)).data?.v]).toEqual([name, expected(i)]);
+        },
+        120_000,
+        250,
+      );
       const store = manager.manager.store;
       expect(names.every((n) => store.inspect(NS, n)?.running)).toBe(true);
     } finally {

@@ -27,7 +27,12 @@ describeWithCluster('sandbox Provider against a real kube-apiserver', () => {
   let provider: SandboxProvider;
 
   const sandboxes = () => writer<Sandbox>(admin, sandboxResources.sandboxes);
-  const running = { phase: 'Running', observedGeneration: 1, podInfo: { podIP: '10.0.0.9' }, conditions: [{ type: 'Ready', status: 'True', reason: 'PodReady', lastTransitionTime: '2026-01-01T00:00:00Z', message: '' }] };
+  const running = {
+    phase: 'Running',
+    observedGeneration: 1,
+    podInfo: { podIP: '10.0.0.9' },
+    conditions: [{ type: 'Ready', status: 'True', reason: 'PodReady', lastTransitionTime: '2026-01-01T00:00:00Z', message: '' }],
+  };
 
   async function runningSandbox(name: string): Promise<Sandbox> {
     await sandboxes().create(NS, { metadata: { name, labels: { [LABEL_SANDBOX_CLAIMED]: 'true' } }, spec: { paused: false } });
@@ -78,7 +83,10 @@ describeWithCluster('sandbox Provider against a real kube-apiserver', () => {
       });
       expect(spec.metadata.generation).toBe(2); // the real server bumps it for a spec change
       const started = Date.now();
-      await patchStatus(admin, sandboxResources.sandboxes, NS, 'pause-me', { phase: 'Paused', conditions: [...running.conditions, { type: 'SandboxPaused', status: 'True', reason: 'SetPause', lastTransitionTime: '2026-01-01T00:00:01Z', message: '' }] });
+      await patchStatus(admin, sandboxResources.sandboxes, NS, 'pause-me', {
+        phase: 'Paused',
+        conditions: [...running.conditions, { type: 'SandboxPaused', status: 'True', reason: 'SetPause', lastTransitionTime: '2026-01-01T00:00:01Z', message: '' }],
+      });
       await waiting;
       // Far below the 10 s poll: the event closed the hook.
       expect(Date.now() - started).toBeLessThan(5_000);
@@ -115,7 +123,10 @@ describeWithCluster('sandbox Provider against a real kube-apiserver', () => {
       return cached;
     });
     const started = Date.now();
-    const err = await provider.newSandboxWaitReadyTask(sbx).wait(1_500).catch((e) => e);
+    const err = await provider
+      .newSandboxWaitReadyTask(sbx)
+      .wait(1_500)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(WaitNotSatisfiedError);
     expect(err).toMatchObject({ duringDoubleCheck: true, action: 'WaitReady', message: 'object is not satisfied during double check' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
@@ -142,7 +153,10 @@ describeWithCluster('sandbox Provider against a real kube-apiserver', () => {
       expect(err.cause.message).toContain('cannot list resource "sandboxes" in API group "agents.kruise.io" in the namespace "sandbox-reader-forbidden"');
       expect(forbidden.health()).toMatchObject({ synced: false, healthy: false });
       // get is not granted even where list is: the live-read fallback would see 403 too.
-      const denied = await client.source<Sandbox>(sandboxResources.sandboxes).get(ALLOWED, 'visible').catch((e) => e);
+      const denied = await client
+        .source<Sandbox>(sandboxResources.sandboxes)
+        .get(ALLOWED, 'visible')
+        .catch((e) => e);
       expect(isForbidden(denied)).toBe(true);
     } finally {
       await allowed.close();

@@ -288,7 +288,14 @@ async function connect(opts: Options): Promise<Target> {
   }
   if (opts.context !== undefined) {
     if (!kc.getContextObject(opts.context)) {
-      throw new Error(`no context "${opts.context}" in ${opts.kubeconfig} (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+      throw new Error(
+        `no context "${opts.context}" in ${opts.kubeconfig} (it has: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        })`,
+      );
     }
     kc.setCurrentContext(opts.context);
   }
@@ -481,11 +488,8 @@ class DemoRun {
     const errors = this.writeErrors > 0 ? `; ${this.writeErrors} writes failed` : '';
     return [
       `refwatch demo on ${this.target.where}`,
-      `${PODS} pods -> ${SECRETS} secrets + ${CONFIGMAPS} configmaps; a secret patched every ${WRITE_EVERY_MS} ms; ` +
-        `reads every ${READ_EVERY_MS} ms${errors}`,
-      final
-        ? `summary after ${this.elapsedS()} s${stoppedBy ? `, stopped by ${stoppedBy}` : ''}`
-        : `${this.elapsedS()} s of ${this.durationMs / 1000} s`,
+      `${PODS} pods -> ${SECRETS} secrets + ${CONFIGMAPS} configmaps; a secret patched every ${WRITE_EVERY_MS} ms; ` + `reads every ${READ_EVERY_MS} ms${errors}`,
+      final ? `summary after ${this.elapsedS()} s${stoppedBy ? `, stopped by ${stoppedBy}` : ''}` : `${this.elapsedS()} s of ${this.durationMs / 1000} s`,
       ...table(this.lanes.map((lane) => laneRow(lane, this.writes))),
     ];
   }

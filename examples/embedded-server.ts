@@ -65,7 +65,10 @@ async function main(): Promise<void> {
     });
     console.log(`created ${created.body.metadata.name} (HTTP ${created.status}, resourceVersion ${created.body.metadata.resourceVersion})`);
     const listed = await call(server, 'GET', '/api/v1/namespaces/demo/secrets');
-    console.log(`listed ${listed.body.items.length} secret(s) at resourceVersion ${listed.body.metadata.resourceVersion}:`, listed.body.items.map((s: any) => s.metadata.name));
+    console.log(
+      `listed ${listed.body.items.length} secret(s) at resourceVersion ${listed.body.metadata.resourceVersion}:`,
+      listed.body.items.map((s: any) => s.metadata.name),
+    );
 
     console.log('\ntry, in another shell:');
     console.log(`  kubectl --kubeconfig ${kubeconfig} get secrets`);

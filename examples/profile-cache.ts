@@ -48,13 +48,19 @@ async function main(): Promise<void> {
   const execs = () => (cache.getContainerProfile('c-1')?.spec?.execs ?? []).map((e) => e.path).join(', ');
 
   const added = nextEntry();
-  cache.containerCallback({ type: 'add', container: { containerID: 'c-1', containerName: 'cart', pid: 4242, namespace: 'shop', podName: 'cart-0', podLabels: pod.metadata?.labels } });
+  cache.containerCallback({
+    type: 'add',
+    container: { containerID: 'c-1', containerName: 'cart', pid: 4242, namespace: 'shop', podName: 'cart-0', podLabels: pod.metadata?.labels },
+  });
   await added;
   console.log(`added:   execs allowed = ${execs()}`);
 
   const changed = nextEntry();
   const startedAt = performance.now();
-  sources.applicationProfiles.put({ metadata: { namespace: 'shop', name: 'cart-extras' }, spec: { containers: [{ name: 'cart', execs: [{ path: '/bin/sh' }, { path: '/usr/bin/curl' }] }] } });
+  sources.applicationProfiles.put({
+    metadata: { namespace: 'shop', name: 'cart-extras' },
+    spec: { containers: [{ name: 'cart', execs: [{ path: '/bin/sh' }, { path: '/usr/bin/curl' }] }] },
+  });
   await changed;
   console.log(`changed: execs allowed = ${execs()} (visible after ${(performance.now() - startedAt).toFixed(1)} ms, no tick)`);
   const requests = (['list', 'watch', 'get'] as const).map((verb) => `${verb}=${Object.values(sources).reduce((n, s) => n + s.count(verb), 0)}`);

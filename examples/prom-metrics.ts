@@ -67,7 +67,12 @@ async function main(): Promise<void> {
   await cache.close();
 
   const text = await registry.metrics();
-  console.log(text.split('\n').filter((line) => line.startsWith('node_agent_') && !line.includes('_bucket')).join('\n'));
+  console.log(
+    text
+      .split('\n')
+      .filter((line) => line.startsWith('node_agent_') && !line.includes('_bucket'))
+      .join('\n'),
+  );
 }
 
 main().catch((err) => {

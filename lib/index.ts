@@ -46,15 +46,7 @@ export {
   type NameRules,
   type NameValidator,
 } from './api/names.js';
-export {
-  metaOf,
-  namespacedKey,
-  objectKey,
-  resourceVersionOf,
-  type KubeObject,
-  type ObjectList,
-  type ObjectMeta,
-} from './api/object.js';
+export { metaOf, namespacedKey, objectKey, resourceVersionOf, type KubeObject, type ObjectList, type ObjectMeta } from './api/object.js';
 export { apiVersionOf, resources, singularName, type ResourceType } from './api/resource.js';
 export type { GetOptions, ListOptions, ObjectSource, WatchEvent, WatchEventType, WatchHandle, WatchHandler, WatchOptions } from './api/source.js';
 export { TransportError } from './api/transport-errors.js';
@@ -122,10 +114,4 @@ export {
   type PinoLike,
   type StructuredLogger,
 } from './util/logger.js';
-export {
-  DEFAULT_RECONCILE_JITTER,
-  PeriodicReconciler,
-  type PassReport,
-  type PassTrigger,
-  type PeriodicReconcilerOptions,
-} from './util/periodic-reconciler.js';
+export { DEFAULT_RECONCILE_JITTER, PeriodicReconciler, type PassReport, type PassTrigger, type PeriodicReconcilerOptions } from './util/periodic-reconciler.js';

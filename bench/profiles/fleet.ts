@@ -7,7 +7,15 @@
 import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { SharedContainerData } from '../../lib/profiles/container-events.js';
-import { USER_DEFINED_PROFILE_LABEL, containerProfileName, instanceIDFromPod, instanceIDString, userManagedProfileName, workloadSlug, type InstanceID } from '../../lib/profiles/names.js';
+import {
+  USER_DEFINED_PROFILE_LABEL,
+  containerProfileName,
+  instanceIDFromPod,
+  instanceIDString,
+  userManagedProfileName,
+  workloadSlug,
+  type InstanceID,
+} from '../../lib/profiles/names.js';
 import { COMPLETION_ANNOTATION, STATUS_ANNOTATION } from '../../lib/profiles/profile-state.js';
 import { profileResources } from '../../lib/profiles/resources.js';
 import type { ApplicationProfile, ApplicationProfileContainer, ContainerProfile, NetworkNeighbor, NetworkNeighborhood } from '../../lib/profiles/types.js';
@@ -126,7 +134,10 @@ export function buildFleet(): BenchWorkload[] {
 export function containerProfileOf(w: BenchWorkload, c: BenchContainer, marker?: string): ContainerProfile {
   const id: InstanceID = c.shared.instanceID;
   const bin = `/usr/local/bin/${c.name}`;
-  const execs = [{ path: bin, args: [bin, '--config', `/etc/${c.name}/config.yaml`] }, { path: '/bin/sh', args: ['/bin/sh', '-c', 'healthcheck'] }];
+  const execs = [
+    { path: bin, args: [bin, '--config', `/etc/${c.name}/config.yaml`] },
+    { path: '/bin/sh', args: ['/bin/sh', '-c', 'healthcheck'] },
+  ];
   for (let i = 0; i < 8; i++) execs.push({ path: `/usr/bin/tool-${i}`, args: [`tool-${i}`, `--flag=${i}`] });
   if (marker) execs.push({ path: marker, args: [marker] });
   const egress: NetworkNeighbor[] = Array.from({ length: 4 }, (_, i) => ({
@@ -161,11 +172,21 @@ export function containerProfileOf(w: BenchWorkload, c: BenchContainer, marker?:
       imageTag: `registry.example/${c.name}:1.0`,
       capabilities: ['CAP_NET_BIND_SERVICE', 'CAP_SETUID', 'CAP_SETGID'],
       execs,
-      opens: Array.from({ length: 40 }, (_, i) => ({ path: i % 4 === 0 ? `/etc/${c.name}/conf.d/${i}.yaml` : `/usr/lib/x86_64-linux-gnu/lib${i}.so.1`, flags: ['O_RDONLY', 'O_CLOEXEC'] })),
+      opens: Array.from({ length: 40 }, (_, i) => ({
+        path: i % 4 === 0 ? `/etc/${c.name}/conf.d/${i}.yaml` : `/usr/lib/x86_64-linux-gnu/lib${i}.so.1`,
+        flags: ['O_RDONLY', 'O_CLOEXEC'],
+      })),
       syscalls: SYSCALLS,
       endpoints: [{ endpoint: ':8080/healthz', methods: ['GET'], internal: true, direction: 'inbound' }],
       rulePolicies: { R0001: { processAllowed: [bin] } },
-      ingress: [{ identifier: hex(`ingress/${w.name}`, 64), type: 'internal', ports: [{ name: 'TCP-8080', protocol: 'TCP', port: 8080 }], podSelector: { matchLabels: { app: 'gateway' } } }],
+      ingress: [
+        {
+          identifier: hex(`ingress/${w.name}`, 64),
+          type: 'internal',
+          ports: [{ name: 'TCP-8080', protocol: 'TCP', port: 8080 }],
+          podSelector: { matchLabels: { app: 'gateway' } },
+        },
+      ],
       egress,
     },
   };
@@ -196,7 +217,14 @@ export function networkNeighborhoodOf(w: BenchWorkload, name: string): NetworkNe
       matchLabels: { app: w.name },
       containers: w.containers.map((c) => ({
         name: c.name,
-        egress: [{ identifier: hex(`overlay-egress/${w.name}/${c.name}`, 64), type: 'external', dnsNames: ['telemetry.example.'], ports: [{ name: 'TCP-443', protocol: 'TCP', port: 443 }] }],
+        egress: [
+          {
+            identifier: hex(`overlay-egress/${w.name}/${c.name}`, 64),
+            type: 'external',
+            dnsNames: ['telemetry.example.'],
+            ports: [{ name: 'TCP-443', protocol: 'TCP', port: 443 }],
+          },
+        ],
       })),
     },
   };

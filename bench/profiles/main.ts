@@ -34,7 +34,19 @@ import { percentile } from '../../lib/util/percentile.js';
 import { median, report, round } from '../report.js';
 import { runBenchmark } from '../worker-channel.js';
 import { startWorker, type ErrorMessage, type ResultMessage } from '../worker-process.js';
-import { LABELS, POLL_INTERVAL_MS, POPULATE_TIMEOUT_MS, QUICK, ROUNDS, UPDATES, UPSTREAM_POLL_INTERVAL_MS, VARIANTS, VISIBILITY_TIMEOUT_MS, WINDOW_MS, type Variant } from './config.js';
+import {
+  LABELS,
+  POLL_INTERVAL_MS,
+  POPULATE_TIMEOUT_MS,
+  QUICK,
+  ROUNDS,
+  UPDATES,
+  UPSTREAM_POLL_INTERVAL_MS,
+  VARIANTS,
+  VISIBILITY_TIMEOUT_MS,
+  WINDOW_MS,
+  type Variant,
+} from './config.js';
 import { buildFleet, seed } from './fleet.js';
 import { worker, workerArgs, type Continue, type WorkerResult, type WorkerStep } from './worker.js';
 

@@ -104,7 +104,14 @@ export async function worker(args: string[], channel: OrchestratorChannel): Prom
   });
   cache.start();
   for (const c of containers) {
-    const info: ContainerInfo = { containerID: c.id, containerName: c.name, pid: 10_000 + containers.indexOf(c), namespace: c.namespace, podName: c.podName, podLabels: c.podLabels };
+    const info: ContainerInfo = {
+      containerID: c.id,
+      containerName: c.name,
+      pid: 10_000 + containers.indexOf(c),
+      namespace: c.namespace,
+      podName: c.podName,
+      podLabels: c.podLabels,
+    };
     cache.containerCallback({ type: 'add', container: info });
   }
   const populateTimer = setTimeout(() => {

@@ -62,12 +62,17 @@ function parseOptions(argv: string[]): Options {
   const opts = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--help') {
-      console.log(`usage: restart-check.js ${Object.keys(flags).map((f) => `[${f} N]`).join(' ')}`);
+      console.log(
+        `usage: restart-check.js ${Object.keys(flags)
+          .map((f) => `[${f} N]`)
+          .join(' ')}`,
+      );
       process.exit(0);
     }
     const key = flags[argv[i]];
     const value = Number(argv[++i]);
-    if (!key || !Number.isInteger(value) || value < 0) throw new Error(`bad argument ${argv[i - 1]} ${argv[i] ?? ''}: expected one of ${Object.keys(flags).join(', ')} with a whole number`);
+    if (!key || !Number.isInteger(value) || value < 0)
+      throw new Error(`bad argument ${argv[i - 1]} ${argv[i] ?? ''}: expected one of ${Object.keys(flags).join(', ')} with a whole number`);
     opts[key] = value;
   }
   if (opts.objects < 1 || opts.writers < 1 || opts.rate < 1) throw new Error('--objects, --writers and --rate must be at least 1');
@@ -170,7 +175,12 @@ interface Mismatch {
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  const binDir = RealCluster.binDirFromEnv() ?? execFileSync('scripts/kube/build.sh', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+  const binDir =
+    RealCluster.binDirFromEnv() ??
+    execFileSync('scripts/kube/build.sh', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+      .trim()
+      .split('\n')
+      .pop()!;
   const fdLimit = openFilesLimit(process.pid);
   log(`restart-check: ${opts.objects} secrets, updates to ${opts.spread} of them; open-files limit ${fdLimit}`);
 
@@ -239,7 +249,9 @@ async function main(): Promise<void> {
     await cluster.restartApiserver(opts.downMs);
     const restartedAt = performance.now();
     writer.phase = 'after';
-    log(`kube-apiserver ready again after ${round((restartedAt - restartStarted) / 1000)} s; ${writer.acked.outage} updates acknowledged and ${writer.failed.outage} failed meanwhile`);
+    log(
+      `kube-apiserver ready again after ${round((restartedAt - restartStarted) / 1000)} s; ${writer.acked.outage} updates acknowledged and ${writer.failed.outage} failed meanwhile`,
+    );
     await sleep(opts.afterMs);
     await writer.stop();
     const stoppedAt = performance.now();
@@ -334,7 +346,10 @@ async function main(): Promise<void> {
       ['updates acknowledged after the restart', result.updatesAcknowledgedAfterRestart],
       ['time to all readable', `${result.timeToAllReadableSeconds} s`],
       ['apiserver restart (stop, down, ready)', `${result.apiserverDownSeconds} s`],
-      ['all converged, after restart / after writes stopped', convergedAt === undefined ? `NOT within ${opts.convergeMs / 1000} s` : `${result.convergedSecondsAfterRestart} s / ${result.convergedSecondsAfterWritesStopped} s`],
+      [
+        'all converged, after restart / after writes stopped',
+        convergedAt === undefined ? `NOT within ${opts.convergeMs / 1000} s` : `${result.convergedSecondsAfterRestart} s / ${result.convergedSecondsAfterWritesStopped} s`,
+      ],
       ['of which the truth GETs, and passes over all secrets', `${result.truthGetSeconds} s, ${passes}`],
       ['served value mismatched at the end', result.mismatchedAtEnd],
       ['relists / rewatches after the restart', `${result.listsAfterRestart} / ${result.watchesAfterRestart}`],

@@ -83,7 +83,18 @@ async function main(): Promise<void> {
   }
   const [a, b] = [points[0], points[points.length - 1]];
   const per = (k: 'heap' | 'heapTotal' | 'external' | 'rss') => Math.round((b[k] - a[k]) / (b.watches - a.watches));
-  console.log(JSON.stringify({ mode: callbacks ? 'callbacks' : 'iterator', points, heapPerWatch: per('heap'), heapTotalPerWatch: per('heapTotal'), externalPerWatch: per('external'), rssPerWatch: per('rss'), seconds: (Date.now() - started) / 1000, node: process.version }));
+  console.log(
+    JSON.stringify({
+      mode: callbacks ? 'callbacks' : 'iterator',
+      points,
+      heapPerWatch: per('heap'),
+      heapTotalPerWatch: per('heapTotal'),
+      externalPerWatch: per('external'),
+      rssPerWatch: per('rss'),
+      seconds: (Date.now() - started) / 1000,
+      node: process.version,
+    }),
+  );
   for (const watch of held) await watch.stop();
   await client.close();
   child.disconnect();

@@ -70,7 +70,8 @@ function build(script: string, what: string): string | undefined {
 function raiseFdLimit(pid: number, limit: number): number | undefined {
   const result = spawnSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:${limit}`], { encoding: 'utf8' });
   const now = openFilesLimit(pid);
-  if (result.status !== 0) log(`could not raise the apiserver's open-files limit to ${count(limit)} with prlimit (${(result.stderr || result.error?.message || '').trim()}); it stays at ${count(now)}`);
+  if (result.status !== 0)
+    log(`could not raise the apiserver's open-files limit to ${count(limit)} with prlimit (${(result.stderr || result.error?.message || '').trim()}); it stays at ${count(now)}`);
   return now;
 }
 
@@ -98,7 +99,9 @@ function describeRun(s: RunSample): string {
   }
   const visible = s.latencyMs.filter((v): v is number => v !== null).sort((a, b) => a - b);
   const lat = visible.length ? `, update→visible median ${visible[Math.ceil(visible.length / 2) - 1].toFixed(1)} ms (${visible.length}/${s.latencyMs.length})` : '';
-  const mem = s.memory ? `, heap ${count(s.memory.heapBytes / 2 ** 20)} MiB${s.memory.stackBytes !== undefined ? ` + ${count(s.memory.stackBytes / 2 ** 20)} MiB stacks` : ''}, RSS ${count(s.memory.rssBytes / 2 ** 20)} MiB` : '';
+  const mem = s.memory
+    ? `, heap ${count(s.memory.heapBytes / 2 ** 20)} MiB${s.memory.stackBytes !== undefined ? ` + ${count(s.memory.stackBytes / 2 ** 20)} MiB stacks` : ''}, RSS ${count(s.memory.rssBytes / 2 ** 20)} MiB`
+    : '';
   return `ready in ${((s.readyMs ?? NaN) / 1000).toFixed(2)} s, ${count(s.connections)} connections (peak ${count(s.peakConnections)})${mem}${lat}`;
 }
 
@@ -120,8 +123,18 @@ function publish(results: Results, final: boolean): void {
   const summaries = measuredSizes.flatMap((n) => options.variants.map((v) => summarize(samples, v, n)).filter((s): s is VariantSummary => s !== undefined));
   const slopes = options.variants.map((v) => slopesOf(summaries, v, measuredSizes));
   const tables: Record<string, string> = {};
-  for (const n of measuredSizes) tables[String(n)] = sizeTable(summaries.filter((s) => s.objects === n), options.limitMs ?? defaultLimitMs(n));
-  const slopeText = measuredSizes.length > 1 ? slopeTable(slopes, slopes.find((s) => s.variant === 'objects')) : undefined;
+  for (const n of measuredSizes)
+    tables[String(n)] = sizeTable(
+      summaries.filter((s) => s.objects === n),
+      options.limitMs ?? defaultLimitMs(n),
+    );
+  const slopeText =
+    measuredSizes.length > 1
+      ? slopeTable(
+          slopes,
+          slopes.find((s) => s.variant === 'objects'),
+        )
+      : undefined;
   const m = results.measured.machine;
   const title = `Side by side on a real kube-apiserver ${results.kubeVersion}: ${measuredSizes.map(count).join(' / ')} secrets, one pod per secret, medians of ${options.rounds} round${options.rounds === 1 ? '' : 's'}`;
   const notes = [
@@ -135,23 +148,27 @@ function publish(results: Results, final: boolean): void {
     for (const s of results.skipped) console.log(`skipped: ${s}`);
   }
   const dir = path.resolve(options.out);
-  writeResult('side-by-side', {
-    ...results.measured,
-    title,
-    complete: final,
-    method: METHOD,
-    options,
-    kubeVersion: results.kubeVersion,
-    kubeletWorker: results.kubeletWorker,
-    loadAverage: results.loadAverage,
-    apiserverFdLimit: results.apiserverFdLimit,
-    skipped: results.skipped,
-    tables,
-    slopeTable: slopeText,
-    summaries,
-    slopes,
-    samples,
-  }, dir);
+  writeResult(
+    'side-by-side',
+    {
+      ...results.measured,
+      title,
+      complete: final,
+      method: METHOD,
+      options,
+      kubeVersion: results.kubeVersion,
+      kubeletWorker: results.kubeletWorker,
+      loadAverage: results.loadAverage,
+      apiserverFdLimit: results.apiserverFdLimit,
+      skipped: results.skipped,
+      tables,
+      slopeTable: slopeText,
+      summaries,
+      slopes,
+      samples,
+    },
+    dir,
+  );
   if (final) writeFigures(dir, figures(summaries, options, notes));
 }
 
@@ -194,7 +211,9 @@ async function main(): Promise<void> {
     }
   }
   const kubeletWorker = kubeletBinary ? execFileSync(kubeletBinary, ['-version'], { encoding: 'utf8' }).trim() : undefined;
-  const kubeVersion = execFileSync(path.join(binDir, 'kube-apiserver'), ['--version'], { encoding: 'utf8' }).trim().replace(/^Kubernetes /, '');
+  const kubeVersion = execFileSync(path.join(binDir, 'kube-apiserver'), ['--version'], { encoding: 'utf8' })
+    .trim()
+    .replace(/^Kubernetes /, '');
   const measured = { date: new Date().toISOString(), node: process.version, machine: machine() };
   const results: Results = { options, kubeVersion, kubeletWorker, samples: [], skipped, loadAverage: { start: loadavg()[0] }, measured };
 

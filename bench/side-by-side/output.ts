@@ -80,15 +80,28 @@ export function sizeTable(summaries: VariantSummary[], limitMs: number): string 
   // A variant that never converged at this size gets one cell saying what it reached, and dashes.
   const cell = (f: (s: VariantSummary) => string, otherwise: (s: VariantSummary) => string = () => '–') => summaries.map((s) => (s.reached ? otherwise(s) : f(s)));
   const rows: string[][] = [
-    [`time until all ${count(objects)} are readable`, ...cell((s) => `${seconds(s.readyMs!)}${runsNote(s)}`, (s) => notConvergedCell(s, limitMs))],
-    ['… and until each has a watch open on the apiserver', ...cell((s) => (VARIANT_SPECS[s.variant].watches ? (s.allWatchedMs === undefined ? 'not within the limit' : seconds(s.allWatchedMs)) : '–'))],
+    [
+      `time until all ${count(objects)} are readable`,
+      ...cell(
+        (s) => `${seconds(s.readyMs!)}${runsNote(s)}`,
+        (s) => notConvergedCell(s, limitMs),
+      ),
+    ],
+    [
+      '… and until each has a watch open on the apiserver',
+      ...cell((s) => (VARIANT_SPECS[s.variant].watches ? (s.allWatchedMs === undefined ? 'not within the limit' : seconds(s.allWatchedMs)) : '–')),
+    ],
     ['worker CPU until all readable', ...cell((s) => (s.cpuMs === undefined ? '–' : seconds(s.cpuMs)))],
     ['TCP connections to the apiserver (peak while syncing)', ...cell((s) => `${count(s.connections)} (${count(s.peakConnections)})`)],
     ['heap after GC', ...cell(heapCell)],
     ['RSS', ...cell((s) => mib(s.rssBytes))],
     [
       'update → visible, p50 / p99',
-      ...cell((s) => (s.latency ? `${ms(s.latency.p50)} / ${ms(s.latency.p99)} ms${s.latency.visible < s.latency.updates ? ` (${s.latency.updates - s.latency.visible} of ${s.latency.updates} never seen)` : ''}` : '–')),
+      ...cell((s) =>
+        s.latency
+          ? `${ms(s.latency.p50)} / ${ms(s.latency.p99)} ms${s.latency.visible < s.latency.updates ? ` (${s.latency.updates - s.latency.visible} of ${s.latency.updates} never seen)` : ''}`
+          : '–',
+      ),
     ],
     // Go rarely hands memory back, so the "before" is what earlier runs left; the step is this variant's.
     ['apiserver RSS, before the worker → serving it', ...cell((s) => `${mib(s.apiserverRssBeforeBytes)} → ${mib(s.apiserverRssBytes)}`)],
@@ -151,16 +164,31 @@ export function figures(summaries: VariantSummary[], options: BenchOptions, note
     title: 'Memory against watched secrets (one pod per secret), real kube-apiserver',
     notes,
     panels: [
-      { kind: 'line', title: 'Heap after GC', xLabel: 'secrets', yLabel: 'MiB', logX: true, series: variants.map((v) => line(v, (s) => (s.heapBytes === undefined ? undefined : (s.heapBytes + (s.stackBytes ?? 0)) / MiB), heapLabel(v))) },
-      { kind: 'line', title: 'Process RSS', xLabel: 'secrets', yLabel: 'MiB', logX: true, series: variants.map((v) => line(v, (s) => (s.rssBytes === undefined ? undefined : s.rssBytes / MiB))) },
+      {
+        kind: 'line',
+        title: 'Heap after GC',
+        xLabel: 'secrets',
+        yLabel: 'MiB',
+        logX: true,
+        series: variants.map((v) => line(v, (s) => (s.heapBytes === undefined ? undefined : (s.heapBytes + (s.stackBytes ?? 0)) / MiB), heapLabel(v))),
+      },
+      {
+        kind: 'line',
+        title: 'Process RSS',
+        xLabel: 'secrets',
+        yLabel: 'MiB',
+        logX: true,
+        series: variants.map((v) => line(v, (s) => (s.rssBytes === undefined ? undefined : s.rssBytes / MiB))),
+      },
     ],
   };
   const watching = variants.filter((v) => VARIANT_SPECS[v].watches);
   const latencyBars: BarSeries[] = watching.flatMap((v) => {
-    const at = (pick: (s: VariantSummary) => number | undefined) => options.sizes.map((objects) => {
-      const s = summaries.find((x) => x.variant === v && x.objects === objects);
-      return s && !s.reached ? pick(s) : undefined;
-    });
+    const at = (pick: (s: VariantSummary) => number | undefined) =>
+      options.sizes.map((objects) => {
+        const s = summaries.find((x) => x.variant === v && x.objects === objects);
+        return s && !s.reached ? pick(s) : undefined;
+      });
     return [
       { label: `${VARIANT_SPECS[v].label} p50`, color: lighten(VARIANT_SPECS[v].color, 0.55), values: at((s) => s.latency?.p50) },
       { label: `${VARIANT_SPECS[v].label} p99`, color: VARIANT_SPECS[v].color, values: at((s) => s.latency?.p99) },
@@ -171,12 +199,23 @@ export function figures(summaries: VariantSummary[], options: BenchOptions, note
     notes,
     panels: [
       { kind: 'bar', title: 'Update → visible in the cache (p50, p99)', yLabel: 'ms', categories: options.sizes.map((n) => `${count(n)} secrets`), series: latencyBars },
-      { kind: 'line', title: 'Time until all are readable', xLabel: 'secrets', yLabel: 's (log)', logX: true, logY: true, series: watching.map((v) => line(v, (s) => (s.readyMs === undefined ? undefined : s.readyMs / 1000))) },
+      {
+        kind: 'line',
+        title: 'Time until all are readable',
+        xLabel: 'secrets',
+        yLabel: 's (log)',
+        logX: true,
+        logY: true,
+        series: watching.map((v) => line(v, (s) => (s.readyMs === undefined ? undefined : s.readyMs / 1000))),
+      },
     ],
   };
   const missing = summaries
     .filter((s) => s.reached)
-    .map((s) => `no point for ${VARIANT_SPECS[s.variant].label} at ${count(s.objects)}: ${endedHow(s, options.limitMs ?? defaultLimitMs(s.objects))}, ${count(s.reached!.readable)} of ${count(s.objects)} readable`);
+    .map(
+      (s) =>
+        `no point for ${VARIANT_SPECS[s.variant].label} at ${count(s.objects)}: ${endedHow(s, options.limitMs ?? defaultLimitMs(s.objects))}, ${count(s.reached!.readable)} of ${count(s.objects)} readable`,
+    );
   memory.notes = latency.notes = [...notes, ...missing];
   return { memory: renderFigure(memory), latency: renderFigure(latency) };
 }

@@ -18,11 +18,7 @@
 export const POLL_INTERVAL_MS = 1;
 
 /** What the orchestrator asks of a worker (see the Go worker's header for the sequence). */
-export type Command =
-  | { op: 'start' }
-  | { op: 'memory' }
-  | { op: 'expect'; name: string; value: string; timeoutMs: number }
-  | { op: 'stop' };
+export type Command = { op: 'start' } | { op: 'memory' } | { op: 'expect'; name: string; value: string; timeoutMs: number } | { op: 'stop' };
 
 /** Memory as the worker's runtime reports it; Node and Go fill different fields. */
 export interface MemoryReport {

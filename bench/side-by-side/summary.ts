@@ -134,10 +134,12 @@ export function summarize(samples: readonly RunSample[], variant: VariantId, obj
 export function slopesOf(summaries: readonly VariantSummary[], variant: VariantId, sizes: readonly number[]): VariantSlopes {
   const at = (objects: number) => summaries.find((s) => s.variant === variant && s.objects === objects);
   const of = (pick: (s: VariantSummary) => number | undefined) =>
-    slopes(sizes.map((objects) => {
-      const s = at(objects);
-      return { objects, value: s ? pick(s) : undefined };
-    }));
+    slopes(
+      sizes.map((objects) => {
+        const s = at(objects);
+        return { objects, value: s ? pick(s) : undefined };
+      }),
+    );
   return {
     variant,
     heap: of((s) => s.heapBytes),

@@ -65,6 +65,17 @@ export function workerCommand(id: VariantId, w: WorkerInvocation): { command: st
   const script = fileURLToPath(new URL(`./${NODE_WORKERS[id]}`, import.meta.url));
   return {
     command: process.execPath,
-    args: ['--expose-gc', `--max-old-space-size=${NODE_HEAP_LIMIT_MB}`, ...(w.nodeFlags ?? []), script, '--kubeconfig', w.kubeconfigPath, '--namespace', w.namespace, '--count', String(w.count)],
+    args: [
+      '--expose-gc',
+      `--max-old-space-size=${NODE_HEAP_LIMIT_MB}`,
+      ...(w.nodeFlags ?? []),
+      script,
+      '--kubeconfig',
+      w.kubeconfigPath,
+      '--namespace',
+      w.namespace,
+      '--count',
+      String(w.count),
+    ],
   };
 }

@@ -46,7 +46,17 @@ export class RealCluster {
   private constructor(
     readonly binDir: string,
     readonly dir: string,
-    init: { url: string; caPem: string; admin: ClusterUser; reader: ClusterUser; sandboxReader: ClusterUser; certAdmin: ClusterUser; etcd: ChildProcess; apiserver: ChildProcess; apiserverArgs: string[] },
+    init: {
+      url: string;
+      caPem: string;
+      admin: ClusterUser;
+      reader: ClusterUser;
+      sandboxReader: ClusterUser;
+      certAdmin: ClusterUser;
+      etcd: ChildProcess;
+      apiserver: ChildProcess;
+      apiserverArgs: string[];
+    },
   ) {
     this.url = init.url;
     this.caPem = init.caPem;
@@ -75,22 +85,30 @@ export class RealCluster {
       path.join(dir, 'tokens.csv'),
       `${adminToken},admin,admin-uid,system:masters\n${readerToken},reader,reader-uid\n${sandboxReaderToken},sandbox-reader,sandbox-reader-uid\n`,
     );
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     writeFileSync(path.join(dir, 'sa.key'), privateKey);
     const clientCerts = await generateClientCertificates({ name: 'cert-admin', groups: ['system:masters'] });
     writeFileSync(path.join(dir, 'client-ca.crt'), clientCerts.caPem);
 
-    const etcd = launch(path.join(binDir, 'etcd'), [
-      '--name=e2e',
-      `--data-dir=${path.join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
-      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-cluster=e2e=http://127.0.0.1:${etcdPeer}`,
-      '--unsafe-no-fsync=true',
-      '--log-level=warn',
-    ], path.join(dir, 'etcd.log'));
+    const etcd = launch(
+      path.join(binDir, 'etcd'),
+      [
+        '--name=e2e',
+        `--data-dir=${path.join(dir, 'etcd')}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-cluster=e2e=http://127.0.0.1:${etcdPeer}`,
+        '--unsafe-no-fsync=true',
+        '--log-level=warn',
+      ],
+      path.join(dir, 'etcd.log'),
+    );
     let apiserver: ChildProcess | undefined;
     try {
       await waitFor(`etcd on port ${etcdClient}`, () => httpStatus(`http://127.0.0.1:${etcdClient}/health`).then((s) => s === 200), etcd, path.join(dir, 'etcd.log'));
@@ -114,10 +132,20 @@ export class RealCluster {
       apiserver = launch(path.join(binDir, 'kube-apiserver'), apiserverArgs, path.join(dir, 'apiserver.log'));
       const url = `https://127.0.0.1:${apiPort}`;
       const certFile = path.join(dir, 'pki', 'apiserver.crt');
-      await waitFor('kube-apiserver /readyz', async () => existsSync(certFile) && (await httpsStatus(`${url}/readyz`, readFileSync(certFile, 'utf8'), adminToken)) === 200, apiserver, path.join(dir, 'apiserver.log'));
+      await waitFor(
+        'kube-apiserver /readyz',
+        async () => existsSync(certFile) && (await httpsStatus(`${url}/readyz`, readFileSync(certFile, 'utf8'), adminToken)) === 200,
+        apiserver,
+        path.join(dir, 'apiserver.log'),
+      );
       // apiserver.crt holds the serving certificate followed by its self-signed CA.
       const caPem = readFileSync(certFile, 'utf8');
-      await waitFor('the default namespace', async () => (await httpsStatus(`${url}/api/v1/namespaces/default`, caPem, adminToken)) === 200, apiserver, path.join(dir, 'apiserver.log'));
+      await waitFor(
+        'the default namespace',
+        async () => (await httpsStatus(`${url}/api/v1/namespaces/default`, caPem, adminToken)) === 200,
+        apiserver,
+        path.join(dir, 'apiserver.log'),
+      );
       const admin = writeUser(dir, url, caPem, 'admin', { token: adminToken });
       const reader = writeUser(dir, url, caPem, 'reader', { token: readerToken });
       const sandboxReader = writeUser(dir, url, caPem, 'sandbox-reader', { token: sandboxReaderToken });
@@ -140,7 +168,12 @@ export class RealCluster {
     await stopProcess(this.apiserver);
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
     this.apiserver = launch(path.join(this.binDir, 'kube-apiserver'), this.apiserverArgs, path.join(this.dir, 'apiserver.log'));
-    await waitFor('kube-apiserver /readyz after restart', async () => (await httpsStatus(`${this.url}/readyz`, this.caPem, this.admin.token)) === 200, this.apiserver, path.join(this.dir, 'apiserver.log'));
+    await waitFor(
+      'kube-apiserver /readyz after restart',
+      async () => (await httpsStatus(`${this.url}/readyz`, this.caPem, this.admin.token)) === 200,
+      this.apiserver,
+      path.join(this.dir, 'apiserver.log'),
+    );
   }
 
   /** The running kube-apiserver's pid (a new one after restartApiserver): benchmarks read its memory. */

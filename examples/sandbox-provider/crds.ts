@@ -63,7 +63,9 @@ function manifest(d: Definition): object {
     name: VERSION,
     served: true,
     storage: true,
-    schema: { openAPIV3Schema: { type: 'object', properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec: open, status: open } } },
+    schema: {
+      openAPIV3Schema: { type: 'object', properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec: open, status: open } },
+    },
   };
   if (d.status) version.subresources = { status: {} };
   if (d.columns.length > 0) version.additionalPrinterColumns = d.columns;

@@ -38,13 +38,12 @@ async function main(): Promise<void> {
     console.log(`cached: sandbox ${NS}/demo phase=${sbx.status?.phase} (claimed id ${NS}--demo)`);
 
     // The controller's half: pause a sandbox once its spec asks for it.
-    const controller = firstValueFrom(provider.informers.sandboxes.events().pipe(filter((e) => e.object.spec?.paused === true)))
-      .then((e) =>
-        patchStatus(client, sandboxResources.sandboxes, NS, e.object.metadata.name!, {
-          phase: 'Paused',
-          conditions: [...(e.object.status?.conditions ?? []), { type: 'SandboxPaused', status: 'True', reason: 'SetPause' }],
-        }),
-      );
+    const controller = firstValueFrom(provider.informers.sandboxes.events().pipe(filter((e) => e.object.spec?.paused === true))).then((e) =>
+      patchStatus(client, sandboxResources.sandboxes, NS, e.object.metadata.name!, {
+        phase: 'Paused',
+        conditions: [...(e.object.status?.conditions ?? []), { type: 'SandboxPaused', status: 'True', reason: 'SetPause' }],
+      }),
+    );
 
     const started = performance.now();
     const pause = provider.newSandboxPauseTask(sbx);
@@ -62,7 +61,9 @@ async function main(): Promise<void> {
     }
     await controller;
     const now = provider.informers.sandboxes.get(NS, 'demo');
-    console.log(`pause completed after ${(performance.now() - started).toFixed(1)} ms: phase=${now?.status?.phase}, SandboxPaused=${now?.status?.conditions?.find((c) => c.type === 'SandboxPaused')?.status}`);
+    console.log(
+      `pause completed after ${(performance.now() - started).toFixed(1)} ms: phase=${now?.status?.phase}, SandboxPaused=${now?.status?.conditions?.find((c) => c.type === 'SandboxPaused')?.status}`,
+    );
     console.log(`live wait hooks: ${provider.waitHooks.size}`);
   } finally {
     await provider.stop();

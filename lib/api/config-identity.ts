@@ -37,7 +37,9 @@ export function kubeConfigIdentity(kc: KubeConfig): string {
     user: context ? kc.getUser(context.user) : null,
     code: customCode(kc).map(serialOf),
   };
-  return createHash('sha256').update(canonicalJson(parts, 0, new Set())).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(parts, 0, new Set()))
+    .digest('hex');
 }
 
 /**

@@ -435,10 +435,7 @@ export class ConnectionPool {
       }
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = conn.session.request(
-          { ':method': req.method, ':path': req.path, ...req.headers },
-          { endStream: req.body === undefined },
-        );
+        stream = conn.session.request({ ':method': req.method, ':path': req.path, ...req.headers }, { endStream: req.body === undefined });
       } catch (err) {
         this.releaseSlot(conn);
         reject(toTransportError(this.server, err));

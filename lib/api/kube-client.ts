@@ -352,7 +352,12 @@ class KubeObjectSource<T> implements ObjectSource<T> {
         try {
           return this.client.watch<T>(this.watchPath(namespace, opts), opts.timeoutSeconds, opts.signal);
         } catch (err) {
-          return { next: () => Promise.reject(err), [Symbol.asyncIterator]() { return this; } };
+          return {
+            next: () => Promise.reject(err),
+            [Symbol.asyncIterator]() {
+              return this;
+            },
+          };
         }
       },
     };
@@ -436,9 +441,7 @@ function statusErrorFrom(res: PoolResponse, body: Buffer, sent?: unknown): Statu
   }
   const isStatus = parsed !== null && typeof parsed === 'object' && (parsed as Status).kind === 'Status';
   if (isStatus && sent !== undefined) parsed = withoutRequestData(parsed as Status, sent);
-  const err = isStatus
-    ? StatusError.fromStatus(parsed, res.status)
-    : new StatusError(res.status, reasonForCode(res.status), `the server responded with status ${res.status}`);
+  const err = isStatus ? StatusError.fromStatus(parsed, res.status) : new StatusError(res.status, reasonForCode(res.status), `the server responded with status ${res.status}`);
   const retryAfter = Number(firstHeader(res.headers['retry-after']));
   if (Number.isFinite(retryAfter) && retryAfter > 0 && err.details?.retryAfterSeconds === undefined) {
     return new StatusError(err.code, err.reason, err.message, { ...err.details, retryAfterSeconds: retryAfter });
@@ -449,4 +452,3 @@ function statusErrorFrom(res: PoolResponse, body: Buffer, sent?: unknown): Statu
 function firstHeader(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
-

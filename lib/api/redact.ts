@@ -114,7 +114,7 @@ export class Redactor {
     return texts.map((text, k) => {
       const marks = covered[k];
       let out = '';
-      for (let i = 0; i < text.length; ) {
+      for (let i = 0; i < text.length;) {
         if (!marks[i]) {
           out += text[i++];
           continue;
@@ -291,7 +291,7 @@ function goQuote(value: string | Buffer): string {
   if (typeof value === 'string' && /^[\x20-\x7e]*$/.test(value)) return value.replace(/["\\]/g, (c) => `\\${c}`);
   const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
   const parts: string[] = [];
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     if (bytes[i] < 0x80) {
       parts.push(GO_BYTE_ESCAPES[bytes[i++]]);
       continue;

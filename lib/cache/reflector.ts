@@ -7,13 +7,7 @@
  * server serves WatchList (client-go's WatchListClient, on by default since 1.35), the first
  * sync is one watch that streams the current state instead of a list followed by a watch.
  */
-import {
-  StatusError,
-  isConnectionRefused,
-  isGone,
-  isTooLargeResourceVersion,
-  isTooManyRequests,
-} from '../api/errors.js';
+import { StatusError, isConnectionRefused, isGone, isTooLargeResourceVersion, isTooManyRequests } from '../api/errors.js';
 import { metaOf, namespacedKey, resourceVersionOf, type KubeObject, type ObjectList, type ObjectMeta } from '../api/object.js';
 import type { ListOptions, WatchEvent, WatchHandle, WatchHandler, WatchOptions } from '../api/source.js';
 import { isAbortError } from '../util/abort.js';

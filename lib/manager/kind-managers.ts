@@ -125,7 +125,12 @@ export class ConfigMapManager<S extends ChangeDetectionStrategy = 'Watch'> exten
   /** Builds the manager; nothing is requested before a pod is registered (or, for Get, read). */
   constructor(opts: KindManagerOptions<V1ConfigMap, S>) {
     super(
-      createObjectManager<V1ConfigMap, S>({ ...opts, getReferencedObjects: podConfigMapNames, isImmutable: isImmutableSecretOrConfigMap, nameRules: kindNameRules('configmap name') }),
+      createObjectManager<V1ConfigMap, S>({
+        ...opts,
+        getReferencedObjects: podConfigMapNames,
+        isImmutable: isImmutableSecretOrConfigMap,
+        nameRules: kindNameRules('configmap name'),
+      }),
     );
   }
 

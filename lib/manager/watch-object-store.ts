@@ -176,7 +176,10 @@ class Item<T> {
       this.soleCount++;
       return;
     }
-    this.moreRefs = new Map([[this.soleRef, this.soleCount], [uid, 1]]);
+    this.moreRefs = new Map([
+      [this.soleRef, this.soleCount],
+      [uid, 1],
+    ]);
     this.soleRef = undefined;
     this.soleCount = 0;
   }

@@ -296,7 +296,10 @@ export class ContainerWatchdog implements AsyncStoppable {
     }
     if (this.release) {
       try {
-        await raceAbort(Promise.resolve().then(() => this.release!(container)), signal);
+        await raceAbort(
+          Promise.resolve().then(() => this.release!(container)),
+          signal,
+        );
       } catch (err) {
         this.logger.error('container watchdog could not release what an orphan held', { id: container.id, error: errorMessage(err) });
       }

@@ -16,15 +16,7 @@ export {
   type TaskState,
 } from './runtime.js';
 export { ownerIsLive, type DesiredState, type Owner, type OwnerStatus } from './desired-state.js';
-export {
-  MANAGED_REGISTRY_PREFIX,
-  manifestDigests,
-  parseArtifactId,
-  type Artifact,
-  type ArtifactCatalog,
-  type ArtifactStatus,
-  type ArtifactVersion,
-} from './artifact-catalog.js';
+export { MANAGED_REGISTRY_PREFIX, manifestDigests, parseArtifactId, type Artifact, type ArtifactCatalog, type ArtifactStatus, type ArtifactVersion } from './artifact-catalog.js';
 
 export {
   ContainerWatchdog,

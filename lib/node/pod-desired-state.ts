@@ -189,7 +189,14 @@ export function podContainerIds(pod: V1Pod): string[] {
 export function podImages(pod: V1Pod): string[] {
   const spec = pod?.spec;
   const containers = [...arrayOf(spec?.initContainers), ...arrayOf(spec?.containers), ...arrayOf(spec?.ephemeralContainers)];
-  return [...new Set(containers.map((c) => stringOr(c?.image)).filter((i) => i !== '').map(normalizeImageName))];
+  return [
+    ...new Set(
+      containers
+        .map((c) => stringOr(c?.image))
+        .filter((i) => i !== '')
+        .map(normalizeImageName),
+    ),
+  ];
 }
 
 /**

@@ -32,13 +32,7 @@ import { OperationQueue, type OperationLane } from './operation-queue.js';
 import { OverlayWarnings } from './overlay-warnings.js';
 import { isContainerTerminated } from './pod-status.js';
 import { COMPLETION_ANNOTATION, ProfileCompletion, missingProfileState, type ProfileState } from './profile-state.js';
-import {
-  createProfileStores,
-  type CreateProfileStoresOptions,
-  type ProfileSources,
-  type ProfileStores,
-  type ProfileStrategy,
-} from './profile-stores.js';
+import { createProfileStores, type CreateProfileStoresOptions, type ProfileSources, type ProfileStores, type ProfileStrategy } from './profile-stores.js';
 import { DEFAULT_RECONCILE_INTERVAL, ReconcilerLoop } from './reconciler.js';
 import type { ContainerProfile } from './types.js';
 
@@ -270,7 +264,7 @@ export class ContainerProfileCache implements AsyncCloseable {
       case 'add': {
         if (this.closing.signal.aborted || this.containers.has(container.containerID)) return;
         const host = isHostContainer(container);
-        const namespace = host ? HOST_NAMESPACE : container.namespace ?? '';
+        const namespace = host ? HOST_NAMESPACE : (container.namespace ?? '');
         if (!host && ignoreContainer(this.rules, namespace, container.podName ?? '', container.podLabels ?? {})) return;
         this.addContainer(host ? { ...container, namespace } : container);
         return;

@@ -8,13 +8,7 @@
  */
 export { CallStackSearchTree, type BidirectionalNode } from './call-stack-tree.js';
 export type { ContainerEvent, ContainerInfo, SharedContainerData } from './container-events.js';
-export {
-  ContainerProfileCache,
-  DEFAULT_ADD_TIMEOUT,
-  DEFAULT_RPC_BUDGET,
-  type ContainerProfileCacheOptions,
-  type ContainerProfileCacheStats,
-} from './container-profile-cache.js';
+export { ContainerProfileCache, DEFAULT_ADD_TIMEOUT, DEFAULT_RPC_BUDGET, type ContainerProfileCacheOptions, type ContainerProfileCacheStats } from './container-profile-cache.js';
 export type { ObjectRef, ProfileInputs, ProfileRole } from './dependencies.js';
 export type { ContainerProfileEntry, EntryIdentity } from './entry.js';
 export { HOST_CONTAINER_ID, HOST_NAMESPACE, ignoreContainer, type IgnoreRules } from './ignore.js';
@@ -41,22 +35,8 @@ export {
   type InstanceID,
   type InstanceType,
 } from './names.js';
-export {
-  COMPLETION_ANNOTATION,
-  ProfileCompletion,
-  ProfileStatus,
-  STATUS_ANNOTATION,
-  missingProfileState,
-  profileStateOf,
-  type ProfileState,
-} from './profile-state.js';
-export {
-  createProfileStores,
-  type CreateProfileStoresOptions,
-  type ProfileSources,
-  type ProfileStores,
-  type ProfileStrategy,
-} from './profile-stores.js';
+export { COMPLETION_ANNOTATION, ProfileCompletion, ProfileStatus, STATUS_ANNOTATION, missingProfileState, profileStateOf, type ProfileState } from './profile-state.js';
+export { createProfileStores, type CreateProfileStoresOptions, type ProfileSources, type ProfileStores, type ProfileStrategy } from './profile-stores.js';
 export { projectUserProfiles, type OverlayKind, type PartialProfileWarning, type Projection } from './projection.js';
 export { DEFAULT_RECONCILE_INTERVAL, RECONCILE_JITTER } from './reconciler.js';
 export { PROFILE_API_GROUP, PROFILE_API_VERSION, profileResources } from './resources.js';

@@ -66,7 +66,7 @@ export interface CreateProfileStoresOptions {
  */
 export function createProfileStores(sources: ProfileSources, opts: CreateProfileStoresOptions): ProfileStores & AsyncCloseable {
   const logger = toLogger(opts.logger);
-  const make = <T,>(source: ObjectSource<T>): Store<T> & { close(): Promise<void> } =>
+  const make = <T>(source: ObjectSource<T>): Store<T> & { close(): Promise<void> } =>
     opts.strategy === 'watch'
       ? new WatchObjectStore<T>({ ...opts.watch, source, clock: opts.clock, logger })
       : new TtlObjectStore<T>({ getObject: (ns, name, o) => source.get(ns, name, o), ttl: opts.ttl, clock: opts.clock });

@@ -186,7 +186,12 @@ export function mergeNetworkNeighbor(normal: NetworkNeighbor, user: NetworkNeigh
 }
 
 function mergeNetworkPorts(normal: NetworkPort[], user: NetworkPort[]): NetworkPort[] {
-  return mergeByKey(normal, user, (p) => p.name, (_, u) => u);
+  return mergeByKey(
+    normal,
+    user,
+    (p) => p.name,
+    (_, u) => u,
+  );
 }
 
 /**

@@ -6,15 +6,7 @@
  * patch the storage applies stay internal. spec/package/exports.spec.ts holds the list.
  */
 export { FakeClock, settle } from './fake-clock.js';
-export {
-  MemorySource,
-  MemoryWatch,
-  type GetReactor,
-  type ListReactor,
-  type SourceAction,
-  type SourceVerb,
-  type WatchReactor,
-} from './memory-source.js';
+export { MemorySource, MemoryWatch, type GetReactor, type ListReactor, type SourceAction, type SourceVerb, type WatchReactor } from './memory-source.js';
 export { MemoryRuntime, type MemoryContainerSpec, type RuntimeCall, type RuntimeOperation } from './memory-runtime.js';
 export { INITIAL_EVENTS_END, ObjectStorage, type ObjectStorageOptions } from './object-storage.js';
 export * from './api-server/index.js';

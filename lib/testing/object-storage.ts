@@ -160,7 +160,12 @@ export class ObjectStorage {
     const stored = structuredClone(obj);
     stored.apiVersion = apiVersionOf(rt);
     stored.kind = rt.kind;
-    stored.metadata = { ...stored.metadata, name, uid: old.metadata?.uid, creationTimestamp: (old.metadata as { creationTimestamp?: string }).creationTimestamp } as KubeObject['metadata'];
+    stored.metadata = {
+      ...stored.metadata,
+      name,
+      uid: old.metadata?.uid,
+      creationTimestamp: (old.metadata as { creationTimestamp?: string }).creationTimestamp,
+    } as KubeObject['metadata'];
     if (rt.namespaced) stored.metadata!.namespace = ns;
     checkImmutable(rt, old, stored);
     return this.commit(rt, 'MODIFIED', key, stored, old);

@@ -110,7 +110,7 @@ export function parseLabelSelector(selector: string | undefined): Matcher {
     m = /^(!?)([\w./-]+)$/.exec(term);
     if (m) {
       const [, not, key] = m;
-      return (labels: Record<string, string>) => (key in labels) !== (not === '!');
+      return (labels: Record<string, string>) => key in labels !== (not === '!');
     }
     throw badSelector('label', selector);
   });

@@ -58,7 +58,9 @@ async function recordingServer(refuse: (authorization: string) => boolean = () =
     seen.push(authorization);
     const code = refuse(authorization) ? 401 : 200;
     res.writeHead(code, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(code === 200 ? { kind: 'List', metadata: { resourceVersion: '1' }, items: [] } : { kind: 'Status', code, reason: 'Unauthorized', message: 'Unauthorized' }));
+    res.end(
+      JSON.stringify(code === 200 ? { kind: 'List', metadata: { resourceVersion: '1' }, items: [] } : { kind: 'Status', code, reason: 'Unauthorized', message: 'Unauthorized' }),
+    );
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -94,9 +94,7 @@ describe('ConnectionPool', () => {
   it('multiplexes watches as HTTP/2 streams and opens a second connection only past the server limit', async () => {
     const server = await startServer('h2', 100);
     const p = pool(server.url);
-    const responses = await Promise.all(
-      Array.from({ length: 150 }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() })),
-    );
+    const responses = await Promise.all(Array.from({ length: 150 }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() })));
     const lines = await Promise.all(responses.map((r) => firstLine(r.body)));
     expect(lines.every((l) => l.includes('BOOKMARK'))).toBe(true);
     expect(responses.every((r) => r.protocol === 'h2')).toBe(true);
@@ -158,9 +156,7 @@ describe('ConnectionPool', () => {
       await new Promise((r) => front.close(r));
     });
     const p = pool(new URL(`https://127.0.0.1:${(front.address() as net.AddressInfo).port}`), { maxStreamsPerConnection: 10 });
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 30 }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() })),
-    );
+    const outcomes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => p.request({ method: 'GET', path: `/watch/${i}`, headers: {}, tls: material() })));
     const failed = outcomes.filter((o) => o.status === 'rejected');
     expect(failed).toHaveLength(10);
     expect(failed.every((o) => (o as PromiseRejectedResult).reason instanceof TransportError)).toBe(true);

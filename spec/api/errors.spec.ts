@@ -72,7 +72,13 @@ describe('StatusError', () => {
     const at = (retryAfterSeconds: unknown) => new StatusError(429, 'TooManyRequests', 'x', { retryAfterSeconds: retryAfterSeconds as number }).retryAfterSeconds;
     expect(at(3)).toBe(3);
     expect(at(3_000_000)).toBe(MAX_RETRY_AFTER_SECONDS);
-    expect([at(0), at(-1), at(Number.NaN), at('5'), new StatusError(429, 'TooManyRequests', 'x').retryAfterSeconds]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect([at(0), at(-1), at(Number.NaN), at('5'), new StatusError(429, 'TooManyRequests', 'x').retryAfterSeconds]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(new StatusError(429, 'TooManyRequests', 'x', { retryAfterSeconds: 3_000_000 }).details?.retryAfterSeconds).toBe(3_000_000);
   });
 

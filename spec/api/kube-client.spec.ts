@@ -65,7 +65,7 @@ async function take<T>(it: AsyncIterator<WatchEvent<T>>, n: number): Promise<Wat
 }
 
 describe('KubeClient', () => {
-  it('gets, lists and watches built-in objects over HTTP/2 with the kubeconfig\'s CA and token', async () => {
+  it("gets, lists and watches built-in objects over HTTP/2 with the kubeconfig's CA and token", async () => {
     const server = await serve({ tokens: { 'good-token': 'admin' } });
     const client = clientFor(server);
     const secrets = client.source<V1Secret>(resources.secrets);
@@ -99,10 +99,13 @@ describe('KubeClient', () => {
     expect((await client.source(clusterThings).list('')).items).toHaveLength(1);
   });
 
-  it('turns a Status body into a StatusError with the server\'s code, reason and message', async () => {
+  it("turns a Status body into a StatusError with the server's code, reason and message", async () => {
     const server = await serve();
     const client = clientFor(server);
-    const err = (await client.source(resources.secrets).get('ns', 'missing').catch((e: unknown) => e)) as StatusError;
+    const err = (await client
+      .source(resources.secrets)
+      .get('ns', 'missing')
+      .catch((e: unknown) => e)) as StatusError;
     expect(err).toBeInstanceOf(StatusError);
     expect(isNotFound(err)).toBe(true);
     expect([err.code, err.reason, err.message]).toEqual([404, 'NotFound', 'secrets "missing" not found']);
@@ -129,7 +132,10 @@ describe('KubeClient', () => {
     expect(client.stats().throttled).toBe(2);
 
     server.faults.failNext(3, { code: 429, retryAfterSeconds: 1, verbs: ['get'] });
-    const failing = client.source(resources.secrets).get('ns', 's').catch((e) => e);
+    const failing = client
+      .source(resources.secrets)
+      .get('ns', 's')
+      .catch((e) => e);
     for (let i = 0; i < 2; i++) {
       await settle(10);
       await clock.advance(1_000);
@@ -150,7 +156,10 @@ describe('KubeClient', () => {
   it('asks the kubeconfig again after a 401 and reports the 401 if it persists', async () => {
     const server = await serve({ tokens: { 'good-token': 'admin' } });
     const client = clientFor(server, {}, 'wrong-token');
-    const err = await client.source(resources.secrets).get('ns', 's').catch((e) => e);
+    const err = await client
+      .source(resources.secrets)
+      .get('ns', 's')
+      .catch((e) => e);
     expect(err).toMatchObject({ code: 401, reason: 'Unauthorized' });
     expect(server.requests.length).toBe(2); // the first answer, and the retry with a fresh credential
   });
@@ -160,7 +169,10 @@ describe('KubeClient', () => {
     const server = await serve({ clock });
     const client = clientFor(server, { clock, requestTimeout: 10_000 });
     server.faults.delayLists(60_000);
-    const list = client.source(resources.secrets).list('ns').catch((e) => e);
+    const list = client
+      .source(resources.secrets)
+      .list('ns')
+      .catch((e) => e);
     await settle(10);
     await clock.advance(10_000);
     const err = await list;
@@ -324,12 +336,16 @@ describe('KubeClient', () => {
 
       const throwing = recorder();
       const boom = new Error('handler failed');
-      source.watchEvents!('ns', { resourceVersion: server.storage.resourceVersion }, {
-        onEvent: () => {
-          throw boom;
+      source.watchEvents!(
+        'ns',
+        { resourceVersion: server.storage.resourceVersion },
+        {
+          onEvent: () => {
+            throw boom;
+          },
+          onEnd: throwing.handler.onEnd,
         },
-        onEnd: throwing.handler.onEnd,
-      });
+      );
       for (let i = 0; i < 100 && server.openWatches === 0; i++) await settle(10);
       server.storage.create(resources.secrets, { metadata: { name: 'c', namespace: 'ns' } });
       for (let i = 0; i < 100 && throwing.ends.length === 0; i++) await settle(10);
@@ -353,9 +369,11 @@ describe('KubeClient', () => {
     for (const namespace of ['..', '.', 'a/b']) {
       await expect(attempt(() => secrets.list(namespace))).rejects.toThrow(/^invalid namespace/);
       await expect(attempt(() => secrets.get(namespace, 'other'))).rejects.toThrow(InvalidNameError);
-      await expect(attempt(async () => {
-        for await (const _ of secrets.watch(namespace)) break;
-      })).rejects.toThrow(InvalidNameError);
+      await expect(
+        attempt(async () => {
+          for await (const _ of secrets.watch(namespace)) break;
+        }),
+      ).rejects.toThrow(InvalidNameError);
     }
     expect(server.requests).toHaveLength(0);
     expect(client.stats().connections).toBe(0);
@@ -413,7 +431,9 @@ describe('KubeClient', () => {
     config.clusters[0].cluster['certificate-authority-data'] = Buffer.from(unrelated.caPem).toString('base64');
     const wrong = new KubeConfig();
     wrong.loadFromString(JSON.stringify(config)); // same cluster, user and context names
-    const err = await kubeSource(wrong, resources.secrets).list('ns').catch((e: unknown) => e);
+    const err = await kubeSource(wrong, resources.secrets)
+      .list('ns')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransportError);
     expect((err as TransportError).message).toMatch(/TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/);
     expect(server.requests.countBy('list')).toBe(1);

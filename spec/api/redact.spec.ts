@@ -82,7 +82,11 @@ function secretForms(sent: V1Secret): string[] {
 /** Every text an error exposes: message, stack, reason, details, and the same for each cause. */
 function exposedTexts(err: unknown): string[] {
   const out: string[] = [];
-  for (let e = err as { message?: string; stack?: string; reason?: string; details?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 10; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { message?: string; stack?: string; reason?: string; details?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 10;
+    e = e.cause as typeof e, depth++
+  ) {
     out.push(String(e.message), String(e.stack), String(e.reason), JSON.stringify(e.details ?? null), JSON.stringify(e));
   }
   return out;
@@ -136,7 +140,9 @@ describe('errors of requests that sent a body', () => {
   for (const shape of Object.keys(SHAPES)) {
     it(`keeps every piece of the secret out of a create error that echoes the body (${shape})`, async () => {
       const sent = secretFor(shape);
-      const err = await writer().create('ns', sent).catch((e: unknown) => e);
+      const err = await writer()
+        .create('ns', sent)
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StatusError);
       expect(err).toMatchObject({ code: 422, reason: 'Invalid' });
       expectNoFragmentOf(sent, err);
@@ -144,18 +150,26 @@ describe('errors of requests that sent a body', () => {
 
     it(`keeps every piece of the secret out of an update error that echoes the body (${shape})`, async () => {
       const sent = secretFor(shape);
-      const err = await writer().update('ns', shape, sent).catch((e: unknown) => e);
+      const err = await writer()
+        .update('ns', shape, sent)
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StatusError);
       expectNoFragmentOf(sent, err);
     });
   }
 
   it('keeps what the server said around the redacted values', async () => {
-    const err = (await writer().create('ns', secretFor('fieldValue')).catch((e: unknown) => e)) as StatusError;
+    const err = (await writer()
+      .create('ns', secretFor('fieldValue'))
+      .catch((e: unknown) => e)) as StatusError;
     expect(err.message).toBe(
       `Secret "fieldValue" is invalid: [data[password]: Invalid value: "${REDACTED}": not allowed, stringData[token]: Invalid value: "${REDACTED}", data[plain]: Invalid value: "${REDACTED}"]`,
     );
-    const causes = ((await writer().create('ns', secretFor('causes')).catch((e: unknown) => e)) as StatusError).details!;
+    const causes = (
+      (await writer()
+        .create('ns', secretFor('causes'))
+        .catch((e: unknown) => e)) as StatusError
+    ).details!;
     expect(causes).toMatchObject({ name: 'causes', kind: 'secrets' });
     expect(causes.causes![0]).toEqual({ reason: 'FieldValueInvalid', message: `Invalid value: "${REDACTED}"`, field: `data[${REDACTED}]` });
   });

@@ -43,6 +43,11 @@ describe('slopes', () => {
 
   it('has no slope for a single size and rejects two measurements of one size', () => {
     expect(slopes([{ objects: 1_000, value: 1 }])).toEqual([]);
-    expect(() => slopes([{ objects: 1_000, value: 1 }, { objects: 1_000, value: 2 }])).toThrow(RangeError);
+    expect(() =>
+      slopes([
+        { objects: 1_000, value: 1 },
+        { objects: 1_000, value: 2 },
+      ]),
+    ).toThrow(RangeError);
   });
 });

@@ -66,8 +66,25 @@ describe('renderFigure', () => {
         yLabel: 'MiB',
         logX: true,
         series: [
-          { label: 'refwatch', color: '#1f77b4', points: [{ x: 1_000, y: 20 }, { x: 10_000, y: 160 }, { x: 100_000, y: 1_500 }] },
-          { label: 'kubelet', color: '#d62728', dashed: true, points: [{ x: 1_000, y: 30 }, { x: 10_000, y: undefined }, { x: 100_000, y: 2_000 }] },
+          {
+            label: 'refwatch',
+            color: '#1f77b4',
+            points: [
+              { x: 1_000, y: 20 },
+              { x: 10_000, y: 160 },
+              { x: 100_000, y: 1_500 },
+            ],
+          },
+          {
+            label: 'kubelet',
+            color: '#d62728',
+            dashed: true,
+            points: [
+              { x: 1_000, y: 30 },
+              { x: 10_000, y: undefined },
+              { x: 100_000, y: 2_000 },
+            ],
+          },
         ],
       },
       {
@@ -124,7 +141,10 @@ describe('renderFigure', () => {
   });
 
   it('says "no data" on a panel with nothing measured, and still renders', () => {
-    const empty = renderFigure({ title: 't', panels: [{ kind: 'line', title: 'p', xLabel: 'x', yLabel: 'y', series: [{ label: 's', color: '#000', points: [{ x: 1, y: undefined }] }] }] });
+    const empty = renderFigure({
+      title: 't',
+      panels: [{ kind: 'line', title: 'p', xLabel: 'x', yLabel: 'y', series: [{ label: 's', color: '#000', points: [{ x: 1, y: undefined }] }] }],
+    });
     expect(empty).toContain('no data');
     expect(tagsBalance(empty)).toBe(true);
   });

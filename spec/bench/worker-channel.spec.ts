@@ -31,7 +31,10 @@ describe('WorkerChannel', () => {
     ch.send({ type: 'step', n: 1 });
     await ch.sendAndFlush({ type: 'error', message: 'no' });
     await turn();
-    expect(written).toEqual([{ type: 'step', n: 1 }, { type: 'error', message: 'no' }]);
+    expect(written).toEqual([
+      { type: 'step', n: 1 },
+      { type: 'error', message: 'no' },
+    ]);
   });
 
   it('hands commands out in the order they arrived, whether they came before or after the wait', async () => {

@@ -35,7 +35,7 @@ describe('Indexer', () => {
   it('removes exactly the values an object was indexed under, even if its index function would now answer differently', () => {
     let now = 0;
     // A clock-dependent index, like the sandbox pool's "shutdown time not yet reached".
-    const store = new Indexer<Obj>({ live: (o) => (now < 10 ? o.v ?? [] : []) });
+    const store = new Indexer<Obj>({ live: (o) => (now < 10 ? (o.v ?? []) : []) });
     store.set(obj('ns', 'x', ['pool']));
     now = 20;
     store.set(obj('ns', 'x', ['pool'], '2'));

@@ -70,7 +70,12 @@ describe('Informer reads', () => {
     await started(s);
     expect(s.informer.get('a', 'w1')?.spec?.color).toBe('red');
     expect(s.informer.get('a', 'w2')).toBeUndefined();
-    expect(s.informer.list().map((w) => w.metadata.name).sort()).toEqual(['w1', 'w2']);
+    expect(
+      s.informer
+        .list()
+        .map((w) => w.metadata.name)
+        .sort(),
+    ).toEqual(['w1', 'w2']);
     expect(s.informer.list({ namespace: 'b' }).map((w) => w.metadata.name)).toEqual(['w2']);
     expect(s.informer.list({ namespace: '' })).toHaveLength(2);
     expect(s.informer.list({ namespace: 'c' })).toEqual([]);
@@ -108,7 +113,11 @@ describe('Informer reads', () => {
     s.source.create(widget('a', 'w1', 'red', ['x', 'y']));
     s.source.create(widget('b', 'w2', 'red'));
     await started(s);
-    const names = (opts: Parameters<Informer<Widget>['list']>[0]) => s.informer.list(opts).map((w) => `${w.metadata.namespace}/${w.metadata.name}`).sort();
+    const names = (opts: Parameters<Informer<Widget>['list']>[0]) =>
+      s.informer
+        .list(opts)
+        .map((w) => `${w.metadata.namespace}/${w.metadata.name}`)
+        .sort();
     expect(names({ index: { name: 'color', value: 'red' } })).toEqual(['a/w1', 'b/w2']);
     expect(names({ index: { name: 'tag', value: 'y' } })).toEqual(['a/w1']);
     expect(names({ namespace: 'b', index: { name: 'color', value: 'red' } })).toEqual(['b/w2']);
@@ -269,7 +278,7 @@ describe('Informer lifecycle', () => {
     await expect(s.informer.synced()).resolves.toBeUndefined();
   });
 
-  it('synced(signal) rejects when the signal aborts first, with the reflector\'s failure (a 403) as the cause', async () => {
+  it("synced(signal) rejects when the signal aborts first, with the reflector's failure (a 403) as the cause", async () => {
     const s = setup();
     const forbidden = new StatusError(403, 'Forbidden', 'widgets.example.com is forbidden: User "reader" cannot list resource "widgets"');
     s.source.onList(async () => {
@@ -360,7 +369,13 @@ describe('Informer on the embedded API server', () => {
     const writer = new ObjectWriter<KubeObject>(client, resources.configMaps);
     try {
       for (const name of ['c1', 'c2']) server.storage.create(resources.configMaps, { metadata: { name }, data: { v: '1' } } as KubeObject, 'ns');
-      const informer = new Informer<KubeObject & { data?: Record<string, string> }>({ source: client.source(resources.configMaps), namespace: 'ns', clock, random: () => 0, indexers: { v: (cm) => [cm.data?.v ?? ''] } });
+      const informer = new Informer<KubeObject & { data?: Record<string, string> }>({
+        source: client.source(resources.configMaps),
+        namespace: 'ns',
+        clock,
+        random: () => 0,
+        indexers: { v: (cm) => [cm.data?.v ?? ''] },
+      });
       const events: string[] = [];
       informer.events().subscribe((e) => events.push(`${e.type} ${e.object.metadata?.name}${e.finalStateUnknown ? ' (final state unknown)' : ''}`));
       informer.start();
@@ -375,7 +390,11 @@ describe('Informer on the embedded API server', () => {
       server.faults.failNext(1, { code: 500, verbs: ['watch'] });
       server.faults.dropWatches();
       server.storage.delete(resources.configMaps, 'ns', 'c2');
-      await until(() => informer.get('ns', 'c2') === undefined && server.openWatches === 1, { clock, what: 'relist', busy: () => client.stats().activeStreams !== server.openWatches });
+      await until(() => informer.get('ns', 'c2') === undefined && server.openWatches === 1, {
+        clock,
+        what: 'relist',
+        busy: () => client.stats().activeStreams !== server.openWatches,
+      });
       expect(events).toEqual(['MODIFIED c1', 'DELETED c2 (final state unknown)']);
       expect(informer.health().healthy).toBe(false);
 

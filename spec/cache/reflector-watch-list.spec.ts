@@ -23,7 +23,12 @@ const NS = 'ns1';
 class RecordingSink implements ReflectorSink<KubeObject> {
   readonly calls: string[] = [];
   replace(items: KubeObject[], resourceVersion: string): void {
-    this.calls.push(`replace [${items.map((i) => i.metadata!.name).sort().join(',')}] @${resourceVersion}`);
+    this.calls.push(
+      `replace [${items
+        .map((i) => i.metadata!.name)
+        .sort()
+        .join(',')}] @${resourceVersion}`,
+    );
   }
   add(obj: KubeObject): void {
     this.calls.push(`add ${obj.metadata!.name}`);
@@ -140,7 +145,10 @@ describe('Reflector WatchList', () => {
   });
 
   it.each([
-    { what: '422 Invalid (WatchList gate off)', error: () => new StatusError(422, 'Invalid', 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled') },
+    {
+      what: '422 Invalid (WatchList gate off)',
+      error: () => new StatusError(422, 'Invalid', 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled'),
+    },
     { what: '400 BadRequest', error: () => new StatusError(400, 'BadRequest', 'unknown parameter') },
   ])('falls back to list+watch when the server refuses with $what, and no reflector over the source tries again', async ({ error }) => {
     const e = env();
@@ -301,7 +309,7 @@ describe('Reflector WatchList', () => {
     expect(watchListSupportFor(e.source)?.state).toBe('unknown');
   });
 
-  it('ends run() promptly when stopped while waiting for another reflector\'s verdict, leaving no listener behind', async () => {
+  it("ends run() promptly when stopped while waiting for another reflector's verdict, leaving no listener behind", async () => {
     const e = env();
     e.source.onWatch(() => true);
     const probe = e.reflector();

@@ -16,9 +16,7 @@ import { ObjectStorage } from '../../lib/testing/object-storage.js';
 
 const NS = 'ns1';
 
-type Call =
-  | { op: 'replace'; names: string[]; resourceVersion: string }
-  | { op: 'add' | 'update' | 'delete'; name: string; resourceVersion: string | undefined };
+type Call = { op: 'replace'; names: string[]; resourceVersion: string } | { op: 'add' | 'update' | 'delete'; name: string; resourceVersion: string | undefined };
 
 /** A sink that records what the reflector told it, in order. */
 class RecordingSink implements ReflectorSink<KubeObject> {
@@ -164,7 +162,7 @@ describe('Reflector', () => {
     expect(s.source.actions[0]).toMatchObject({ verb: 'list', namespace: NS, options: { resourceVersion: '0' } });
   });
 
-  it('replaces the sink with the list\'s items and resourceVersion', async () => {
+  it("replaces the sink with the list's items and resourceVersion", async () => {
     const s = setup();
     s.source.create(secret('a'));
     s.source.create(secret('b'));
@@ -436,13 +434,7 @@ describe('Reflector', () => {
     s.start();
     await settle();
     const w = s.watch();
-    const garbage: unknown[] = [
-      null,
-      'not an event',
-      { type: 'WHAT', object: secret('x') },
-      { type: 'ADDED', object: { kind: 'Secret' } },
-      { type: 'ADDED', object: 42 },
-    ];
+    const garbage: unknown[] = [null, 'not an event', { type: 'WHAT', object: secret('x') }, { type: 'ADDED', object: { kind: 'Secret' } }, { type: 'ADDED', object: 42 }];
     for (const g of garbage) w.push(g as never);
     await settle();
     expect(s.reflector.stats.skippedEvents).toBe(5);

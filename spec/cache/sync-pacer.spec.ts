@@ -35,7 +35,7 @@ describe('SyncPacer', () => {
     expect(p.granted).toHaveLength(6);
   });
 
-  it('pauses every waiter for a 429\'s Retry-After, halves the rate, and doubles it back after a quiet spell', async () => {
+  it("pauses every waiter for a 429's Retry-After, halves the rate, and doubles it back after a quiet spell", async () => {
     const p = pacer({ qps: 10, burst: 2, minQps: 1, recoverAfterMs: 10_000 });
     p.take(2);
     p.pacer.throttled(2_000);

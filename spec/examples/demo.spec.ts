@@ -103,7 +103,11 @@ describe('npm run demo', () => {
   }, 30_000);
 
   it('refuses options it does not know, and --context without --kubeconfig, with its usage', async () => {
-    for (const args of [['--kubeconfg', kubeconfig], ['--context', 'prod'], ['--duration', '-1']]) {
+    for (const args of [
+      ['--kubeconfg', kubeconfig],
+      ['--context', 'prod'],
+      ['--duration', '-1'],
+    ]) {
       const demo = examples.start('demo', args);
       await demo.exitsWith(2);
       expect(demo.stderr).toContain('usage: npm run demo');

@@ -12,29 +12,33 @@ import { useCompiledExamples } from './example-process.js';
 const examples = useCompiledExamples();
 
 describe('examples/embedded-server', () => {
-  it.each(['SIGINT', 'SIGTERM'] as const)('serves the printed kubeconfig until %s, then stops and removes it', async (signal) => {
-    const server = examples.start('embedded-server');
-    await server.waitFor(/serving until Ctrl-C/);
-    const [, kubeconfig] = server.stdout.match(/^kubeconfig: +(\S+)$/m) ?? [];
-    expect(existsSync(kubeconfig)).toBe(true);
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'serves the printed kubeconfig until %s, then stops and removes it',
+    async (signal) => {
+      const server = examples.start('embedded-server');
+      await server.waitFor(/serving until Ctrl-C/);
+      const [, kubeconfig] = server.stdout.match(/^kubeconfig: +(\S+)$/m) ?? [];
+      expect(existsSync(kubeconfig)).toBe(true);
 
-    // What kubectl get / create would do, with the kubeconfig the example printed.
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    const client = new KubeClient(kc);
-    try {
-      const secrets = await client.source<V1Secret>(resources.secrets).list('demo');
-      expect(secrets.items.map((s) => s.metadata?.name)).toEqual(['db-credentials']);
-      await new ObjectWriter<V1ConfigMap>(client, resources.configMaps).create('demo', { metadata: { name: 'app' }, data: { mode: 'blue' } });
-    } finally {
-      await client.close();
-    }
+      // What kubectl get / create would do, with the kubeconfig the example printed.
+      const kc = new KubeConfig();
+      kc.loadFromFile(kubeconfig);
+      const client = new KubeClient(kc);
+      try {
+        const secrets = await client.source<V1Secret>(resources.secrets).list('demo');
+        expect(secrets.items.map((s) => s.metadata?.name)).toEqual(['db-credentials']);
+        await new ObjectWriter<V1ConfigMap>(client, resources.configMaps).create('demo', { metadata: { name: 'app' }, data: { mode: 'blue' } });
+      } finally {
+        await client.close();
+      }
 
-    server.signal(signal);
-    expect(await server.exit()).toEqual({ code: 0, signal: null });
-    expect(server.stdout).toMatch(new RegExp(`${signal}: \\d+ requests served; stopping`));
-    expect(existsSync(kubeconfig)).toBe(false);
-  }, 30_000);
+      server.signal(signal);
+      expect(await server.exit()).toEqual({ code: 0, signal: null });
+      expect(server.stdout).toMatch(new RegExp(`${signal}: \\d+ requests served; stopping`));
+      expect(existsSync(kubeconfig)).toBe(false);
+    },
+    30_000,
+  );
 
   it('prints kubectl commands with the flags this server needs', async () => {
     const server = examples.start('embedded-server');

@@ -51,16 +51,20 @@ describe('examples/secret-manager', () => {
   it.each([
     ['KUBECONFIG', true],
     ['~/.kube/config', false],
-  ])("reads the pod's secrets through %s and prints keys and versions, never values", async (_where, viaEnv) => {
-    const path = viaEnv ? join(home, 'kubeconfig') : join(home, '.kube', 'config');
-    await mkdir(join(home, '.kube'), { recursive: true });
-    await cluster.writeKubeconfig(path);
-    const run = examples.start('secret-manager', ['app', 'web'], { HOME: home, WATCH_SECONDS: '0', ...(viaEnv ? { KUBECONFIG: path } : {}) });
-    expect(await run.exit()).toEqual({ code: 0, signal: null });
-    expect(run.stdout).toContain('pod app/web references 1 secret(s): db');
-    expect(run.stdout).toMatch(/db: resourceVersion \d+, keys \[password\]/);
-    expect(run.stdout + run.stderr).not.toContain(PASSWORD);
-    expect(run.stdout + run.stderr).not.toContain(Buffer.from(PASSWORD).toString('base64'));
-    expect(cluster.requests.some((r) => r.verb === 'watch' && r.resource === 'secrets')).toBe(true);
-  }, 30_000);
+  ])(
+    "reads the pod's secrets through %s and prints keys and versions, never values",
+    async (_where, viaEnv) => {
+      const path = viaEnv ? join(home, 'kubeconfig') : join(home, '.kube', 'config');
+      await mkdir(join(home, '.kube'), { recursive: true });
+      await cluster.writeKubeconfig(path);
+      const run = examples.start('secret-manager', ['app', 'web'], { HOME: home, WATCH_SECONDS: '0', ...(viaEnv ? { KUBECONFIG: path } : {}) });
+      expect(await run.exit()).toEqual({ code: 0, signal: null });
+      expect(run.stdout).toContain('pod app/web references 1 secret(s): db');
+      expect(run.stdout).toMatch(/db: resourceVersion \d+, keys \[password\]/);
+      expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+      expect(run.stdout + run.stderr).not.toContain(Buffer.from(PASSWORD).toString('base64'));
+      expect(cluster.requests.some((r) => r.verb === 'watch' && r.resource === 'secrets')).toBe(true);
+    },
+    30_000,
+  );
 });

@@ -297,7 +297,15 @@ export class Rig {
         lastStale = await this.stale();
         return lastStale.length === 0 && this.server.openWatches === this.names.length;
       },
-      { clock: this.clock, stepMs, maxSteps: Math.ceil(maxMs / stepMs), what, progress: () => `${lastStale.length} ${this.fingerprint()}`, busy: () => this.busy(), describe: () => `stale=${lastStale.slice(0, 5).join(',')}${lastStale.length > 5 ? `…(${lastStale.length})` : ''} ${this.describe()}` },
+      {
+        clock: this.clock,
+        stepMs,
+        maxSteps: Math.ceil(maxMs / stepMs),
+        what,
+        progress: () => `${lastStale.length} ${this.fingerprint()}`,
+        busy: () => this.busy(),
+        describe: () => `stale=${lastStale.slice(0, 5).join(',')}${lastStale.length > 5 ? `…(${lastStale.length})` : ''} ${this.describe()}`,
+      },
     );
     for (const name of this.names) {
       const cached = await this.store.get(NS, name);

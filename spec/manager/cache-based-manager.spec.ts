@@ -248,8 +248,22 @@ describe('CacheBasedManager', () => {
       ['a revoked proxy', revoked.proxy],
       ['a proxy for metadata whose every trap throws', { metadata: new Proxy({}, { get: thrower, getPrototypeOf: thrower }) }],
       ['a container list that is a throwing proxy', { metadata: { namespace: 'ns', name: 'p', uid: 'u' }, spec: { containers: new Proxy([], { get: thrower }) } }],
-      ['an error whose message getter throws', Object.defineProperty({}, 'metadata', { get: () => { throw Object.defineProperty(new Error(), 'message', { get: thrower }); } })],
-      ['a thrown non-Error whose toString throws', Object.defineProperty({}, 'metadata', { get: () => { throw { toString: thrower, name: CONTENTS }; } })],
+      [
+        'an error whose message getter throws',
+        Object.defineProperty({}, 'metadata', {
+          get: () => {
+            throw Object.defineProperty(new Error(), 'message', { get: thrower });
+          },
+        }),
+      ],
+      [
+        'a thrown non-Error whose toString throws',
+        Object.defineProperty({}, 'metadata', {
+          get: () => {
+            throw { toString: thrower, name: CONTENTS };
+          },
+        }),
+      ],
     ];
 
     for (const [what, pod] of cases) {

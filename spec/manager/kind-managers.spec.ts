@@ -130,9 +130,7 @@ describe('SecretManager (TestCacheBasedSecretManager)', () => {
     const { source, manager } = await runMatrix('Cache');
     // Only the 8 registered objects were fetched; "not registered" costs no API call.
     expect(source.count('get')).toBe(8);
-    expect(new Set(source.actions.map((a) => `${a.namespace}/${a.name}`))).toEqual(
-      new Set(['ns1/s1', 'ns1/s3', 'ns1/s4', 'ns1/s40', 'ns2/s1', 'ns2/s3', 'ns2/s4', 'ns2/s40']),
-    );
+    expect(new Set(source.actions.map((a) => `${a.namespace}/${a.name}`))).toEqual(new Set(['ns1/s1', 'ns1/s3', 'ns1/s4', 'ns1/s40', 'ns2/s1', 'ns2/s3', 'ns2/s4', 'ns2/s40']));
     expect(source.count('list') + source.count('watch')).toBe(0);
     await manager.close();
   });
@@ -449,13 +447,9 @@ describe('kind check (TestSecretManagerGetSecretUnexpectedObjectType)', () => {
 describe('strategy selection', () => {
   it('an unknown strategy throws "unknown configmap and secret manager mode"', () => {
     const source = new MemorySource<V1Secret>(resources.secrets);
-    expect(() => new SecretManager({ source, strategy: 'X' as ChangeDetectionStrategy })).toThrow(
-      new Error('unknown configmap and secret manager mode: X'),
-    );
+    expect(() => new SecretManager({ source, strategy: 'X' as ChangeDetectionStrategy })).toThrow(new Error('unknown configmap and secret manager mode: X'));
     const cmSource = new MemorySource<V1ConfigMap>(resources.configMaps);
-    expect(() => new ConfigMapManager({ source: cmSource, strategy: 'Poll' as ChangeDetectionStrategy })).toThrow(
-      new Error('unknown configmap and secret manager mode: Poll'),
-    );
+    expect(() => new ConfigMapManager({ source: cmSource, strategy: 'Poll' as ChangeDetectionStrategy })).toThrow(new Error('unknown configmap and secret manager mode: Poll'));
   });
 
   it.each(['Get', 'Cache', 'Watch'] as const)('%s is reported as the manager strategy', async (strategy) => {
@@ -479,7 +473,15 @@ describe('names a Secret or ConfigMap cannot have (refused before any request)',
     const logger: Logger = { debug() {}, warn: (msg, f) => void warnings.push([msg, f]) };
     const source = new MemorySource<V1Secret>(resources.secrets);
     // What each request the bad names could make would have found instead.
-    for (const [namespace, name] of [['ns1', 'ok'], ['ns1', 'a'], ['b', 'a'], ['ns1', 'foo'], ['ns1', 'trailing'], ['ns1', 'x'], ['a', 'b/c']]) {
+    for (const [namespace, name] of [
+      ['ns1', 'ok'],
+      ['ns1', 'a'],
+      ['b', 'a'],
+      ['ns1', 'foo'],
+      ['ns1', 'trailing'],
+      ['ns1', 'x'],
+      ['a', 'b/c'],
+    ]) {
       source.create({ metadata: { namespace, name }, data: { owner: b64(`${namespace}/${name}`) } });
     }
     const manager = new SecretManager({ source, strategy, ttl: 0, logger, clock: new FakeClock(), resyncInterval: 60_000 });
@@ -501,7 +503,13 @@ describe('names a Secret or ConfigMap cannot have (refused before any request)',
         expect(err.message).toMatch(/^invalid secret name "/);
       }
       await settle();
-      const onlyOk = strategy === 'Watch' ? [['list', 'ns1', 'metadata.name=ok'], ['watch', 'ns1', 'metadata.name=ok']] : [['get', 'ns1', 'ok']];
+      const onlyOk =
+        strategy === 'Watch'
+          ? [
+              ['list', 'ns1', 'metadata.name=ok'],
+              ['watch', 'ns1', 'metadata.name=ok'],
+            ]
+          : [['get', 'ns1', 'ok']];
       expect(requested(source)).toEqual(onlyOk);
       // Reported once per name, not on every re-registration; Get registers nothing at all.
       expect(warnings.length).toBe(strategy === 'Get' ? 0 : BAD_NAMES.length);

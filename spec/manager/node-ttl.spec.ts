@@ -57,13 +57,10 @@ describe('ttlFromNode (TestParseNodeAnnotation)', () => {
     expect(await ttlFromNode(async () => nodeWith({ [NODE_TTL_ANNOTATION]: value }))()).toEqual(expected);
   });
 
-  it.each(['', ' 60', '60 ', '60s', '1.5', '1e3', '0x10', '--1', '+', '６０'])(
-    'annotation %j is not an integer Atoi accepts: does not exist',
-    async (value) => {
-      const [, exists] = await ttlFromNode(async () => nodeWith({ [NODE_TTL_ANNOTATION]: value }))();
-      expect(exists).toBe(false);
-    },
-  );
+  it.each(['', ' 60', '60 ', '60s', '1.5', '1e3', '0x10', '--1', '+', '６０'])('annotation %j is not an integer Atoi accepts: does not exist', async (value) => {
+    const [, exists] = await ttlFromNode(async () => nodeWith({ [NODE_TTL_ANNOTATION]: value }))();
+    expect(exists).toBe(false);
+  });
 
   it('annotation beyond the int64 range does not exist (strconv.Atoi fails with a range error)', async () => {
     // 2^63 is one past Go's max int: Atoi returns ErrRange, so upstream answers (0, false).

@@ -242,11 +242,18 @@ describe('visitPodSecretNames (TestPodSecrets)', () => {
   });
 
   it('visits nothing when every reference in the stub has an empty name', () => {
-    expect(visited(visitPodSecretNames, secretStub(() => ''))).toEqual([]);
+    expect(
+      visited(
+        visitPodSecretNames,
+        secretStub(() => ''),
+      ),
+    ).toEqual([]);
     const emptyPod: V1Pod = { spec: { containers: [{ name: 'c', envFrom: [{ secretRef: { name: '' } }] }] } };
-    expect(visitPodSecretNames(emptyPod, () => {
-      throw new Error('the visitor must never see an empty name');
-    })).toBe(true);
+    expect(
+      visitPodSecretNames(emptyPod, () => {
+        throw new Error('the visitor must never see an empty name');
+      }),
+    ).toBe(true);
     expect(podSecretNames(emptyPod).size).toBe(0);
   });
 
@@ -368,7 +375,10 @@ describe('visitPodSecretNames (TestPodSecrets)', () => {
           { name: 'c2', envFrom: [{ secretRef: { name: 'c2-from' } }] },
         ],
         ephemeralContainers: [{ name: 'e', envFrom: [{ secretRef: { name: 'eph' } }] }],
-        volumes: [{ name: 'v1', secret: { secretName: 'vol-1' } }, { name: 'v2', secret: { secretName: 'vol-2' } }],
+        volumes: [
+          { name: 'v1', secret: { secretName: 'vol-1' } },
+          { name: 'v2', secret: { secretName: 'vol-2' } },
+        ],
       },
     };
     // Upstream ignores VisitContainers' result, so the walk as a whole still reports true.
@@ -412,11 +422,18 @@ describe('visitPodConfigMapNames (TestPodConfigmaps)', () => {
   });
 
   it('visits nothing when every reference in the stub has an empty name', () => {
-    expect(visited(visitPodConfigMapNames, configMapStub(() => ''))).toEqual([]);
+    expect(
+      visited(
+        visitPodConfigMapNames,
+        configMapStub(() => ''),
+      ),
+    ).toEqual([]);
     const emptyPod: V1Pod = { spec: { containers: [{ name: 'c', envFrom: [{ configMapRef: { name: '' } }] }] } };
-    expect(visitPodConfigMapNames(emptyPod, () => {
-      throw new Error('the visitor must never see an empty name');
-    })).toBe(true);
+    expect(
+      visitPodConfigMapNames(emptyPod, () => {
+        throw new Error('the visitor must never see an empty name');
+      }),
+    ).toBe(true);
     expect(podConfigMapNames(emptyPod).size).toBe(0);
   });
 
@@ -484,7 +501,10 @@ describe('visitPodConfigMapNames (TestPodConfigmaps)', () => {
       spec: {
         initContainers: [{ name: 'i', envFrom: [{ configMapRef: { name: 'init' } }, { configMapRef: { name: 'init-2' } }] }],
         containers: [{ name: 'c', envFrom: [{ configMapRef: { name: 'regular' } }] }],
-        volumes: [{ name: 'v1', configMap: { name: 'vol-1' } }, { name: 'v2', configMap: { name: 'vol-2' } }],
+        volumes: [
+          { name: 'v1', configMap: { name: 'vol-1' } },
+          { name: 'v2', configMap: { name: 'vol-2' } },
+        ],
       },
     };
     expect(visitPodConfigMapNames(pod, visitor)).toBe(true);
@@ -531,13 +551,18 @@ describe('malformed pods', () => {
     ['containers null and numbers', { spec: { containers: [null, 7, true, []] } }],
     ['env entries null', { spec: { containers: [{ env: [null, undefined, 3, 'x'], envFrom: [null, 'y', 4] }] } }],
     ['env lists of wrong type', { spec: { containers: [{ env: 'x', envFrom: { secretRef: { name: 'x' }, configMapRef: { name: 'x' } } }] } }],
-    ['valueFrom and refs of wrong type', { spec: { containers: [{ env: [{ valueFrom: 'x' }, { valueFrom: { secretKeyRef: 'x', configMapKeyRef: 5 } }], envFrom: [{ secretRef: 'x', configMapRef: [] }] }] } }],
+    [
+      'valueFrom and refs of wrong type',
+      { spec: { containers: [{ env: [{ valueFrom: 'x' }, { valueFrom: { secretKeyRef: 'x', configMapKeyRef: 5 } }], envFrom: [{ secretRef: 'x', configMapRef: [] }] }] } },
+    ],
     [
       'names that are numbers, objects, booleans or null',
       {
         spec: {
           imagePullSecrets: [{ name: 1 }, { name: null }, { name: { name: 'x' } }, 'x'],
-          containers: [{ envFrom: [{ secretRef: { name: 2 } }, { configMapRef: { name: true } }], env: [{ valueFrom: { secretKeyRef: { name: [] }, configMapKeyRef: { name: 3 } } }] }],
+          containers: [
+            { envFrom: [{ secretRef: { name: 2 } }, { configMapRef: { name: true } }], env: [{ valueFrom: { secretKeyRef: { name: [] }, configMapKeyRef: { name: 3 } } }] },
+          ],
           volumes: [
             { secret: { secretName: 4 } },
             { azureFile: { secretName: {} } },
@@ -552,7 +577,18 @@ describe('malformed pods', () => {
       'volumes of wrong shape',
       {
         spec: {
-          volumes: [null, 'v', 3, [], { secret: null }, { secret: 'x' }, { configMap: 'x' }, { projected: null }, { projected: { sources: 'x' } }, { projected: { sources: [null, 'x', { secret: 'x' }, { configMap: 1 }] } }],
+          volumes: [
+            null,
+            'v',
+            3,
+            [],
+            { secret: null },
+            { secret: 'x' },
+            { configMap: 'x' },
+            { projected: null },
+            { projected: { sources: 'x' } },
+            { projected: { sources: [null, 'x', { secret: 'x' }, { configMap: 1 }] } },
+          ],
         },
       },
     ],

@@ -219,7 +219,13 @@ describe('TtlObjectStore', () => {
     expect(store.stats().objects).toBe(0);
   });
 
-  for (const [namespace, name] of [['ns', '..'], ['ns', '.'], ['ns', 'a/b'], ['..', 's'], ['a/b', 'c']]) {
+  for (const [namespace, name] of [
+    ['ns', '..'],
+    ['ns', '.'],
+    ['ns', 'a/b'],
+    ['..', 's'],
+    ['a/b', 'c'],
+  ]) {
     it(`refuses ${JSON.stringify(namespace)}/${JSON.stringify(name)} with InvalidNameError without calling getObject`, async () => {
       const source = emptySecretSource();
       const store = storeOver(source, { ttl: 0 });

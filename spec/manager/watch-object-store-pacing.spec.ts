@@ -27,7 +27,7 @@ describe('WatchObjectStore sync pacing', () => {
     return { clock, source, store: s, registerAll };
   }
 
-  it('lists a burst of references at the pacer\'s rate, not all at once', async () => {
+  it("lists a burst of references at the pacer's rate, not all at once", async () => {
     const { clock, source, store: s, registerAll } = store({ qps: 10, burst: 5 });
     registerAll();
     await settle();
@@ -53,7 +53,7 @@ describe('WatchObjectStore sync pacing', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
-  it('holds back everyone\'s lists after a 429 with Retry-After, instead of each reflector retrying on its own', async () => {
+  it("holds back everyone's lists after a 429 with Retry-After, instead of each reflector retrying on its own", async () => {
     const { clock, source, registerAll } = store({ qps: 10, burst: 5, minQps: 1 });
     let throttle = 1;
     source.onList(() => {

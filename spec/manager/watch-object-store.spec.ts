@@ -326,7 +326,7 @@ describe('WatchObjectStore', () => {
       expect(clock.pendingTimers()).toBe(0);
     });
 
-    it('carries the reflector\'s failure as the cause of a sync timeout (e.g. 403 Forbidden)', async () => {
+    it("carries the reflector's failure as the cause of a sync timeout (e.g. 403 Forbidden)", async () => {
       const { clock, source, store } = setup();
       source.onList(() => {
         throw new StatusError(403, 'Forbidden', 'secrets is forbidden: User "reader" cannot list resource "secrets" in the namespace "ns"');
@@ -530,7 +530,14 @@ describe('WatchObjectStore', () => {
       const store = new WatchObjectStore<KubeObject>({ source, clock: new FakeClock(), recycleInterval: 0, random: () => 0 });
       cleanups.push(() => store.close());
       // Decoys: what each unescaped selector would have matched instead.
-      for (const [namespace, name] of [[NS, 'a'], ['b', 'a'], [NS, 'foo'], [NS, 'trailing'], [NS, 'x'], [NS, 'zzz']]) {
+      for (const [namespace, name] of [
+        [NS, 'a'],
+        ['b', 'a'],
+        [NS, 'foo'],
+        [NS, 'trailing'],
+        [NS, 'x'],
+        [NS, 'zzz'],
+      ]) {
         source.create({ metadata: { namespace, name } });
       }
       return { source, store };

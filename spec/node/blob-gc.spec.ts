@@ -16,8 +16,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-const manifest = (config: string, ...layers: string[]) =>
-  JSON.stringify({ schemaVersion: 2, config: { digest: config }, layers: layers.map((digest) => ({ digest })) });
+const manifest = (config: string, ...layers: string[]) => JSON.stringify({ schemaVersion: 2, config: { digest: config }, layers: layers.map((digest) => ({ digest })) });
 
 async function rig(opts: { createDir?: boolean } = {}) {
   const data = await mkdtemp(join(tmpdir(), 'refwatch-blobs-'));

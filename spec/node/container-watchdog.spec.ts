@@ -2,12 +2,7 @@
 // watchdogtest/container_test.go scenarios (§3.5 #1–6), then the MIR-1238 hardening (§3.4):
 // authoritative re-fetch, fail-safe on errors, release after confirmed removal, bounded passes.
 import { describe, expect, it } from '@jest/globals';
-import {
-  ContainerWatchdog,
-  DEFAULT_OWNER_LABEL,
-  ipsFromLabels,
-  type ContainerWatchdogOptions,
-} from '../../lib/node/container-watchdog.js';
+import { ContainerWatchdog, DEFAULT_OWNER_LABEL, ipsFromLabels, type ContainerWatchdogOptions } from '../../lib/node/container-watchdog.js';
 import type { DesiredState, Owner } from '../../lib/node/desired-state.js';
 import type { RuntimeContainer } from '../../lib/node/runtime.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
@@ -78,7 +73,7 @@ async function pass(r: ReturnType<typeof rig>) {
 }
 
 describe('ContainerWatchdog: upstream scenarios (watchdog_test.go, watchdogtest/container_test.go)', () => {
-  it('removes a labelled container of an unknown sandbox and keeps a running sandbox\'s pause container (#1)', async () => {
+  it("removes a labelled container of an unknown sandbox and keeps a running sandbox's pause container (#1)", async () => {
     const r = rig();
     r.desired.set(sandbox('sb-live', 'RUNNING', r.clock.now()));
     r.runtime.addContainer({ id: pauseId('sb-live'), labels: owned('sb-live') });
@@ -243,7 +238,7 @@ describe('ContainerWatchdog: hardening (MIR-1238) and the rest of the contract',
     expect(r.runtime.calls.filter((c) => c.op === 'kill')).toEqual([]);
   });
 
-  it('releases an orphan\'s resources only after its removal is confirmed, and never for a failed removal', async () => {
+  it("releases an orphan's resources only after its removal is confirmed, and never for a failed removal", async () => {
     const r = rig();
     r.runtime.addContainer({ id: 'a', labels: { ...owned('gone'), 'runtime.computer/ip': '10.8.0.4' } });
     r.runtime.addContainer({ id: 'b', labels: { ...owned('gone'), 'runtime.computer/ip': '10.8.0.5' } });

@@ -8,14 +8,7 @@ import { KubeClient } from '../../lib/api/kube-client.js';
 import { resources } from '../../lib/api/resource.js';
 import { ContainerWatchdog } from '../../lib/node/container-watchdog.js';
 import { NodePodReflector, NodePodsClosedError, type NodePodLister } from '../../lib/node/node-pods.js';
-import {
-  PodDesiredState,
-  normalizeImageName,
-  podContainerIds,
-  podOwner,
-  podOwnerStatus,
-  podUpdatedAt,
-} from '../../lib/node/pod-desired-state.js';
+import { PodDesiredState, normalizeImageName, podContainerIds, podOwner, podOwnerStatus, podUpdatedAt } from '../../lib/node/pod-desired-state.js';
 import { ApiServer, generateServingCertificates, type ServingCertificates } from '../../lib/testing/api-server/index.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemoryRuntime } from '../../lib/testing/memory-runtime.js';
@@ -104,7 +97,7 @@ describe('PodDesiredState', () => {
     expect((await listed).map((o) => o.id)).toEqual(['default/web']);
   });
 
-  it('follows the node\'s pods as they change: new, finished, deleted', async () => {
+  it("follows the node's pods as they change: new, finished, deleted", async () => {
     const r = await rig();
     const pods = new NodePodReflector({ source: r.source, nodeName: NODE });
     const desired = new PodDesiredState({ source: r.source, nodeName: NODE, pods });
@@ -317,7 +310,7 @@ describe('pods as owners', () => {
 });
 
 describe('ContainerWatchdog over PodDesiredState', () => {
-  it('reaps the container of a deleted pod and keeps the containers of the node\'s live pods', async () => {
+  it("reaps the container of a deleted pod and keeps the containers of the node's live pods", async () => {
     const r = await rig();
     r.create(pod('web'));
     r.create(pod('db'));

@@ -102,7 +102,9 @@ describe('PortMonitor (portmonitor.go)', () => {
     await r.table(3000);
     r.monitor.monitor('c1', { pid: PID, ports: [3000] });
     await r.advance(350);
-    expect(lines.map(({ level, msg, container, port }) => ({ level, msg, container, port }))).toEqual([{ level: LEVEL.debug, msg: 'port became bound', container: 'c1', port: 3000 }]);
+    expect(lines.map(({ level, msg, container, port }) => ({ level, msg, container, port }))).toEqual([
+      { level: LEVEL.debug, msg: 'port became bound', container: 'c1', port: 3000 },
+    ]);
   });
 
   it('leaves out an address that is not an IP literal', async () => {
@@ -128,7 +130,7 @@ describe('PortMonitor (portmonitor.go)', () => {
     expect(r.clock.pendingTimers()).toBe(0);
   });
 
-  it('reports nothing when cancelled after every port was bound: a port closing later is the owner\'s to notice', async () => {
+  it("reports nothing when cancelled after every port was bound: a port closing later is the owner's to notice", async () => {
     const r = await rig();
     await r.table(3000);
     r.monitor.monitor('c1', { pid: PID, ports: [3000] });
@@ -215,7 +217,7 @@ describe('PortMonitor (portmonitor.go)', () => {
   });
 });
 
-describe('PortMonitor on this process\'s own sockets', () => {
+describe("PortMonitor on this process's own sockets", () => {
   async function listen(host: string) {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
@@ -233,10 +235,12 @@ describe('PortMonitor on this process\'s own sockets', () => {
     monitor.monitor('self', { pid: process.pid, ports: [v4, v6] });
     await clock.advance(350);
     await untilQuiet(clock, monitor);
-    expect(events.sort()).toEqual([
-      [v4, 'bound'],
-      [v6, 'bound'],
-    ].sort());
+    expect(events.sort()).toEqual(
+      [
+        [v4, 'bound'],
+        [v6, 'bound'],
+      ].sort(),
+    );
     expect(monitor.active).toBe(0);
   });
 });

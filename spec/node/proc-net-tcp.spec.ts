@@ -5,14 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  isPortListening,
-  listeningPorts,
-  parseHexAddress,
-  parseListenSockets,
-  readListenSockets,
-  tableListensOn,
-} from '../../lib/node/proc-net-tcp.js';
+import { isPortListening, listeningPorts, parseHexAddress, parseListenSockets, readListenSockets, tableListensOn } from '../../lib/node/proc-net-tcp.js';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 // 0.0.0.0:6667 LISTEN and 127.0.0.1:3000 ESTABLISHED, as in TestPortListening.
@@ -119,7 +112,8 @@ describe('socket table parser (portmonitor_test.go fixtures)', () => {
       '   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1 0 100 0 0 10 0\n' +
       '   1: 0100007F:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 2 1 0 100 0 0 10 0\n' +
       '   2: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 3 1 0 100 0 0 10 0\n';
-    const tcp6 = TCP6_FIXTURE + '   1: 00000000000000000000000001000000:1389 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 4 1 0 100 0 0 10 0\n';
+    const tcp6 =
+      TCP6_FIXTURE + '   1: 00000000000000000000000001000000:1389 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 4 1 0 100 0 0 10 0\n';
     const root = await procRoot(4242, { tcp, tcp6 });
     expect(await listeningPorts(4242, { procRoot: root })).toEqual({ routable: [3000, 8080], loopback: [5000, 5001] });
   });
@@ -143,7 +137,7 @@ describe('socket table parser (portmonitor_test.go fixtures)', () => {
   });
 });
 
-describe("socket tables of this process (its own /proc/<pid>/net/tcp and tcp6)", () => {
+describe('socket tables of this process (its own /proc/<pid>/net/tcp and tcp6)', () => {
   it('sees an IPv4 listener on loopback and one on the wildcard, and classifies them', async () => {
     const routable = await listen('0.0.0.0');
     const loopback = await listen('127.0.0.1');

@@ -84,7 +84,12 @@ function undocumented(path: string): string[] {
           continue;
         }
         // Overloads: one doc on the first signature serves them all.
-        if (ts.isMethodDeclaration(member) && member.body && statement.members.some((m) => m !== member && ts.isMethodDeclaration(m) && !m.body && nameOf(m, source) === nameOf(member, source))) continue;
+        if (
+          ts.isMethodDeclaration(member) &&
+          member.body &&
+          statement.members.some((m) => m !== member && ts.isMethodDeclaration(m) && !m.body && nameOf(m, source) === nameOf(member, source))
+        )
+          continue;
         require(member, `${name}.${nameOf(member, source)}`);
       }
     }
@@ -99,11 +104,6 @@ describe('TSDoc on every exported declaration', () => {
 
   it('reports a declaration documented only by its file header, and an undocumented option', () => {
     const probe = 'spec/package/fixtures/undocumented.ts';
-    expect(undocumented(probe)).toEqual([
-      `${probe}: WidgetOptions.size`,
-      `${probe}: Widget`,
-      `${probe}: Widget.constructor`,
-      `${probe}: Widget.grow`,
-    ]);
+    expect(undocumented(probe)).toEqual([`${probe}: WidgetOptions.size`, `${probe}: Widget`, `${probe}: Widget.constructor`, `${probe}: Widget.grow`]);
   });
 });

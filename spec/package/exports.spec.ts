@@ -40,7 +40,10 @@ function declaredExports(): Record<EntryPoint, string[]> {
   const out = {} as Record<EntryPoint, string[]>;
   for (const [name, entry] of Object.entries(ENTRY_POINTS) as Array<[EntryPoint, (typeof ENTRY_POINTS)[EntryPoint]]>) {
     const module = checker.getSymbolAtLocation(program.getSourceFile(join(root, entry.file))!)!;
-    out[name] = checker.getExportsOfModule(module).map((s) => s.name).sort();
+    out[name] = checker
+      .getExportsOfModule(module)
+      .map((s) => s.name)
+      .sort();
   }
   return out;
 }
@@ -92,7 +95,19 @@ describe('the public surface (spec/package/public-api.json)', () => {
 
   it('keeps the internals named in issue 13 behind the door', () => {
     const all = [...actual.refwatch.values, ...actual.refwatch.types];
-    for (const internal of ['ConnectionPool', 'describeTransportError', 'ReconcilerLoop', 'readObject', 'buildEntry', 'builtFrom', 'PathTrie', 'frameKey', 'pathKey', 'Deadline', 'raceAbort']) {
+    for (const internal of [
+      'ConnectionPool',
+      'describeTransportError',
+      'ReconcilerLoop',
+      'readObject',
+      'buildEntry',
+      'builtFrom',
+      'PathTrie',
+      'frameKey',
+      'pathKey',
+      'Deadline',
+      'raceAbort',
+    ]) {
       expect(all).not.toContain(internal);
     }
   });

@@ -32,9 +32,7 @@ describe('the layer boundaries (eslint.config.js)', () => {
   });
 
   it.each(['util', 'api', 'cache', 'manager', 'profiles', 'wait', 'node'])('reports lib/%s importing lib/testing', async (layer) => {
-    expect(await lint(`lib/${layer}/x.ts`, "import { FakeClock } from '../testing/fake-clock.js';")).toEqual([
-      expect.stringContaining(`lib/${layer} must not import lib/testing`),
-    ]);
+    expect(await lint(`lib/${layer}/x.ts`, "import { FakeClock } from '../testing/fake-clock.js';")).toEqual([expect.stringContaining(`lib/${layer} must not import lib/testing`)]);
   });
 
   it('keeps lib/testing out of the public surface, which re-exports every production layer', async () => {
@@ -55,9 +53,18 @@ describe('the layer boundaries (eslint.config.js)', () => {
   });
 
   it('allows imports down the flow, within a layer, and from lib/testing into any production layer', async () => {
-    expect(await lint('lib/profiles/reconciler.ts', "import { PeriodicReconciler } from '../util/periodic-reconciler.js';\nimport type { Store } from '../manager/interfaces.js';")).toEqual([]);
-    expect(await lint('lib/node/containerd/connection.ts', "import { errorMessage } from '../../util/logger.js';\nimport type { ContainerRuntime } from '../runtime.js';")).toEqual([]);
+    expect(
+      await lint('lib/profiles/reconciler.ts', "import { PeriodicReconciler } from '../util/periodic-reconciler.js';\nimport type { Store } from '../manager/interfaces.js';"),
+    ).toEqual([]);
+    expect(await lint('lib/node/containerd/connection.ts', "import { errorMessage } from '../../util/logger.js';\nimport type { ContainerRuntime } from '../runtime.js';")).toEqual(
+      [],
+    );
     expect(await lint('lib/cache/informer.ts', "import { Reflector } from './reflector.js';\nimport { LRUCache } from 'lru-cache';")).toEqual([]);
-    expect(await lint('lib/testing/api-server/x.ts', "import { ContainerProfileCache } from '../../profiles/container-profile-cache.js';\nimport { FakeClock } from '../fake-clock.js';")).toEqual([]);
+    expect(
+      await lint(
+        'lib/testing/api-server/x.ts',
+        "import { ContainerProfileCache } from '../../profiles/container-profile-cache.js';\nimport { FakeClock } from '../fake-clock.js';",
+      ),
+    ).toEqual([]);
   });
 });

@@ -29,12 +29,27 @@ const B = '2918313636494991837';
 describe('CallStackSearchTree', () => {
   it('keeps shared frames as single children and branches where paths part (Branching, #47)', () => {
     const tree = new CallStackSearchTree();
-    tree.addCallStack(buildUnifiedStack('test1', [
-      [[A, '645761'], [A, '653231'], [B, '867979'], ['4298936378959959569', '390324']],
-      [[A, '645761'], [A, '653231'], [B, '867979'], ['0', '4012']],
-    ]));
+    tree.addCallStack(
+      buildUnifiedStack('test1', [
+        [
+          [A, '645761'],
+          [A, '653231'],
+          [B, '867979'],
+          ['4298936378959959569', '390324'],
+        ],
+        [
+          [A, '645761'],
+          [A, '653231'],
+          [B, '867979'],
+          ['0', '4012'],
+        ],
+      ]),
+    );
     let node = tree.roots.get('test1')!;
-    for (const [fileID, lineno] of [[A, '645761'], [A, '653231']]) {
+    for (const [fileID, lineno] of [
+      [A, '645761'],
+      [A, '653231'],
+    ]) {
       expect(node.frame).toMatchObject({ fileID, lineno });
       expect(node.children).toHaveLength(1);
       node = node.children[0];
@@ -46,7 +61,15 @@ describe('CallStackSearchTree', () => {
 
   it('stores a linear path in the trie and by call ID (Basic, #48)', () => {
     const tree = new CallStackSearchTree();
-    tree.addCallStack(buildUnifiedStack('test1', [[['1', '1'], ['2', '1'], ['3', '1']]]));
+    tree.addCallStack(
+      buildUnifiedStack('test1', [
+        [
+          ['1', '1'],
+          ['2', '1'],
+          ['3', '1'],
+        ],
+      ]),
+    );
     expect(tree.pathsByCallID.get('test1')).toHaveLength(1);
     expect(tree.forwardTrie.get('1:1/2:1/3:1')).toBeDefined();
     let node = tree.roots.get('test1')!;
@@ -61,7 +84,16 @@ describe('CallStackSearchTree', () => {
 
   it('keeps a special frame and parent links back to the root (SpecialFrame, #49)', () => {
     const tree = new CallStackSearchTree();
-    tree.addCallStack(buildUnifiedStack('test1', [[[A, '645761'], [A, '653231'], [B, '867979'], ['0', '4012']]]));
+    tree.addCallStack(
+      buildUnifiedStack('test1', [
+        [
+          [A, '645761'],
+          [A, '653231'],
+          [B, '867979'],
+          ['0', '4012'],
+        ],
+      ]),
+    );
     expect(tree.forwardTrie.get(`${A}:645761/${A}:653231/${B}:867979/0:4012`)).toBeDefined();
     const root = tree.roots.get('test1')!;
     let node = root;
@@ -80,8 +112,22 @@ describe('CallStackSearchTree', () => {
 
   it('keeps one tree per call ID (MultipleCallIDs, #51)', () => {
     const tree = new CallStackSearchTree();
-    tree.addCallStack(buildUnifiedStack('id1', [[['1', '1'], ['2', '1']]]));
-    tree.addCallStack(buildUnifiedStack('id2', [[['1', '1'], ['2', '2']]]));
+    tree.addCallStack(
+      buildUnifiedStack('id1', [
+        [
+          ['1', '1'],
+          ['2', '1'],
+        ],
+      ]),
+    );
+    tree.addCallStack(
+      buildUnifiedStack('id2', [
+        [
+          ['1', '1'],
+          ['2', '2'],
+        ],
+      ]),
+    );
     expect(tree.pathsByCallID.size).toBe(2);
     expect(tree.pathsByCallID.get('id1')).toHaveLength(1);
     expect(tree.pathsByCallID.get('id2')).toHaveLength(1);
@@ -96,7 +142,14 @@ describe('CallStackSearchTree', () => {
   });
 
   it('starts from a non-empty root frame itself', () => {
-    const tree = CallStackSearchTree.from([{ callID: 'r1', callStack: { root: { frame: { fileID: 'f1', lineno: '10' }, children: [{ frame: { fileID: 'f2', lineno: '20' } }] } } }]);
-    expect(tree.pathsByCallID.get('r1')).toEqual([[{ fileID: 'f1', lineno: '10' }, { fileID: 'f2', lineno: '20' }]]);
+    const tree = CallStackSearchTree.from([
+      { callID: 'r1', callStack: { root: { frame: { fileID: 'f1', lineno: '10' }, children: [{ frame: { fileID: 'f2', lineno: '20' } }] } } },
+    ]);
+    expect(tree.pathsByCallID.get('r1')).toEqual([
+      [
+        { fileID: 'f1', lineno: '10' },
+        { fileID: 'f2', lineno: '20' },
+      ],
+    ]);
   });
 });

@@ -114,7 +114,9 @@ describe('ContainerProfileCache: add path (containerprofilecache_test.go)', () =
   it('indexes the profile call stacks (#6 CallStackIndexBuiltFromProfile)', async () => {
     const h = harness();
     h.sources.containerProfiles.create(
-      containerProfile({ identifiedCallStacks: [{ callID: 'r1', callStack: { root: { frame: { fileID: 'f1', lineno: '10' }, children: [{ frame: { fileID: 'f2', lineno: '20' } }] } } }] }),
+      containerProfile({
+        identifiedCallStacks: [{ callID: 'r1', callStack: { root: { frame: { fileID: 'f1', lineno: '10' }, children: [{ frame: { fileID: 'f2', lineno: '20' } }] } } }],
+      }),
     );
     h.prime('c-stack');
     h.add('c-stack');
@@ -191,25 +193,28 @@ describe('ContainerProfileCache: pending containers and partial profiles (reconc
     expect(h.cache.stats().pending).toBe(0);
   });
 
-  it.each<ProfileStrategy>(['ttl', 'watch'])('keeps a freshly started container pending on a partial profile until it is complete (#26 PartialCP_NonPreRunning_StaysPending, %s)', async (strategy) => {
-    const h = harness({ strategy });
-    h.sources.containerProfiles.create(containerProfile({}, { annotations: annotations('partial', 'completed') }));
-    h.prime('container-partial-restart');
-    h.add('container-partial-restart');
-    await h.flush();
-    expect(h.cache.getContainerProfile('container-partial-restart')).toBeUndefined();
-    expect(h.cache.stats().pending).toBe(1);
+  it.each<ProfileStrategy>(['ttl', 'watch'])(
+    'keeps a freshly started container pending on a partial profile until it is complete (#26 PartialCP_NonPreRunning_StaysPending, %s)',
+    async (strategy) => {
+      const h = harness({ strategy });
+      h.sources.containerProfiles.create(containerProfile({}, { annotations: annotations('partial', 'completed') }));
+      h.prime('container-partial-restart');
+      h.add('container-partial-restart');
+      await h.flush();
+      expect(h.cache.getContainerProfile('container-partial-restart')).toBeUndefined();
+      expect(h.cache.stats().pending).toBe(1);
 
-    h.sources.containerProfiles.put(containerProfile({}, { annotations: annotations('complete', 'completed') }));
-    if (strategy === 'ttl') {
-      // The next tick retries pending containers (the watch store needs no tick: the change is an event).
-      h.cache.start();
-      await h.clock.advance(30_000);
-    }
-    await h.flush();
-    expect(h.cache.getContainerProfile('container-partial-restart')).toBeDefined();
-    expect(h.cache.stats().pending).toBe(0);
-  });
+      h.sources.containerProfiles.put(containerProfile({}, { annotations: annotations('complete', 'completed') }));
+      if (strategy === 'ttl') {
+        // The next tick retries pending containers (the watch store needs no tick: the change is an event).
+        h.cache.start();
+        await h.clock.advance(30_000);
+      }
+      await h.flush();
+      expect(h.cache.getContainerProfile('container-partial-restart')).toBeDefined();
+      expect(h.cache.stats().pending).toBe(0);
+    },
+  );
 
   it('accepts a partial profile for a container that was running before the agent (#27 PartialCP_PreRunning_Accepted)', async () => {
     const h = harness();
@@ -266,7 +271,10 @@ describe('ContainerProfileCache: remove events (init_eviction_test.go, lock_stre
   it('evicts only the container the remove event names (#33 InitContainerEvictionViaRemoveEvent)', async () => {
     const h = harness();
     h.sources.containerProfiles.create(containerProfile());
-    for (const [id, containerName] of [['init-container-id', 'init-container'], ['regular-container-id', 'regular']]) {
+    for (const [id, containerName] of [
+      ['init-container-id', 'init-container'],
+      ['regular-container-id', 'regular'],
+    ]) {
       h.prime(id);
       h.add(id, { containerName, podName: 'testpod' });
     }
@@ -284,7 +292,7 @@ describe('ContainerProfileCache: remove events (init_eviction_test.go, lock_stre
     const ids = Array.from({ length: 10 }, (_, i) => `stress-container-${i}`);
     for (const id of ids) h.prime(id);
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const lastOp = new Map<string, 'add' | 'remove'>();
     const worker = async () => {
       for (let i = 0; i < 50; i++) {
@@ -317,7 +325,11 @@ describe('ContainerProfileCache: remove events (init_eviction_test.go, lock_stre
 describe('ContainerProfileCache: served profiles are shared and immutable (shared_pointer_race_test.go)', () => {
   it('never lets a reader see a half-built entry or a served profile change under it (#43 SharedPointerReadersDoNotCorruptCache)', async () => {
     const h = harness();
-    const v1 = containerProfile({ execs: [{ path: '/bin/sh', args: ['a', 'b', 'c'] }], opens: [{ path: '/etc/passwd', flags: ['O_RDONLY'] }], capabilities: ['CAP_NET_ADMIN', 'CAP_SYS_PTRACE'] });
+    const v1 = containerProfile({
+      execs: [{ path: '/bin/sh', args: ['a', 'b', 'c'] }],
+      opens: [{ path: '/etc/passwd', flags: ['O_RDONLY'] }],
+      capabilities: ['CAP_NET_ADMIN', 'CAP_SYS_PTRACE'],
+    });
     const v2 = containerProfile({ execs: [{ path: '/bin/bash', args: ['x', 'y'] }], opens: [{ path: '/etc/shadow', flags: ['O_WRONLY'] }], capabilities: ['CAP_CHOWN'] });
     h.sources.containerProfiles.create(v1);
     h.prime('race-container');
@@ -354,23 +366,26 @@ describe('ContainerProfileCache: served profiles are shared and immutable (share
     expect(h.cache.getContainerProfile('race-container')?.metadata?.resourceVersion).not.toBe('');
   });
 
-  it.each<ProfileStrategy>(['watch', 'ttl'])('serves the store object itself after a rebuild without overlays (#44 SharedPointerFastPathPreservesPointerIdentity, %s)', async (strategy) => {
-    const h = harness({ strategy });
-    h.sources.containerProfiles.create(containerProfile({ capabilities: ['CAP_NET_ADMIN'] }));
-    h.prime('id-identity');
-    h.add('id-identity');
-    await h.flush();
-    const updated = h.sources.containerProfiles.put(containerProfile({ capabilities: ['CAP_NET_RAW'] }));
-    if (strategy === 'ttl') {
-      await h.clock.advance(30_000);
-      await h.cache.refreshAll();
-    }
-    await h.flush();
-    const got = h.cache.getContainerProfile('id-identity');
-    expect(got).toBe(await h.cache.stores.containerProfiles.get(NS, CP_NAME));
-    expect(got?.metadata?.resourceVersion).toBe(updated.metadata!.resourceVersion);
-    expect(h.cache.getEntry('id-identity')?.shared).toBe(true);
-  });
+  it.each<ProfileStrategy>(['watch', 'ttl'])(
+    'serves the store object itself after a rebuild without overlays (#44 SharedPointerFastPathPreservesPointerIdentity, %s)',
+    async (strategy) => {
+      const h = harness({ strategy });
+      h.sources.containerProfiles.create(containerProfile({ capabilities: ['CAP_NET_ADMIN'] }));
+      h.prime('id-identity');
+      h.add('id-identity');
+      await h.flush();
+      const updated = h.sources.containerProfiles.put(containerProfile({ capabilities: ['CAP_NET_RAW'] }));
+      if (strategy === 'ttl') {
+        await h.clock.advance(30_000);
+        await h.cache.refreshAll();
+      }
+      await h.flush();
+      const got = h.cache.getContainerProfile('id-identity');
+      expect(got).toBe(await h.cache.stores.containerProfiles.get(NS, CP_NAME));
+      expect(got?.metadata?.resourceVersion).toBe(updated.metadata!.resourceVersion);
+      expect(h.cache.getEntry('id-identity')?.shared).toBe(true);
+    },
+  );
 });
 
 describe('ContainerProfileCache: freshness by events (watch stores)', () => {
@@ -615,7 +630,10 @@ describe('ContainerProfileCache: upstream quirks fixed', () => {
     await h.flush();
     expect(h.metrics.legacyLoad('application', 'partial')).toBe(1);
     expect(h.metrics.legacyLoad('application', 'full')).toBe(0);
-    expect(h.logger.warnings('user-authored legacy profile merged (deprecated)')[0]).toMatchObject({ kind: 'application', reason: 'pod has containers missing from user CRD: [sidecar]' });
+    expect(h.logger.warnings('user-authored legacy profile merged (deprecated)')[0]).toMatchObject({
+      kind: 'application',
+      reason: 'pod has containers missing from user CRD: [sidecar]',
+    });
     expect(h.cache.getEntry('a')?.podUID).toBe('uid-1');
   });
 });

@@ -15,8 +15,14 @@ const identity: EntryIdentity = {
   userNNRef: { namespace: 'default', name: 'override' },
   podUID: '',
 };
-const cp: ContainerProfile = { metadata: { name: identity.cpName, namespace: 'default', resourceVersion: '7', annotations: { 'kubescape.io/status': 'ready', 'kubescape.io/completion': 'complete' } }, spec: { execs: [{ path: '/base' }] } };
-const ap = (name: string, rv: string, path: string): ApplicationProfile => ({ metadata: { name, namespace: 'default', resourceVersion: rv }, spec: { containers: [{ name: 'nginx', execs: [{ path }] }] } });
+const cp: ContainerProfile = {
+  metadata: { name: identity.cpName, namespace: 'default', resourceVersion: '7', annotations: { 'kubescape.io/status': 'ready', 'kubescape.io/completion': 'complete' } },
+  spec: { execs: [{ path: '/base' }] },
+};
+const ap = (name: string, rv: string, path: string): ApplicationProfile => ({
+  metadata: { name, namespace: 'default', resourceVersion: rv },
+  spec: { containers: [{ name: 'nginx', execs: [{ path }] }] },
+});
 
 describe('buildEntry', () => {
   it('serves the learned profile object itself when no overlay exists', () => {
@@ -58,7 +64,10 @@ describe('buildEntry', () => {
   });
 
   it('indexes the call stacks of the served (merged) profile', () => {
-    const overlay: ApplicationProfile = { metadata: { name: 'override', resourceVersion: '1' }, spec: { containers: [{ name: 'nginx', identifiedCallStacks: [{ callID: 'u1', callStack: { root: { frame: { fileID: 'f', lineno: '1' } } } }] }] } };
+    const overlay: ApplicationProfile = {
+      metadata: { name: 'override', resourceVersion: '1' },
+      spec: { containers: [{ name: 'nginx', identifiedCallStacks: [{ callID: 'u1', callStack: { root: { frame: { fileID: 'f', lineno: '1' } } } }] }] },
+    };
     // Call stacks are not part of the AP merge (as upstream), so only the base's stacks are indexed.
     const withStacks: ContainerProfile = { ...cp, spec: { identifiedCallStacks: [{ callID: 'r1', callStack: { root: { frame: { fileID: 'a', lineno: '1' } } } }] } };
     const entry = buildEntry(identity, { cp: withStacks, userAP: overlay }, undefined)!;

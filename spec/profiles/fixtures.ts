@@ -10,7 +10,14 @@ import { COMPLETION_ANNOTATION, STATUS_ANNOTATION } from '../../lib/profiles/pro
 import type { ProfileSources, ProfileStrategy } from '../../lib/profiles/profile-stores.js';
 import type { OverlayKind } from '../../lib/profiles/projection.js';
 import { profileResources } from '../../lib/profiles/resources.js';
-import type { ApplicationProfile, ApplicationProfileContainer, ContainerProfile, ContainerProfileSpec, NetworkNeighborhood, NetworkNeighborhoodContainer } from '../../lib/profiles/types.js';
+import type {
+  ApplicationProfile,
+  ApplicationProfileContainer,
+  ContainerProfile,
+  ContainerProfileSpec,
+  NetworkNeighborhood,
+  NetworkNeighborhoodContainer,
+} from '../../lib/profiles/types.js';
 import type { LogFields, Logger } from '../../lib/util/logger.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { MemorySource } from '../../lib/testing/memory-source.js';

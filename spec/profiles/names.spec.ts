@@ -24,8 +24,24 @@ describe('instanceSlug', () => {
     [id({ kind: 'Service', name: 'webapp' }), false, 'service-webapp'],
     [id({ name: 'my-pod', containerName: 'my-container' }), true, 'pod-my-pod'],
     [id({ kind: 'Deployment', name: 'my-deployment', containerName: 'main-app' }), false, 'deployment-my-deployment-main-app-f9c2-5136'],
-    [id({ apiVersion: 'apps/v1', namespace: 'kube-system', kind: 'DaemonSet', name: 'fluentd', alternateName: 'fluentd-ds-alt', containerName: 'fluentd-container', instanceType: 'initContainer' }), true, 'daemonset-fluentd-ds-alt'],
-    [id({ apiVersion: 'batch/v1', namespace: 'processing', kind: 'Job', name: 'data-processor', alternateName: 'processor-job-alt', containerName: 'worker' }), false, 'job-processor-job-alt-worker-32c7-f0b9'],
+    [
+      id({
+        apiVersion: 'apps/v1',
+        namespace: 'kube-system',
+        kind: 'DaemonSet',
+        name: 'fluentd',
+        alternateName: 'fluentd-ds-alt',
+        containerName: 'fluentd-container',
+        instanceType: 'initContainer',
+      }),
+      true,
+      'daemonset-fluentd-ds-alt',
+    ],
+    [
+      id({ apiVersion: 'batch/v1', namespace: 'processing', kind: 'Job', name: 'data-processor', alternateName: 'processor-job-alt', containerName: 'worker' }),
+      false,
+      'job-processor-job-alt-worker-32c7-f0b9',
+    ],
     [id({ name: 'pod-no-cont-name' }), false, 'pod-pod-no-cont-name'],
   ])('matches upstream: %j (noContainer=%s) → %s', (input, noContainer, want) => {
     expect(instanceSlug(input, noContainer)).toBe(want);
@@ -92,7 +108,9 @@ describe('instanceIDFromPod', () => {
   it('takes StatefulSet and DaemonSet alternate names from the controller revision label', () => {
     const labels = { 'controller-revision-hash': 'web-5c9' };
     expect(instanceIDFromPod(pod({ labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: 'u' }] }), 'app')?.alternateName).toBe('web-5c9');
-    expect(instanceIDFromPod(pod({ labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'u' }] }), 'app')?.alternateName).toBe('agent-web-5c9');
+    expect(instanceIDFromPod(pod({ labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'u' }] }), 'app')?.alternateName).toBe(
+      'agent-web-5c9',
+    );
   });
 
   it('knows init and ephemeral containers, and answers undefined for a container the pod lacks', () => {

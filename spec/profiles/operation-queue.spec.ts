@@ -102,10 +102,12 @@ describe('OperationQueue', () => {
     const queue = new OperationQueue(new RecordingLogger());
     const backoff = gate();
     let resumed = false;
-    const add = queue.lane('c1', () => true).enqueue(async () => {
-      await queue.parked(() => backoff.opened);
-      resumed = true;
-    });
+    const add = queue
+      .lane('c1', () => true)
+      .enqueue(async () => {
+        await queue.parked(() => backoff.opened);
+        resumed = true;
+      });
     await queue.whenIdle();
     expect(queue.idle).toBe(true);
     const drained = queue.drain();
@@ -121,10 +123,12 @@ describe('OperationQueue', () => {
     const queue = new OperationQueue(new RecordingLogger());
     const backoff = gate();
     const afterWake = gate();
-    void queue.lane('c1', () => true).enqueue(async () => {
-      await queue.parked(() => backoff.opened);
-      await afterWake.opened;
-    });
+    void queue
+      .lane('c1', () => true)
+      .enqueue(async () => {
+        await queue.parked(() => backoff.opened);
+        await afterWake.opened;
+      });
     await queue.whenIdle();
     backoff.open();
     await settle();

@@ -64,7 +64,12 @@ describe('OverlayWarnings', () => {
     expect(logger.warnings(DEPRECATED)).toHaveLength(DEPRECATION_WARNINGS_REMEMBERED + 1);
     warnings.report({ ap: ap(String(DEPRECATION_WARNINGS_REMEMBERED)), nn: undefined, warnings: [] });
     warnings.report({ ap: ap('0'), nn: undefined, warnings: [] });
-    expect(logger.warnings(DEPRECATED).map((f) => f.resourceVersion).slice(-1)).toEqual(['0']);
+    expect(
+      logger
+        .warnings(DEPRECATED)
+        .map((f) => f.resourceVersion)
+        .slice(-1),
+    ).toEqual(['0']);
     expect(logger.warnings(DEPRECATED)).toHaveLength(DEPRECATION_WARNINGS_REMEMBERED + 2);
   });
 });

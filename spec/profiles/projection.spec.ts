@@ -26,7 +26,14 @@ function userAP(containers: NonNullable<ApplicationProfile['spec']>['containers'
 describe('projectUserProfiles', () => {
   it('merges a matching AP container: capabilities, execs and rule policies, with no warning (#36)', () => {
     const cp = baseCP();
-    const ap = userAP([{ name: 'nginx', capabilities: ['NET_BIND_SERVICE'], execs: [{ path: '/bin/cat' }], rulePolicies: { R0901: { processAllowed: ['cat'] }, R0902: { processAllowed: ['echo'] } } }]);
+    const ap = userAP([
+      {
+        name: 'nginx',
+        capabilities: ['NET_BIND_SERVICE'],
+        execs: [{ path: '/bin/cat' }],
+        rulePolicies: { R0901: { processAllowed: ['cat'] }, R0902: { processAllowed: ['echo'] } },
+      },
+    ]);
     const { profile, warnings } = projectUserProfiles(cp, ap, undefined, podWith('nginx'), 'nginx');
     expect(warnings).toEqual([]);
     expect(profile).not.toBe(cp);
@@ -42,7 +49,15 @@ describe('projectUserProfiles', () => {
       metadata: { name: 'un', namespace: 'default', resourceVersion: 'n1' },
       spec: {
         matchLabels: { env: 'prod' },
-        containers: [{ name: 'nginx', ingress: [{ identifier: 'ing-1', dnsNames: ['b.svc.local'] }, { identifier: 'ing-2', dnsNames: ['c.svc.local'] }] }],
+        containers: [
+          {
+            name: 'nginx',
+            ingress: [
+              { identifier: 'ing-1', dnsNames: ['b.svc.local'] },
+              { identifier: 'ing-2', dnsNames: ['c.svc.local'] },
+            ],
+          },
+        ],
       },
     };
     const { profile, warnings } = projectUserProfiles(cp, undefined, nn, podWith('nginx'), 'nginx');
@@ -89,12 +104,18 @@ describe('projectUserProfiles', () => {
   });
 
   it('finds the container in init, then ephemeral sections when not among regular containers', () => {
-    const ap: ApplicationProfile = { metadata: { name: 'ua' }, spec: { initContainers: [{ name: 'init', syscalls: ['open'] }], ephemeralContainers: [{ name: 'init', syscalls: ['never'] }] } };
+    const ap: ApplicationProfile = {
+      metadata: { name: 'ua' },
+      spec: { initContainers: [{ name: 'init', syscalls: ['open'] }], ephemeralContainers: [{ name: 'init', syscalls: ['never'] }] },
+    };
     expect(projectUserProfiles(baseCP(), ap, undefined, undefined, 'init').profile.spec?.syscalls).toEqual(['open']);
   });
 
   it('overlays the NN label selector even when no container section matches', () => {
-    const nn: NetworkNeighborhood = { metadata: { name: 'un' }, spec: { matchLabels: { env: 'prod' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['web'] }], containers: [] } };
+    const nn: NetworkNeighborhood = {
+      metadata: { name: 'un' },
+      spec: { matchLabels: { env: 'prod' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['web'] }], containers: [] },
+    };
     const { profile } = projectUserProfiles(baseCP(), undefined, nn, undefined, 'nginx');
     expect(profile.spec?.matchLabels).toEqual({ env: 'prod' });
     expect(profile.spec?.matchExpressions).toEqual([{ key: 'tier', operator: 'In', values: ['web'] }]);
@@ -103,7 +124,10 @@ describe('projectUserProfiles', () => {
   it('never writes to the base profile or the overlays', () => {
     const cp = baseCP();
     const ap = userAP([{ name: 'nginx', capabilities: ['X'], rulePolicies: { R0901: { processAllowed: ['cat'] } } }]);
-    const nn: NetworkNeighborhood = { metadata: { name: 'un' }, spec: { matchLabels: { a: 'b' }, containers: [{ name: 'nginx', ingress: [{ identifier: 'ing-1', dnsNames: ['z'], ports: [{ name: 'TCP-80', port: 80 }] }] }] } };
+    const nn: NetworkNeighborhood = {
+      metadata: { name: 'un' },
+      spec: { matchLabels: { a: 'b' }, containers: [{ name: 'nginx', ingress: [{ identifier: 'ing-1', dnsNames: ['z'], ports: [{ name: 'TCP-80', port: 80 }] }] }] },
+    };
     const before = structuredClone([cp, ap, nn]);
     const { profile } = projectUserProfiles(cp, ap, nn, podWith('nginx'), 'nginx');
     profile.spec!.capabilities!.push('MUTATED');
@@ -125,13 +149,27 @@ describe('merge helpers', () => {
   it('mergeNetworkNeighbor: DNS union, ports by name (user wins), selectors overlaid, IP and type replaced when set', () => {
     const merged = mergeNetworkNeighbor(
       { identifier: 'n', type: 'internal', dnsNames: ['a'], ports: [{ name: 'TCP-80', port: 80 }], podSelector: { matchLabels: { app: 'x', keep: '1' } }, ipAddress: '10.0.0.1' },
-      { identifier: 'n', type: 'external', dnsNames: ['a', 'b'], ports: [{ name: 'TCP-80', port: 8080 }, { name: 'UDP-53', port: 53 }], podSelector: { matchLabels: { app: 'y' } }, namespaceSelector: { matchLabels: { ns: 'z' } }, ipAddress: '' },
+      {
+        identifier: 'n',
+        type: 'external',
+        dnsNames: ['a', 'b'],
+        ports: [
+          { name: 'TCP-80', port: 8080 },
+          { name: 'UDP-53', port: 53 },
+        ],
+        podSelector: { matchLabels: { app: 'y' } },
+        namespaceSelector: { matchLabels: { ns: 'z' } },
+        ipAddress: '',
+      },
     );
     expect(merged).toEqual({
       identifier: 'n',
       type: 'external',
       dnsNames: ['a', 'b'],
-      ports: [{ name: 'TCP-80', port: 8080 }, { name: 'UDP-53', port: 53 }],
+      ports: [
+        { name: 'TCP-80', port: 8080 },
+        { name: 'UDP-53', port: 53 },
+      ],
       podSelector: { matchLabels: { app: 'y', keep: '1' } },
       namespaceSelector: { matchLabels: { ns: 'z' } },
       ipAddress: '10.0.0.1',

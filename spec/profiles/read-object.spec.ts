@@ -16,17 +16,57 @@ describe('readObject', () => {
   const opts = (signal = new AbortController().signal) => ({ clock, budget: 100, signal });
 
   it('sorts answers into found, absent and failed', async () => {
-    await expect(readObject(storeAnswering(async () => ({ metadata: {} })), 'ns', 'n', opts())).resolves.toEqual({ status: 'found', object: { metadata: {} } });
-    await expect(readObject(storeAnswering(async () => Promise.reject(newNotFound('x', 'n'))), 'ns', 'n', opts())).resolves.toEqual({ status: 'absent' });
-    const failed = await readObject(storeAnswering(async () => Promise.reject(new StatusError(500, 'InternalError', 'boom'))), 'ns', 'n', opts());
+    await expect(
+      readObject(
+        storeAnswering(async () => ({ metadata: {} })),
+        'ns',
+        'n',
+        opts(),
+      ),
+    ).resolves.toEqual({ status: 'found', object: { metadata: {} } });
+    await expect(
+      readObject(
+        storeAnswering(async () => Promise.reject(newNotFound('x', 'n'))),
+        'ns',
+        'n',
+        opts(),
+      ),
+    ).resolves.toEqual({ status: 'absent' });
+    const failed = await readObject(
+      storeAnswering(async () => Promise.reject(new StatusError(500, 'InternalError', 'boom'))),
+      'ns',
+      'n',
+      opts(),
+    );
     expect(failed).toMatchObject({ status: 'failed' });
-    await expect(readObject(storeAnswering(async () => 'text'), 'ns', 'n', opts())).resolves.toMatchObject({ status: 'failed' });
-    await expect(readObject(storeAnswering(() => { throw new Error('sync'); }), 'ns', 'n', opts())).resolves.toMatchObject({ status: 'failed' });
+    await expect(
+      readObject(
+        storeAnswering(async () => 'text'),
+        'ns',
+        'n',
+        opts(),
+      ),
+    ).resolves.toMatchObject({ status: 'failed' });
+    await expect(
+      readObject(
+        storeAnswering(() => {
+          throw new Error('sync');
+        }),
+        'ns',
+        'n',
+        opts(),
+      ),
+    ).resolves.toMatchObject({ status: 'failed' });
     expect(clock.pendingTimers()).toBe(0);
   });
 
   it('fails a read that outlasts the budget, on the injected clock', async () => {
-    const result = readObject(storeAnswering(() => new Promise(() => {})), 'ns', 'n', opts());
+    const result = readObject(
+      storeAnswering(() => new Promise(() => {})),
+      'ns',
+      'n',
+      opts(),
+    );
     await settle();
     expect(clock.pendingTimers()).toBe(1);
     await clock.advance(100);
@@ -39,12 +79,22 @@ describe('readObject', () => {
 
   it('fails at once when the signal aborts, and never starts when it already has', async () => {
     const ctl = new AbortController();
-    const result = readObject(storeAnswering(() => new Promise(() => {})), 'ns', 'n', opts(ctl.signal));
+    const result = readObject(
+      storeAnswering(() => new Promise(() => {})),
+      'ns',
+      'n',
+      opts(ctl.signal),
+    );
     const closing = new Error('closing');
     ctl.abort(closing);
     await expect(result).resolves.toEqual({ status: 'failed', error: closing });
     let called = false;
-    await readObject(storeAnswering(async () => ((called = true), {})), 'ns', 'n', opts(ctl.signal));
+    await readObject(
+      storeAnswering(async () => ((called = true), {})),
+      'ns',
+      'n',
+      opts(ctl.signal),
+    );
     expect(called).toBe(false);
     expect(clock.pendingTimers()).toBe(0);
   });

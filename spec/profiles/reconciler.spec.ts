@@ -9,19 +9,7 @@ import { ReconcilerLoop } from '../../lib/profiles/reconciler.js';
 import { FakeClock, settle } from '../../lib/testing/fake-clock.js';
 import { noopLogger } from '../../lib/util/logger.js';
 import { expectAwaitUsingStopsLoop } from '../util/dispose-contract.js';
-import {
-  CP_NAME,
-  NS,
-  POD,
-  UG_NAME,
-  annotations,
-  applicationProfile,
-  closeAll,
-  containerProfile,
-  harness,
-  networkNeighborhood,
-  type Harness,
-} from './fixtures.js';
+import { CP_NAME, NS, POD, UG_NAME, annotations, applicationProfile, closeAll, containerProfile, harness, networkNeighborhood, type Harness } from './fixtures.js';
 
 afterEach(closeAll);
 

@@ -19,7 +19,11 @@ describe('DeadlineQueue', () => {
     await clock.advance(1);
     expect(fired).toEqual([['a', 1_000]]);
     await clock.advance(300);
-    expect(fired).toEqual([['a', 1_000], ['b', 1_300], ['c', 1_300]]);
+    expect(fired).toEqual([
+      ['a', 1_000],
+      ['b', 1_300],
+      ['c', 1_300],
+    ]);
     expect(clock.pendingTimers()).toBe(0);
     expect(queue.size).toBe(0);
   });

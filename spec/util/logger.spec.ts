@@ -76,7 +76,7 @@ describe('toLogger', () => {
     logger.info('pass done', { durationMs: 12 });
     logger.error('pass failed', { error: 'boom' });
     logger.warn('no fields');
-    expect(String(stdout.read())).toBe("pass done { durationMs: 12 }\n");
+    expect(String(stdout.read())).toBe('pass done { durationMs: 12 }\n');
     expect(String(stderr.read())).toBe("pass failed { error: 'boom' }\nno fields\n");
   });
 
@@ -115,7 +115,12 @@ describe('toLogger', () => {
 
   it('treats a winston-like logger (child() and numeric levels, no bindings()) as message first', () => {
     const calls: unknown[][] = [];
-    const winstonLike = { levels: { error: 0, warn: 1, info: 2, debug: 5 }, child: () => winstonLike, debug: (...a: unknown[]) => calls.push(a), warn: (...a: unknown[]) => calls.push(a) };
+    const winstonLike = {
+      levels: { error: 0, warn: 1, info: 2, debug: 5 },
+      child: () => winstonLike,
+      debug: (...a: unknown[]) => calls.push(a),
+      warn: (...a: unknown[]) => calls.push(a),
+    };
     toLogger(winstonLike).warn('watch failed', { reflector: 'r' });
     expect(calls).toEqual([['watch failed', { reflector: 'r' }]]);
   });

@@ -58,7 +58,9 @@ describe('connectWaitHooks (Informer events)', () => {
       if (!found) throw new Error(`configmap ${cm.metadata?.name} not found in cache`);
       return found;
     };
-    const waiting = newWaitTask({ hooks, clock, object: informer.get('ns', 'rollout')!, action: 'Rollout', check: isReady, update }).wait(60_000).catch((e) => e);
+    const waiting = newWaitTask({ hooks, clock, object: informer.get('ns', 'rollout')!, action: 'Rollout', check: isReady, update })
+      .wait(60_000)
+      .catch((e) => e);
     await settle();
     source.remove('ns', 'rollout');
     await settle();

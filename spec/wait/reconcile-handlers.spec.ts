@@ -68,7 +68,10 @@ describe('ReconcileHandlers', () => {
 
   it('returns the last result a handler gave', async () => {
     const registry = new ReconcileHandlers<KubeObject>('SandboxCustom');
-    registry.add(() => ({ requeueAfter: 5_000 }), () => undefined);
+    registry.add(
+      () => ({ requeueAfter: 5_000 }),
+      () => undefined,
+    );
     await expect(registry.reconcile('default', 'test-sandbox', lookup(existing))).resolves.toEqual({ requeueAfter: 5_000 });
   });
 

@@ -38,7 +38,11 @@ describe('SingleFlight', () => {
 
   it('turns a synchronous throw into a rejection for every caller', async () => {
     const flights = new SingleFlight();
-    await expect(flights.do('k', () => { throw new Error('sync'); })).rejects.toThrow('sync');
+    await expect(
+      flights.do('k', () => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
     expect(flights.inFlight).toBe(0);
   });
 

@@ -33,7 +33,7 @@ describe('wait hook keys', () => {
 });
 
 describe('WaitEntry', () => {
-  it('starts open with its action and the first acquirer\'s signal (the entry context)', () => {
+  it("starts open with its action and the first acquirer's signal (the entry context)", () => {
     const ac = new AbortController();
     const entry = new WaitEntry('Resume', () => true, ac.signal);
     expect([entry.action, entry.closed, entry.signal]).toEqual(['Resume', false, ac.signal]);
@@ -59,7 +59,11 @@ describe('WaitEntry', () => {
     expect(new WaitEntry('WaitReady', (o: typeof obj) => o.status.phase === 'Running').check(obj)).toBe(true);
     expect(new WaitEntry('WaitReady', (o: typeof obj) => o.status.phase === 'Pending').check(obj)).toBe(false);
     const boom = new Error('boom');
-    expect(() => new WaitEntry('WaitReady', () => { throw boom; }).check(obj)).toThrow(boom);
+    expect(() =>
+      new WaitEntry('WaitReady', () => {
+        throw boom;
+      }).check(obj),
+    ).toThrow(boom);
   });
 });
 
@@ -119,7 +123,7 @@ describe.each([
     expect(hooks.size).toBe(0);
   });
 
-  it('leaves other objects\' hooks alone', () => {
+  it("leaves other objects' hooks alone", () => {
     const hooks = new WaitHooks();
     const other = hooks.acquire(waitHookKey({ ...meta, namespace: 'default', name: 'other' }), 'A', check);
     hooks.notify(obj(satisfied));
@@ -133,7 +137,7 @@ describe.each([
     expect(entry.closed).toBe(true);
   });
 
-  it('closes the hook when the check is satisfied even though the first acquirer\'s signal was aborted', () => {
+  it("closes the hook when the check is satisfied even though the first acquirer's signal was aborted", () => {
     const hooks = new WaitHooks();
     const entry = hooks.acquire(key, 'A', check, AbortSignal.abort());
     hooks.notify(obj(satisfied));
@@ -149,7 +153,9 @@ describe.each([
 
   it('closes the hook when the check throws, without throwing itself', () => {
     const hooks = new WaitHooks();
-    const entry = hooks.acquire(key, 'A', () => { throw new Error('bad'); });
+    const entry = hooks.acquire(key, 'A', () => {
+      throw new Error('bad');
+    });
     expect(() => hooks.notify(obj(unsatisfied))).not.toThrow();
     expect(entry.closed).toBe(true);
   });
@@ -161,7 +167,7 @@ describe.each([
     expect(entry.closed).toBe(true);
   });
 
-  it('uses the first acquirer\'s check for every joiner', () => {
+  it("uses the first acquirer's check for every joiner", () => {
     const hooks = new WaitHooks();
     const entry = hooks.acquire(key, 'A', check);
     hooks.acquire(key, 'A', () => true);

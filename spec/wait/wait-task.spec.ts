@@ -54,10 +54,16 @@ describe('lazy wait task', () => {
   it('fails with "object is not satisfied" on a zero or negative timeout, typed with the action and not during a double-check', async () => {
     const { hooks, opts } = rig();
     for (const timeout of [0, -1]) {
-      const err = await newWaitTask(opts({ object: sandbox('sbx-2') })).wait(timeout).catch((e) => e);
+      const err = await newWaitTask(opts({ object: sandbox('sbx-2') }))
+        .wait(timeout)
+        .catch((e) => e);
       expect(err).toBeInstanceOf(WaitNotSatisfiedError);
       expect(err.message).toBe('object is not satisfied');
-      expect({ action: err.action, duringDoubleCheck: err.duringDoubleCheck, object: err.object }).toEqual({ action: 'Resume', duringDoubleCheck: false, object: { namespace: 'default', name: 'sbx-2' } });
+      expect({ action: err.action, duringDoubleCheck: err.duringDoubleCheck, object: err.object }).toEqual({
+        action: 'Resume',
+        duringDoubleCheck: false,
+        object: { namespace: 'default', name: 'sbx-2' },
+      });
     }
     expect(hooks.size).toBe(0);
   });
@@ -90,7 +96,16 @@ describe('lazy wait task', () => {
   it('a check that throws on the object as given fails the wait with that error, before any hook', async () => {
     const { hooks, opts } = rig();
     const boom = new Error('assert.AnError general error for testing');
-    await expect(newWaitTask(opts({ object: sandbox('x'), check: () => { throw boom; } })).wait(1_000)).rejects.toBe(boom);
+    await expect(
+      newWaitTask(
+        opts({
+          object: sandbox('x'),
+          check: () => {
+            throw boom;
+          },
+        }),
+      ).wait(1_000),
+    ).rejects.toBe(boom);
     expect(hooks.size).toBe(0);
   });
 
@@ -106,7 +121,9 @@ describe('lazy wait task', () => {
 
   it('fails with the double-check error at once when its signal was aborted before wait (ctx already canceled)', async () => {
     const { hooks, opts } = rig();
-    const err = await newWaitTask(opts({ object: sandbox('sbx-ctx-canceled'), signal: AbortSignal.abort() })).wait(3_600_000).catch((e) => e);
+    const err = await newWaitTask(opts({ object: sandbox('sbx-ctx-canceled'), signal: AbortSignal.abort() }))
+      .wait(3_600_000)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(WaitNotSatisfiedError);
     expect(err.duringDoubleCheck).toBe(true);
     expect(err.action).toBe('Resume');
@@ -128,7 +145,9 @@ describe('lazy wait task', () => {
     const first = newWaitTask(opts({ object: sbx, action: 'Resume' })).wait(3_600_000);
     await settle();
     expect(hooks.get('agents.kruise.io/v1alpha1/Sandbox/default/sbx-conflict')?.refs).toBe(1);
-    const err = await newWaitTask(opts({ object: sbx, action: 'Pause' })).wait(1_000).catch((e) => e);
+    const err = await newWaitTask(opts({ object: sbx, action: 'Pause' }))
+      .wait(1_000)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(WaitTaskConflictError);
     expect([err.existing, err.requested, err.message]).toEqual(['Resume', 'Pause', "another action(Resume)'s wait task already exists"]);
     expect(hooks.get(newWaitTask(opts({ object: sbx })).key)?.refs).toBe(1);
@@ -162,7 +181,9 @@ describe('lazy wait task', () => {
   it('is satisfied by the poll fallback without any signal, on the injected clock', async () => {
     const { clock, opts, drive } = rig();
     let updates = 0;
-    const task = newWaitTask(opts({ object: sandbox('sbx-poll', 'Pending'), check: running, pollInterval: 10, update: async (s) => (++updates >= 2 ? { ...s, status: { phase: 'Running' } } : s) }));
+    const task = newWaitTask(
+      opts({ object: sandbox('sbx-poll', 'Pending'), check: running, pollInterval: 10, update: async (s) => (++updates >= 2 ? { ...s, status: { phase: 'Running' } } : s) }),
+    );
     await expect(drive(task.wait(1_000), 1)).resolves.toBeUndefined();
     expect(updates).toBe(2);
     expect(clock.now()).toBe(1_000_010);
@@ -172,7 +193,9 @@ describe('lazy wait task', () => {
   it('polls every 10 s by default', async () => {
     const { clock, opts, drive } = rig();
     let updates = 0;
-    const task = newWaitTask(opts({ object: sandbox('sbx-default-poll', 'Pending'), check: running, update: async (s) => (++updates >= 3 ? { ...s, status: { phase: 'Running' } } : s) }));
+    const task = newWaitTask(
+      opts({ object: sandbox('sbx-default-poll', 'Pending'), check: running, update: async (s) => (++updates >= 3 ? { ...s, status: { phase: 'Running' } } : s) }),
+    );
     await expect(drive(task.wait(60_000), 1_000)).resolves.toBeUndefined();
     expect(DEFAULT_WAIT_POLL_INTERVAL).toBe(10_000);
     expect(clock.now()).toBe(1_000_000 + 2 * DEFAULT_WAIT_POLL_INTERVAL);
@@ -182,7 +205,15 @@ describe('lazy wait task', () => {
     const { hooks, opts, drive } = rig();
     const boom = new Error('update failed');
     let updates = 0;
-    const task = newWaitTask(opts({ object: sandbox('sbx-update-err'), update: async (s) => { if (++updates === 1) return s; throw boom; } }));
+    const task = newWaitTask(
+      opts({
+        object: sandbox('sbx-update-err'),
+        update: async (s) => {
+          if (++updates === 1) return s;
+          throw boom;
+        },
+      }),
+    );
     const waiting = task.wait(2_000);
     await settle();
     hooks.get(task.key)!.close();
@@ -193,7 +224,15 @@ describe('lazy wait task', () => {
     const { hooks, opts, drive } = rig();
     const boom = new Error('check failed');
     let checks = 0;
-    const task = newWaitTask(opts({ object: sandbox('sbx-check-fail'), check: () => { if (++checks < 3) return false; throw boom; } }));
+    const task = newWaitTask(
+      opts({
+        object: sandbox('sbx-check-fail'),
+        check: () => {
+          if (++checks < 3) return false;
+          throw boom;
+        },
+      }),
+    );
     const waiting = task.wait(2_000);
     await settle();
     hooks.get(task.key)!.close();
@@ -235,7 +274,9 @@ describe('lazy wait task', () => {
   it('removes its hook after returning (hook cleaned up after return)', async () => {
     const { hooks, opts, drive } = rig();
     let updates = 0;
-    const task = newWaitTask(opts({ object: sandbox('sbx-cleanup', 'Pending'), check: running, update: async (s) => (++updates === 1 ? s : { ...s, status: { phase: 'Running' } }) }));
+    const task = newWaitTask(
+      opts({ object: sandbox('sbx-cleanup', 'Pending'), check: running, update: async (s) => (++updates === 1 ? s : { ...s, status: { phase: 'Running' } }) }),
+    );
     const waiting = task.wait(1_000);
     await settle();
     expect(hooks.size).toBe(1);
@@ -249,8 +290,24 @@ describe('lazy wait task', () => {
     const { opts } = rig();
     const cp = { apiVersion: 'agents.kruise.io/v1alpha1', kind: 'Checkpoint', metadata: { namespace: 'default', name: 'cp-1' }, status: { phase: 'Succeeded' } };
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'default', name: 'my-pod' }, status: { phase: 'Running' } };
-    await expect(newWaitTask({ ...opts({ object: sandbox('unused') }), object: cp, action: 'Checkpoint', check: (o: typeof cp) => o.status.phase === 'Succeeded', update: async (o: typeof cp) => o }).wait(1_000)).resolves.toBeUndefined();
-    await expect(newWaitTask({ ...opts({ object: sandbox('unused') }), object: pod, action: 'WaitReady', check: (o: typeof pod) => o.status.phase === 'Running', update: async (o: typeof pod) => o }).wait(1_000)).resolves.toBeUndefined();
+    await expect(
+      newWaitTask({
+        ...opts({ object: sandbox('unused') }),
+        object: cp,
+        action: 'Checkpoint',
+        check: (o: typeof cp) => o.status.phase === 'Succeeded',
+        update: async (o: typeof cp) => o,
+      }).wait(1_000),
+    ).resolves.toBeUndefined();
+    await expect(
+      newWaitTask({
+        ...opts({ object: sandbox('unused') }),
+        object: pod,
+        action: 'WaitReady',
+        check: (o: typeof pod) => o.status.phase === 'Running',
+        update: async (o: typeof pod) => o,
+      }).wait(1_000),
+    ).resolves.toBeUndefined();
   });
 
   it('refuses an object it cannot key (no apiVersion or kind) with a TypeError', () => {
@@ -289,7 +346,9 @@ describe('refreshed check and double-check', () => {
     let updates = 0;
     let checks = 0;
     // Check 1 (as given) and 2 (post-acquire) see "not yet"; the double-check sees `update` and `check`.
-    const task = newWaitTask(opts({ object: sandbox('sbx-dbl', 'Pending'), update: (s) => (++updates === 1 ? Promise.resolve(s) : update(s)), check: (s) => (++checks <= 2 ? false : check(s)) }));
+    const task = newWaitTask(
+      opts({ object: sandbox('sbx-dbl', 'Pending'), update: (s) => (++updates === 1 ? Promise.resolve(s) : update(s)), check: (s) => (++checks <= 2 ? false : check(s)) }),
+    );
     const waiting = task.wait(1_000);
     await settle();
     hooks.get(task.key)?.close();
@@ -310,13 +369,24 @@ describe('refreshed check and double-check', () => {
   it('returns the update error and the check error as they are', async () => {
     const updateErr = new Error('update');
     const checkErr = new Error('check');
-    await expect(closedAtOnce(async () => { throw updateErr; }, () => true)).rejects.toBe(updateErr);
-    await expect(closedAtOnce(identity, () => { throw checkErr; })).rejects.toBe(checkErr);
+    await expect(
+      closedAtOnce(
+        async () => {
+          throw updateErr;
+        },
+        () => true,
+      ),
+    ).rejects.toBe(updateErr);
+    await expect(
+      closedAtOnce(identity, () => {
+        throw checkErr;
+      }),
+    ).rejects.toBe(checkErr);
   });
 });
 
 describe('pre-acquired wait task', () => {
-  it('acquires at once (the stored hook is the task\'s), and a double release removes it once', () => {
+  it("acquires at once (the stored hook is the task's), and a double release removes it once", () => {
     const { hooks, opts } = rig();
     const sbx = sandbox('sbx-acquired-release');
     const task = newAcquiredWaitTask(opts({ object: sbx, action: 'Pause' }));
@@ -345,7 +415,9 @@ describe('pre-acquired wait task', () => {
   it('waits on the hook it holds and releases it when the wait returns', async () => {
     const { hooks, opts } = rig();
     const sbx = sandbox('sbx-acquired-wait');
-    const task = newAcquiredWaitTask(opts({ object: sbx, update: async (s) => ({ ...s, metadata: { ...s.metadata, labels: { ready: 'true' } } }), check: (s) => s.metadata.labels?.ready === 'true' }));
+    const task = newAcquiredWaitTask(
+      opts({ object: sbx, update: async (s) => ({ ...s, metadata: { ...s.metadata, labels: { ready: 'true' } } }), check: (s) => s.metadata.labels?.ready === 'true' }),
+    );
     await expect(task.wait(1_000)).resolves.toBeUndefined();
     expect(hooks.size).toBe(0);
     task.release(); // a deferred release after wait does nothing
@@ -362,7 +434,9 @@ describe('pre-acquired wait task', () => {
 
   it('fails a zero timeout after the post-acquire check with "object is not satisfied"', async () => {
     const { hooks, opts } = rig();
-    const err = await newAcquiredWaitTask(opts({ object: sandbox('sbx-zero') })).wait(0).catch((e) => e);
+    const err = await newAcquiredWaitTask(opts({ object: sandbox('sbx-zero') }))
+      .wait(0)
+      .catch((e) => e);
     expect(err.message).toBe('object is not satisfied');
     expect(err.duringDoubleCheck).toBe(false);
     expect(hooks.size).toBe(0);
@@ -390,7 +464,16 @@ describe('pre-acquired wait task', () => {
     let allow!: () => void;
     const gate = new Promise<void>((r) => (allow = r));
     let updates = 0;
-    const task = newAcquiredWaitTask(opts({ object: sandbox('sbx-concurrent'), check: () => updates > 0, update: async (s) => { if (++updates === 1) await gate; return s; } }));
+    const task = newAcquiredWaitTask(
+      opts({
+        object: sandbox('sbx-concurrent'),
+        check: () => updates > 0,
+        update: async (s) => {
+          if (++updates === 1) await gate;
+          return s;
+        },
+      }),
+    );
     const first = task.wait(1_000);
     await settle();
     expect(updates).toBe(1);

@@ -8,15 +8,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { realClock, type Clock } from '../../util/clock.js';
 import type { AsyncCloseable } from '../../util/dispose.js';
-import {
-  RuntimeNotFoundError,
-  type ContainerRuntime,
-  type KillSignal,
-  type RuntimeCallOptions,
-  type RuntimeContainer,
-  type RuntimeImage,
-  type TaskState,
-} from '../runtime.js';
+import { RuntimeNotFoundError, type ContainerRuntime, type KillSignal, type RuntimeCallOptions, type RuntimeContainer, type RuntimeImage, type TaskState } from '../runtime.js';
 import { ContainerdConnection, ContainerdError, isGrpcNotFound } from './connection.js';
 
 /**

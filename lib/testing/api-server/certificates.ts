@@ -58,14 +58,18 @@ export async function generateServingCertificates(opts: CertificateOptions = {})
   const [caKeys, serverKeys] = await Promise.all([rsaKeyPair(), rsaKeyPair()]);
   const validity = validityFor(opts.validForMs);
   const ca = selfSignedCa('refwatch-embedded-ca', caKeys, validity);
-  const altNames = [
-    ...(opts.dnsNames ?? ['localhost']).map((value) => ({ type: 2, value })),
-    ...(opts.ipAddresses ?? ['127.0.0.1', '::1']).map((ip) => ({ type: 7, ip })),
-  ];
-  const cert = issuedBy(ca, caKeys.privateKeyPem, serverKeys.publicKey, validity, [{ name: 'commonName', value: 'refwatch-embedded-apiserver' }], [
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames },
-  ]);
+  const altNames = [...(opts.dnsNames ?? ['localhost']).map((value) => ({ type: 2, value })), ...(opts.ipAddresses ?? ['127.0.0.1', '::1']).map((ip) => ({ type: 7, ip }))];
+  const cert = issuedBy(
+    ca,
+    caKeys.privateKeyPem,
+    serverKeys.publicKey,
+    validity,
+    [{ name: 'commonName', value: 'refwatch-embedded-apiserver' }],
+    [
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames },
+    ],
+  );
   return { caPem: forge.pki.certificateToPem(ca), certPem: forge.pki.certificateToPem(cert), keyPem: serverKeys.privateKeyPem };
 }
 

@@ -86,7 +86,12 @@ export function admitDefinition(crd: KubeObject): KubeObject {
   if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster') throw invalid('spec.scope', 'Unsupported value: must be Namespaced or Cluster');
   if (c.metadata?.name !== `${plural}.${group}`) throw invalid('metadata.name', `Invalid value: must be spec.names.plural+"."+spec.group`);
   if (servedBy(crd).length === 0) throw invalid('spec.versions', 'Invalid value: must have exactly one version marked as storage version and at least one served');
-  const conditions = ['NamesAccepted', 'Established'].map((type) => ({ type, status: 'True', reason: type === 'Established' ? 'InitialNamesAccepted' : 'NoConflicts', lastTransitionTime: new Date(0).toISOString() }));
+  const conditions = ['NamesAccepted', 'Established'].map((type) => ({
+    type,
+    status: 'True',
+    reason: type === 'Established' ? 'InitialNamesAccepted' : 'NoConflicts',
+    lastTransitionTime: new Date(0).toISOString(),
+  }));
   return { ...crd, status: { acceptedNames: spec.names, storedVersions: servedBy(crd).map((s) => s.resource.version), conditions } } as KubeObject;
 }
 

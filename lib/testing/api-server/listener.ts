@@ -125,10 +125,15 @@ export class HttpListener {
 
   private track(socket: net.Socket): void {
     socket.on('error', ignore);
-    this.sockets.set(socket, new Promise<void>((resolve) => socket.once('close', () => {
-      this.sockets.delete(socket);
-      resolve();
-    })));
+    this.sockets.set(
+      socket,
+      new Promise<void>((resolve) =>
+        socket.once('close', () => {
+          this.sockets.delete(socket);
+          resolve();
+        }),
+      ),
+    );
   }
 
   private layer(layer: { destroy(): void; once(event: 'close', fn: () => void): unknown; on(event: 'error', fn: () => void): unknown }): void {

@@ -163,7 +163,8 @@ export class ApiServer implements AsyncCloseable {
     const log = new RequestLog();
     for (const crd of opts.crds ?? []) {
       const name = (crd as KubeObject).metadata?.name ?? '';
-      if (!storage.list(customResourceDefinitions, '', { fieldSelector: `metadata.name=${name}` }).items.length) storage.create(customResourceDefinitions, admitDefinition(crd as KubeObject));
+      if (!storage.list(customResourceDefinitions, '', { fieldSelector: `metadata.name=${name}` }).items.length)
+        storage.create(customResourceDefinitions, admitDefinition(crd as KubeObject));
     }
     const certs = tls ? (opts.certificates ?? (await generateServingCertificates({ ipAddresses: servingIps(host) }))) : undefined;
     let address = '';

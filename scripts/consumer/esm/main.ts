@@ -26,7 +26,10 @@ const seen = firstValueFrom(changes.pipe(filter((s) => s?.data?.password === b64
 await writer.patch('shop', 'db', { data: { password: b64('two') } });
 const second = await seen;
 
-const missing: unknown = await client.source(resources.secrets).get('shop', 'nope').catch((err: unknown) => err);
+const missing: unknown = await client
+  .source(resources.secrets)
+  .get('shop', 'nope')
+  .catch((err: unknown) => err);
 if (!isNotFound(missing)) throw new Error(`expected NotFound, got ${String(missing)}`);
 // `await using`: the loop is stopped when the block ends (Symbol.asyncDispose, typed by @types/node).
 let passes = 0;
@@ -42,4 +45,6 @@ manager.unregisterPod(pod);
 await store.close();
 await client.close();
 await server.stop();
-console.log(`esm consumer: read, watched (resourceVersion ${first.metadata?.resourceVersion} -> ${second?.metadata?.resourceVersion}), branched on NotFound, stopped a loop with await using`);
+console.log(
+  `esm consumer: read, watched (resourceVersion ${first.metadata?.resourceVersion} -> ${second?.metadata?.resourceVersion}), branched on NotFound, stopped a loop with await using`,
+);

@@ -100,7 +100,10 @@ describe("the kubeconfig's proxy-url", () => {
     const proxy = await startProxy({ refuse: 407 });
     const proxyUrl = `http://agent:p%40ss-hunter2@127.0.0.1:${proxy.port}`;
     const c = client(kubeconfig({ caPem: ipOnly.caPem, server: server.url, proxyUrl }));
-    const err = (await c.source(resources.secrets).get('ns', 's').catch((e: unknown) => e)) as Error;
+    const err = (await c
+      .source(resources.secrets)
+      .get('ns', 's')
+      .catch((e: unknown) => e)) as Error;
     expect(proxy.seen.authorization).toEqual([`Basic ${Buffer.from('agent:p@ss-hunter2').toString('base64')}`]);
     expect(err).toBeInstanceOf(TransportError);
     expect(err.message).toBe(`proxy ${proxy.url} refused CONNECT to ${new URL(server.url).host}: 407 Not Allowed Here`);

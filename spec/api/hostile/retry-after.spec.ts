@@ -49,7 +49,14 @@ const nullSink: ReflectorSink<unknown> = { replace() {}, add() {}, update() {}, 
 /** A list+watch reflector (no WatchList), so the first list succeeds and only the watches meet the 429s. */
 function runReflector(port: number, clock: Clock) {
   const client = clientFor(port, { clock });
-  const reflector = new Reflector({ name: 'hostile', listerWatcher: listWatchFor(client.source(resources.secrets), 'ns'), sink: nullSink, clock, random: () => 0, watchList: false });
+  const reflector = new Reflector({
+    name: 'hostile',
+    listerWatcher: listWatchFor(client.source(resources.secrets), 'ns'),
+    sink: nullSink,
+    clock,
+    random: () => 0,
+    watchList: false,
+  });
   const stop = new AbortController();
   const running = reflector.run(stop.signal);
   onCleanup(async () => {
@@ -112,7 +119,10 @@ describe('a huge Retry-After', () => {
     const server = await throttlingServer({ via: 'header', throttleLists: true });
     const clock = new FakeClock();
     const client = clientFor(server.port, { clock }); // requestTimeout 60 s: a 60 s wait cannot fit
-    const err = (await client.source(resources.secrets).list('ns').catch((e) => e)) as StatusError;
+    const err = (await client
+      .source(resources.secrets)
+      .list('ns')
+      .catch((e) => e)) as StatusError;
     expect(err).toBeInstanceOf(StatusError);
     expect([err.code, err.retryAfterSeconds, err.details?.retryAfterSeconds]).toEqual([429, MAX_RETRY_AFTER_SECONDS, HUGE]);
     expect(server.seen.list).toBe(1);

@@ -56,7 +56,10 @@ describe('a server address without a scheme', () => {
   });
 
   it.each([
-    ['kube.example:6443/some/path', /the kubeconfig's server "kube\.example:6443\/some\/path" is neither a URL \(https:\/\/host:port, optionally with a path\) nor a host:port pair/],
+    [
+      'kube.example:6443/some/path',
+      /the kubeconfig's server "kube\.example:6443\/some\/path" is neither a URL \(https:\/\/host:port, optionally with a path\) nor a host:port pair/,
+    ],
     ['https://exa mple', /the kubeconfig's server "https:\/\/exa mple" is neither a URL/],
     ['::::', /the kubeconfig's server "::::" is neither a URL/],
     ['ftp://kube.example', /unsupported server address "ftp:\/\/kube\.example": expected https:\/\/ or http:\/\//],

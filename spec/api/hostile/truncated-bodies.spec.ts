@@ -21,7 +21,10 @@ describe('a list whose body is cut off', () => {
         res.write(HALF, () => setTimeout(() => (res.socket as net.Socket).destroy(), 5));
       });
       const client = clientFor(server.port, { http2: false });
-      const err = await client.source(resources.secrets).list('ns').catch((e) => e);
+      const err = await client
+        .source(resources.secrets)
+        .list('ns')
+        .catch((e) => e);
       expect(err).toBeInstanceOf(TransportError);
       expect(err.message).toMatch(/^reading the response \(\d+ bytes received\) from https:\/\/127\.0\.0\.1:\d+ failed: aborted/);
       expect(err.code).toBe('ECONNRESET');
@@ -40,7 +43,10 @@ describe('a list whose body is cut off', () => {
         );
       });
       const client = clientFor(server.port);
-      const err = await client.source(resources.secrets).list('ns').catch((e) => e);
+      const err = await client
+        .source(resources.secrets)
+        .list('ns')
+        .catch((e) => e);
       expect(err).not.toBeInstanceOf(StatusError);
       expect(err).toBeInstanceOf(TransportError);
       expect(err.message).toMatch(new RegExp(`^the response from https://127\\.0\\.0\\.1:\\d+ was cut off after ${HALF.length} bytes`));
@@ -53,7 +59,10 @@ describe('a list whose body is cut off', () => {
       stream.end('<html>a proxy error page</html>');
     });
     const client = clientFor(server.port);
-    const err = await client.source(resources.secrets).list('ns').catch((e) => e);
+    const err = await client
+      .source(resources.secrets)
+      .list('ns')
+      .catch((e) => e);
     expect(err).toBeInstanceOf(StatusError);
     expect(err.message).toMatch(/not JSON/);
   });

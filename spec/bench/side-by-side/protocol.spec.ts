@@ -21,7 +21,7 @@ describe('worker protocol', () => {
     expect(parseCommand('null')).toBeUndefined();
   });
 
-  it('stamps time on a clock every process shares, so a worker\'s stamp can be subtracted from ours', () => {
+  it("stamps time on a clock every process shares, so a worker's stamp can be subtracted from ours", () => {
     const before = monotonicMs();
     const child = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(Number(process.hrtime.bigint()) / 1e6))'], { encoding: 'utf8' }));
     const after = monotonicMs();

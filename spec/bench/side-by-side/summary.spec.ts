@@ -50,20 +50,39 @@ describe('summarize', () => {
 
   it('reports what a variant reached when no run converged', () => {
     const samples = [0, 1, 2].map((round) =>
-      run('kubelet', 100_000, round, { outcome: 'timeout', readyMs: undefined, readable: 40 + round, watches: 50, connections: 9_000, memory: { heapBytes: NaN, rssBytes: 3 * 2 ** 30 }, failure: 'no ready within 1560 s' }),
+      run('kubelet', 100_000, round, {
+        outcome: 'timeout',
+        readyMs: undefined,
+        readable: 40 + round,
+        watches: 50,
+        connections: 9_000,
+        memory: { heapBytes: NaN, rssBytes: 3 * 2 ** 30 },
+        failure: 'no ready within 1560 s',
+      }),
     );
     const s = summarize(samples, 'kubelet', 100_000)!;
     expect(s.converged).toBe(0);
     expect(s.readyMs).toBeUndefined();
-    expect(s.reached).toEqual({ readable: 41, watches: 50, connections: 9_000, peakConnections: 12, rssBytes: 3 * 2 ** 30, failedGets: 0, failures: ['no ready within 1560 s', 'no ready within 1560 s', 'no ready within 1560 s'], lastError: undefined });
+    expect(s.reached).toEqual({
+      readable: 41,
+      watches: 50,
+      connections: 9_000,
+      peakConnections: 12,
+      rssBytes: 3 * 2 ** 30,
+      failedGets: 0,
+      failures: ['no ready within 1560 s', 'no ready within 1560 s', 'no ready within 1560 s'],
+      lastError: undefined,
+    });
   });
 
   it('says a variant stalled when every run ended without progress', () => {
-    const stalled = [0, 1].map((round) => run('client-node', 10_000, round, { outcome: 'timeout', readyMs: undefined, readable: 6, failure: 'client-node worker: stalled, no object became readable for 70 s' }));
+    const stalled = [0, 1].map((round) =>
+      run('client-node', 10_000, round, { outcome: 'timeout', readyMs: undefined, readable: 6, failure: 'client-node worker: stalled, no object became readable for 70 s' }),
+    );
     expect(sizeTable([summarize(stalled, 'client-node', 10_000)!], 210_000)).toContain('| stalled: 6 of 10,000 readable,');
   });
 
-  it('gives latency as the median over runs of each run\'s nearest-rank percentiles, counting updates never seen', () => {
+  it("gives latency as the median over runs of each run's nearest-rank percentiles, counting updates never seen", () => {
     const samples = [
       run('refwatch', 1_000, 0, { latencyMs: [1, 2, 3, 4, 50] }),
       run('refwatch', 1_000, 1, { latencyMs: [2, 3, 4, 5, 60, null] }),
@@ -85,10 +104,21 @@ describe('slopes and tables', () => {
     run('kubelet', 10_000, 0, { memory: { heapBytes: 20 * MiB + 9_000 * 16 * 1024, stackBytes: 26 * MiB + 9_000 * 26 * 1024, goroutines: 50_010, rssBytes: 800 * MiB } }),
     run('objects', 1_000, 0, { latencyMs: [], memory: { heapBytes: 30 * MiB, rssBytes: 100 * MiB } }),
     run('objects', 10_000, 0, { latencyMs: [], memory: { heapBytes: 30 * MiB + 9_000 * 1024, rssBytes: 110 * MiB } }),
-    run('client-node', 1_000, 0, { outcome: 'timeout', readyMs: undefined, readable: 812, watches: 900, connections: 1_000, peakConnections: 1_000, failedGets: 9_994, lastError: 'request to https://127.0.0.1:1/api/v1/namespaces/bench/secrets?fieldSelector=metadata.name%3Dsecret-1952 failed, reason: socket hang up' }),
+    run('client-node', 1_000, 0, {
+      outcome: 'timeout',
+      readyMs: undefined,
+      readable: 812,
+      watches: 900,
+      connections: 1_000,
+      peakConnections: 1_000,
+      failedGets: 9_994,
+      lastError: 'request to https://127.0.0.1:1/api/v1/namespaces/bench/secrets?fieldSelector=metadata.name%3Dsecret-1952 failed, reason: socket hang up',
+    }),
   ];
   const SIZES = [1_000, 10_000];
-  const summaries = SIZES.flatMap((n) => (['refwatch', 'kubelet', 'client-node', 'objects'] as const).map((v) => summarize(samples, v, n)).filter((s): s is VariantSummary => s !== undefined));
+  const summaries = SIZES.flatMap((n) =>
+    (['refwatch', 'kubelet', 'client-node', 'objects'] as const).map((v) => summarize(samples, v, n)).filter((s): s is VariantSummary => s !== undefined),
+  );
 
   it('measures per-object memory as slopes between sizes, Go stacks and goroutines apart', () => {
     const refwatch = slopesOf(summaries, 'refwatch', SIZES);
@@ -101,10 +131,15 @@ describe('slopes and tables', () => {
   });
 
   it('prints a size table that says what a non-converged variant reached, and dashes for the rest of its column', () => {
-    const table = sizeTable(summaries.filter((s) => s.objects === 1_000), 75_000);
+    const table = sizeTable(
+      summaries.filter((s) => s.objects === 1_000),
+      75_000,
+    );
     const lines = table.split('\n');
     expect(lines[0]).toBe('|  | refwatch SecretManager | kubelet (Go) secret manager | client-node informers | objects only (floor) |');
-    expect(lines[2]).toContain('did not converge in 75 s: 812 of 1,000 readable, 900 watches open, 1,000 connections (peak 1,000), 200 MiB RSS, 9,994 failed gets (last: request to https://127.0.0.1:1/api/v1/namespaces/bench/secrets?fieldSelector=metadata.name…)');
+    expect(lines[2]).toContain(
+      'did not converge in 75 s: 812 of 1,000 readable, 900 watches open, 1,000 connections (peak 1,000), 200 MiB RSS, 9,994 failed gets (last: request to https://127.0.0.1:1/api/v1/namespaces/bench/secrets?fieldSelector=metadata.name…)',
+    );
     expect(table).toMatch(/\| heap after GC \| 50 MiB \| 20 MiB \+ 26 MiB stacks \(5,010 goroutines\) \| – \| 30 MiB \|/);
     expect(table).toMatch(/\| update → visible, p50 \/ p99 \| 3\.0 \/ 100 ms \| 3\.0 \/ 100 ms \| – \| – \|/);
   });

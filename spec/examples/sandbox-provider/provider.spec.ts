@@ -61,13 +61,18 @@ describe('queries', () => {
 
   it('pickSandboxSet is namespace-scoped: the same template name in two namespaces', async () => {
     const rig = await start([sandboxSet('team-a', 'shared-template'), sandboxSet('team-b', 'shared-template')]);
-    for (const ns of ['team-a', 'team-b']) expect(rig.provider.pickSandboxSet({ namespace: ns, name: 'shared-template' }).metadata).toMatchObject({ name: 'shared-template', namespace: ns });
+    for (const ns of ['team-a', 'team-b'])
+      expect(rig.provider.pickSandboxSet({ namespace: ns, name: 'shared-template' }).metadata).toMatchObject({ name: 'shared-template', namespace: ns });
     await rig.shutdown();
   });
 
   it('listSandboxSets: one namespace (2 of 3), every namespace without one (3), none in an empty namespace', async () => {
     const rig = await start([sandboxSet('team-a', 'tmpl-a'), sandboxSet('team-b', 'tmpl-b'), sandboxSet('team-a', 'tmpl-c')]);
-    const names = (namespace?: string) => rig.provider.listSandboxSets({ namespace }).map((s) => s.metadata.name).sort();
+    const names = (namespace?: string) =>
+      rig.provider
+        .listSandboxSets({ namespace })
+        .map((s) => s.metadata.name)
+        .sort();
     expect(names('team-a')).toEqual(['tmpl-a', 'tmpl-c']);
     expect(names('')).toEqual(['tmpl-a', 'tmpl-b', 'tmpl-c']);
     expect(names('team-c')).toEqual([]);
@@ -92,7 +97,13 @@ describe('queries', () => {
 
   it('listCheckpoints by user, by namespace and user, by namespace only', async () => {
     const cp = (ns: string, name: string, user: string) => checkpoint(ns, name, { checkpointId: `${name}-id` }, { [ANNOTATION_OWNER]: user });
-    const rig = await start([cp('default', 'cp-1', 'user-1'), cp('default', 'cp-2', 'user-2'), cp('team-a', 'cp-a', 'same-user'), cp('team-b', 'cp-b', 'same-user'), cp('team-a', 'cp-c', 'user-c')]);
+    const rig = await start([
+      cp('default', 'cp-1', 'user-1'),
+      cp('default', 'cp-2', 'user-2'),
+      cp('team-a', 'cp-a', 'same-user'),
+      cp('team-b', 'cp-b', 'same-user'),
+      cp('team-a', 'cp-c', 'user-c'),
+    ]);
     const p = rig.provider;
     expect(p.listCheckpoints({ user: 'user-1' }).map((c) => c.metadata.name)).toEqual(['cp-1']);
     expect(p.listCheckpoints({ user: 'user-nobody' })).toEqual([]);
@@ -102,21 +113,31 @@ describe('queries', () => {
   });
 
   it('listSandboxesInPool lists a SandboxSet-owned, running and ready sandbox under its template, and nothing for a missing pool', async () => {
-    const rig = await start([sandbox('default', 'pool-sbx-1', { labels: { [LABEL_SANDBOX_TEMPLATE]: 'tmpl-a' }, ownerReferences: sandboxSetOwner() }, { phase: 'Running', conditions: [ready()] })]);
+    const rig = await start([
+      sandbox('default', 'pool-sbx-1', { labels: { [LABEL_SANDBOX_TEMPLATE]: 'tmpl-a' }, ownerReferences: sandboxSetOwner() }, { phase: 'Running', conditions: [ready()] }),
+    ]);
     expect(rig.provider.listSandboxesInPool({ pool: 'tmpl-a' }).map((s) => s.metadata.name)).toEqual(['pool-sbx-1']);
     expect(rig.provider.listSandboxesInPool({ pool: 'tmpl-nonexistent' })).toEqual([]);
     await rig.shutdown();
   });
 
   it('listSandboxesInPool is namespace-scoped', async () => {
-    const member = (ns: string, name: string) => sandbox(ns, name, { labels: { [LABEL_SANDBOX_TEMPLATE]: 'shared-template' }, ownerReferences: sandboxSetOwner('shared-template') }, { phase: 'Running', conditions: [ready()] });
+    const member = (ns: string, name: string) =>
+      sandbox(
+        ns,
+        name,
+        { labels: { [LABEL_SANDBOX_TEMPLATE]: 'shared-template' }, ownerReferences: sandboxSetOwner('shared-template') },
+        { phase: 'Running', conditions: [ready()] },
+      );
     const rig = await start([member('team-a', 'pool-a'), member('team-b', 'pool-b')]);
     expect(rig.provider.listSandboxesInPool({ namespace: 'team-b', pool: 'shared-template' }).map((s) => `${s.metadata.namespace}/${s.metadata.name}`)).toEqual(['team-b/pool-b']);
     await rig.shutdown();
   });
 
   it('keeps the pool index current: a pool sandbox whose phase turns Failed leaves the pool', async () => {
-    const rig = await start([sandbox('default', 'pool-sbx', { labels: { [LABEL_SANDBOX_TEMPLATE]: 'tmpl-a' }, ownerReferences: sandboxSetOwner() }, { phase: 'Running', conditions: [ready()] })]);
+    const rig = await start([
+      sandbox('default', 'pool-sbx', { labels: { [LABEL_SANDBOX_TEMPLATE]: 'tmpl-a' }, ownerReferences: sandboxSetOwner() }, { phase: 'Running', conditions: [ready()] }),
+    ]);
     expect(rig.provider.listSandboxesInPool({ pool: 'tmpl-a' })).toHaveLength(1);
     await rig.writeStatus('Sandbox', 'default', 'pool-sbx', { phase: 'Failed' });
     await rig.io();
@@ -136,11 +157,21 @@ describe('ad-hoc waits', () => {
     await rig.shutdown();
   });
 
-  it('returns the check\'s error at once', async () => {
+  it("returns the check's error at once", async () => {
     const sbx = sandbox('default', 'wait-sbx-err', claimed, { phase: 'Pending' });
     const rig = await start([sbx]);
     const boom = new Error('assert.AnError general error for testing');
-    await expect(adHoc(rig, sbx, '', () => { throw boom; }, rig.provider.sandboxUpdate()).wait(1_000)).rejects.toThrow(boom.message);
+    await expect(
+      adHoc(
+        rig,
+        sbx,
+        '',
+        () => {
+          throw boom;
+        },
+        rig.provider.sandboxUpdate(),
+      ).wait(1_000),
+    ).rejects.toThrow(boom.message);
     await rig.shutdown();
   });
 
@@ -157,9 +188,13 @@ describe('ad-hoc waits', () => {
     const sbx = sandbox('default', 'wait-sbx-conflict', claimed, { phase: 'Pending' });
     const rig = await start([sbx]);
     const ac = new AbortController();
-    const long = adHoc(rig, sbx, 'another', () => false, rig.provider.sandboxUpdate(), ac.signal).wait(3_600_000).catch((e) => e);
+    const long = adHoc(rig, sbx, 'another', () => false, rig.provider.sandboxUpdate(), ac.signal)
+      .wait(3_600_000)
+      .catch((e) => e);
     await rig.io();
-    const err = await adHoc(rig, sbx, '', () => false, rig.provider.sandboxUpdate()).wait(1_000).catch((e) => e);
+    const err = await adHoc(rig, sbx, '', () => false, rig.provider.sandboxUpdate())
+      .wait(1_000)
+      .catch((e) => e);
     expect(err).toBeInstanceOf(WaitTaskConflictError);
     expect(err.message).toContain('already exists');
     ac.abort();
@@ -182,11 +217,22 @@ describe('ad-hoc waits', () => {
     await rig.shutdown();
   });
 
-  it('fails with the check\'s error when the written state makes the check throw', async () => {
+  it("fails with the check's error when the written state makes the check throw", async () => {
     const sbx = sandbox('default', 'wait-sbx-check-err', claimed, { phase: 'Pending' });
     const rig = await start([sbx]);
     const boom = new Error('assert.AnError general error for testing');
-    const waiting = adHoc(rig, sbx, '', (s) => { if (s.status?.phase === 'Running') throw boom; return false; }, rig.provider.sandboxUpdate()).wait(2_000).catch((e) => e);
+    const waiting = adHoc(
+      rig,
+      sbx,
+      '',
+      (s) => {
+        if (s.status?.phase === 'Running') throw boom;
+        return false;
+      },
+      rig.provider.sandboxUpdate(),
+    )
+      .wait(2_000)
+      .catch((e) => e);
     await rig.io();
     await rig.writeStatus('Sandbox', 'default', 'wait-sbx-check-err', { phase: 'Running' });
     expect(await rig.drive(waiting)).toBe(boom);
@@ -270,7 +316,9 @@ describe('checkpoint ad-hoc waits', () => {
   it('fails with "checkpoint <name> not found in cache" when the checkpoint is gone', async () => {
     const cp = checkpoint('default', 'wait-cp-gone', { phase: 'Pending' });
     const rig = await start([cp]);
-    const waiting = adHoc(rig, cp, '', () => false, rig.provider.checkpointUpdate()).wait(60_000).catch((e) => e);
+    const waiting = adHoc(rig, cp, '', () => false, rig.provider.checkpointUpdate())
+      .wait(60_000)
+      .catch((e) => e);
     await rig.io();
     rig.server.storage.delete(sandboxResources.checkpoints, 'default', 'wait-cp-gone');
     const err = await rig.drive(waiting);
@@ -326,11 +374,35 @@ describe('buildCacheConfig', () => {
     { name: 'empty options: the four agent kinds unfiltered, and PersistentVolumes', opts: {}, namespace: undefined, labelSelector: undefined, system: false },
     { name: 'a sandbox namespace only', opts: { sandboxNamespace: 'sandbox-ns' }, namespace: 'sandbox-ns', labelSelector: undefined, system: false },
     { name: 'a valid label selector only', opts: { sandboxLabelSelector: 'app=sandbox' }, namespace: undefined, labelSelector: 'app=sandbox', system: false },
-    { name: 'namespace and label selector combined', opts: { sandboxNamespace: 'sandbox-ns', sandboxLabelSelector: 'app=sandbox' }, namespace: 'sandbox-ns', labelSelector: 'app=sandbox', system: false },
+    {
+      name: 'namespace and label selector combined',
+      opts: { sandboxNamespace: 'sandbox-ns', sandboxLabelSelector: 'app=sandbox' },
+      namespace: 'sandbox-ns',
+      labelSelector: 'app=sandbox',
+      system: false,
+    },
     { name: 'a system namespace only: Secrets and ConfigMaps in it', opts: { systemNamespace: 'system-ns' }, namespace: undefined, labelSelector: undefined, system: true },
-    { name: 'system and sandbox namespaces', opts: { systemNamespace: 'system-ns', sandboxNamespace: 'sandbox-ns' }, namespace: 'sandbox-ns', labelSelector: undefined, system: true },
-    { name: 'every option', opts: { systemNamespace: 'system-ns', sandboxNamespace: 'sandbox-ns', sandboxLabelSelector: 'app=sandbox,env=prod' }, namespace: 'sandbox-ns', labelSelector: 'app=sandbox,env=prod', system: true },
-    { name: 'a complex valid selector', opts: { sandboxLabelSelector: 'app in (sandbox,agent),env!=dev,!legacy,tier' }, namespace: undefined, labelSelector: 'app in (sandbox,agent),env!=dev,!legacy,tier', system: false },
+    {
+      name: 'system and sandbox namespaces',
+      opts: { systemNamespace: 'system-ns', sandboxNamespace: 'sandbox-ns' },
+      namespace: 'sandbox-ns',
+      labelSelector: undefined,
+      system: true,
+    },
+    {
+      name: 'every option',
+      opts: { systemNamespace: 'system-ns', sandboxNamespace: 'sandbox-ns', sandboxLabelSelector: 'app=sandbox,env=prod' },
+      namespace: 'sandbox-ns',
+      labelSelector: 'app=sandbox,env=prod',
+      system: true,
+    },
+    {
+      name: 'a complex valid selector',
+      opts: { sandboxLabelSelector: 'app in (sandbox,agent),env!=dev,!legacy,tier' },
+      namespace: undefined,
+      labelSelector: 'app in (sandbox,agent),env!=dev,!legacy,tier',
+      system: false,
+    },
   ])('$name', ({ opts, namespace, labelSelector, system }) => {
     const cfg = buildCacheConfig(opts);
     expect(cfg).toHaveLength(agent.length + 1 + (system ? 2 : 0));

@@ -24,7 +24,13 @@ const byKind: Record<string, ResourceType> = {
   SandboxTemplate: sandboxResources.sandboxTemplates,
 };
 
-export function sandbox(namespace: string, name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number; ownerReferences?: Sandbox['metadata']['ownerReferences'] } = {}, status: Sandbox['status'] = {}, spec: Sandbox['spec'] = {}): Sandbox {
+export function sandbox(
+  namespace: string,
+  name: string,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number; ownerReferences?: Sandbox['metadata']['ownerReferences'] } = {},
+  status: Sandbox['status'] = {},
+  spec: Sandbox['spec'] = {},
+): Sandbox {
   return { apiVersion: API_VERSION, kind: 'Sandbox', metadata: { namespace, name, ...extra }, spec, status };
 }
 

@@ -41,7 +41,12 @@ describe('task factories', () => {
   });
 
   it('WaitReady on generation 1 observed, running, with a pod IP and Ready: satisfied at once', async () => {
-    const sbx = sandbox('default', 'sbx-wait-1', { generation: 1 }, { observedGeneration: 1, phase: 'Running', podInfo: { podIP: '10.0.0.1' }, conditions: [ready('True', { reason: 'PodReady' })] });
+    const sbx = sandbox(
+      'default',
+      'sbx-wait-1',
+      { generation: 1 },
+      { observedGeneration: 1, phase: 'Running', podInfo: { podIP: '10.0.0.1' }, conditions: [ready('True', { reason: 'PodReady' })] },
+    );
     const rig = await start([sbx]);
     const task = rig.provider.newSandboxWaitReadyTask(sbx);
     expect(task.action).toBe(WaitAction.WaitReady);
@@ -50,7 +55,12 @@ describe('task factories', () => {
   });
 
   it('WaitReady with Ready reason StartContainerFailed fails with "start container failed"', async () => {
-    const sbx = sandbox('default', 'sbx-wait-2', { generation: 1 }, { observedGeneration: 1, conditions: [ready('False', { reason: 'StartContainerFailed', message: 'OCI create failed' })] });
+    const sbx = sandbox(
+      'default',
+      'sbx-wait-2',
+      { generation: 1 },
+      { observedGeneration: 1, conditions: [ready('False', { reason: 'StartContainerFailed', message: 'OCI create failed' })] },
+    );
     const rig = await start([sbx]);
     await expect(rig.provider.newSandboxWaitReadyTask(sbx).wait(100)).rejects.toThrow('sandbox start container failed: OCI create failed');
     await rig.shutdown();
@@ -59,9 +69,20 @@ describe('task factories', () => {
   it('WaitReady is not satisfied while the generation is unobserved or an in-place update runs', async () => {
     const base = { phase: 'Running' as const, podInfo: { podIP: '10.0.0.1' }, conditions: [ready()] };
     const rig = await start();
-    const check = (s: Sandbox) => rig.provider.newSandboxWaitReadyTask(s).wait(0).then(() => true, () => false);
+    const check = (s: Sandbox) =>
+      rig.provider
+        .newSandboxWaitReadyTask(s)
+        .wait(0)
+        .then(
+          () => true,
+          () => false,
+        );
     expect(await check(sandbox('default', 'a', { generation: 2 }, { ...base, observedGeneration: 1 }))).toBe(false);
-    expect(await check(sandbox('default', 'b', { generation: 1 }, { ...base, observedGeneration: 1, conditions: [ready(), { type: 'InplaceUpdate', status: 'True', reason: 'InplaceUpdating' }] }))).toBe(false);
+    expect(
+      await check(
+        sandbox('default', 'b', { generation: 1 }, { ...base, observedGeneration: 1, conditions: [ready(), { type: 'InplaceUpdate', status: 'True', reason: 'InplaceUpdating' }] }),
+      ),
+    ).toBe(false);
     expect(await check(sandbox('default', 'c', { generation: 1 }, { ...base, observedGeneration: 1, podInfo: {} }))).toBe(false);
     expect(await check(sandbox('default', 'd', { generation: 1 }, { ...base, observedGeneration: 1 }))).toBe(true);
     await rig.shutdown();
@@ -78,7 +99,9 @@ describe('task factories', () => {
 
   it('Checkpoint Failed "disk full" fails with "checkpoint default/cp-2 failed: disk full"; Succeeded without an id fails too', async () => {
     const rig = await start();
-    await expect(rig.provider.newCheckpointTask(checkpoint('default', 'cp-2', { phase: 'Failed', message: 'disk full' })).wait(100)).rejects.toThrow('checkpoint default/cp-2 failed: disk full');
+    await expect(rig.provider.newCheckpointTask(checkpoint('default', 'cp-2', { phase: 'Failed', message: 'disk full' })).wait(100)).rejects.toThrow(
+      'checkpoint default/cp-2 failed: disk full',
+    );
     await expect(rig.provider.newCheckpointTask(checkpoint('default', 'cp-3', { phase: 'Succeeded' })).wait(100)).rejects.toThrow('checkpoint default/cp-3 has no checkpoint id');
     await rig.shutdown();
   });
@@ -92,7 +115,7 @@ describe('task factories', () => {
     await rig.shutdown();
   });
 
-  it('has upstream\'s action names', () => {
+  it("has upstream's action names", () => {
     expect(WaitAction).toEqual({ Resume: 'Resume', Pause: 'Pause', WaitReady: 'WaitReady', Checkpoint: 'Checkpoint' });
   });
 });
@@ -105,7 +128,12 @@ describe('sandbox state rules', () => {
   it.each([
     ['deleted', sandbox('d', 'x', { deletionTimestamp: '2025-01-01T00:00:00Z' } as object, { phase: 'Running' }), 'dead', 'ResourceDeleted'],
     ['past its shutdown time', sandbox('d', 'x', {}, { phase: 'Running', conditions: [ready()] }, { shutdownTime: '2025-12-31T23:59:59Z' }), 'dead', 'ShutdownTimeReached'],
-    ['before its shutdown time, running and ready', sandbox('d', 'x', {}, { phase: 'Running', conditions: [ready()] }, { shutdownTime: '2026-01-01T00:00:01Z' }), 'running', 'RunningResourceClaimedAndReady'],
+    [
+      'before its shutdown time, running and ready',
+      sandbox('d', 'x', {}, { phase: 'Running', conditions: [ready()] }, { shutdownTime: '2026-01-01T00:00:01Z' }),
+      'running',
+      'RunningResourceClaimedAndReady',
+    ],
     ['pending', sandbox('d', 'x', pool, { phase: 'Pending', conditions: [ready()] }), 'creating', 'ResourcePending'],
     ['succeeded', sandbox('d', 'x', {}, { phase: 'Succeeded' }), 'dead', 'ResourceSucceeded'],
     ['failed', sandbox('d', 'x', {}, { phase: 'Failed' }), 'dead', 'ResourceFailed'],

@@ -114,7 +114,7 @@ describe('ApiServer objects over HTTP', () => {
     const cases: [string, Parameters<typeof h1>[2], number][] = [
       [SECRETS, { method: 'POST', body: '{"metadata": {"name": "x"', headers: { 'content-type': 'application/json' } }, 400],
       [SECRETS, { method: 'POST', body: '[1,2]' }, 400],
-      [SECRETS, { method: 'POST', body: '' , headers: { 'content-type': 'application/json' } }, 400],
+      [SECRETS, { method: 'POST', body: '', headers: { 'content-type': 'application/json' } }, 400],
       [SECRETS, { method: 'POST', body: { metadata: 'x' } }, 400],
       [SECRETS, { method: 'POST', body: { metadata: { name: 'x', namespace: 'other' } } }, 400],
       [SECRETS, { method: 'POST', body: { kind: 'ConfigMap', metadata: { name: 'x' } } }, 400],
@@ -200,7 +200,11 @@ describe('ApiServer custom resources', () => {
     expect((await h1(server, `${base}/p1`)).body.spec).toEqual({ x: 1 });
     const groups = await h1(server, '/apis');
     expect(groups.body.groups).toEqual([
-      { name: profiles.group, versions: [{ groupVersion: `${profiles.group}/v1beta1`, version: 'v1beta1' }], preferredVersion: { groupVersion: `${profiles.group}/v1beta1`, version: 'v1beta1' } },
+      {
+        name: profiles.group,
+        versions: [{ groupVersion: `${profiles.group}/v1beta1`, version: 'v1beta1' }],
+        preferredVersion: { groupVersion: `${profiles.group}/v1beta1`, version: 'v1beta1' },
+      },
     ]);
     expect((await h1(server, `/apis/${profiles.group}`)).body.kind).toBe('APIGroup');
     const list = await h1(server, `/apis/${profiles.group}/v1beta1`);

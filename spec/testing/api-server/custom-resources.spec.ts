@@ -31,9 +31,11 @@ describe('ApiServer CustomResourceDefinitions', () => {
     server = await servers.start({ crds: [crd('gadgets', 'Gadget', true)] });
   });
 
-  it('serves an installed CRD\'s resource and advertises it with its status subresource', async () => {
+  it("serves an installed CRD's resource and advertises it with its status subresource", async () => {
     const crds = await h1(server, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
-    expect(crds.body.items.map((c: any) => [c.metadata.name, c.status.conditions.map((x: any) => `${x.type}=${x.status}`)])).toEqual([['gadgets.example.com', ['NamesAccepted=True', 'Established=True']]]);
+    expect(crds.body.items.map((c: any) => [c.metadata.name, c.status.conditions.map((x: any) => `${x.type}=${x.status}`)])).toEqual([
+      ['gadgets.example.com', ['NamesAccepted=True', 'Established=True']],
+    ]);
     const list = await h1(server, '/apis/example.com/v1');
     expect(list.body.resources.map((r: any) => r.name)).toEqual(['gadgets', 'gadgets/status']);
     expect((await h1(server, '/apis')).body.groups.map((g: any) => g.name)).toEqual(['apiextensions.k8s.io', 'example.com']);
@@ -90,7 +92,10 @@ describe('ApiServer CustomResourceDefinitions', () => {
     const made = await h1(server, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { method: 'POST', body: crd('widgets', 'Widget', false) });
     expect(made.status).toBe(201);
     expect((await h1(server, '/apis/example.com/v1/namespaces/ns1/widgets')).status).toBe(200);
-    const bad = await h1(server, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { method: 'POST', body: { ...crd('things', 'Thing', false), metadata: { name: 'wrong' } } });
+    const bad = await h1(server, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      method: 'POST',
+      body: { ...crd('things', 'Thing', false), metadata: { name: 'wrong' } },
+    });
     expect(bad.status).toBe(422);
     expect(bad.body.message).toContain('metadata.name');
   });

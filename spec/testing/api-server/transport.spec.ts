@@ -35,10 +35,12 @@ describe('ApiServer transport', () => {
     expect(((await untrusted) as NodeJS.ErrnoException).code).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
     // The certificate names localhost too.
     const viaLocalhost = await new Promise<number>((resolve, reject) => {
-      https.get(`https://localhost:${server.port}/readyz`, { ca: server.caPem, agent: false, family: 4 }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject);
+      https
+        .get(`https://localhost:${server.port}/readyz`, { ca: server.caPem, agent: false, family: 4 }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
     });
     expect(viaLocalhost).toBe(200);
   });
@@ -206,10 +208,12 @@ describe('ApiServer kubeconfig and URL', () => {
     const server = await start({ tls: false, host: '0.0.0.0' });
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const res = await new Promise<number>((resolve, reject) => {
-      http.get(`${server.url}/healthz`, { agent: false }, (r) => {
-        r.resume();
-        resolve(r.statusCode ?? 0);
-      }).on('error', reject);
+      http
+        .get(`${server.url}/healthz`, { agent: false }, (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        })
+        .on('error', reject);
     });
     expect(res).toBe(200);
   });

@@ -84,7 +84,10 @@ describe('ApiServer lists and watches', () => {
     expect((await h1(server, `${SECRETS}?watch=1&resourceVersionMatch=NotOlderThan`)).status).toBe(422);
     expect((await h1(server, `${SECRETS}?watch=1&timeoutSeconds=soon`)).status).toBe(400);
     expect((await h1(server, `${SECRETS}?watch=1&labelSelector=${encodeURIComponent('a in (b')}`)).status).toBe(400);
-    expect((await h1(server, `${SECRETS}?resourceVersion=99999&resourceVersionMatch=NotOlderThan`)).body).toMatchObject({ code: 504, details: { causes: [{ reason: 'ResourceVersionTooLarge' }] } });
+    expect((await h1(server, `${SECRETS}?resourceVersion=99999&resourceVersionMatch=NotOlderThan`)).body).toMatchObject({
+      code: 504,
+      details: { causes: [{ reason: 'ResourceVersionTooLarge' }] },
+    });
     expect(server.openWatches).toBe(0);
   });
 
@@ -137,9 +140,7 @@ describe('ApiServer lists and watches', () => {
     const watch = await watchH2(session, `${SECRETS}?watch=true&resourceVersion=${rv}`);
     expect(watch.status).toBe(200);
     expect(await watch.ended).toBe('end');
-    expect(watch.lines).toEqual([
-      { type: 'ERROR', object: expect.objectContaining({ kind: 'Status', status: 'Failure', reason: 'Expired', code: 410 }) },
-    ]);
+    expect(watch.lines).toEqual([{ type: 'ERROR', object: expect.objectContaining({ kind: 'Status', status: 'Failure', reason: 'Expired', code: 410 }) }]);
     expect(server.openWatches).toBe(0);
   });
 
@@ -185,10 +186,7 @@ describe('ApiServer lists and watches', () => {
   it('sends the initial events and the initial-events-end bookmark for sendInitialEvents', async () => {
     await create('a');
     await create('b');
-    const watch = await watchH2(
-      session,
-      `${SECRETS}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion=`,
-    );
+    const watch = await watchH2(session, `${SECRETS}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion=`);
     const lines = await watch.next(3);
     expect(watch.seen).toEqual(['ADDED a', 'ADDED b', 'BOOKMARK']);
     expect(lines[2].object.metadata).toEqual({ resourceVersion: '1002', annotations: { 'k8s.io/initial-events-end': 'true' } });
