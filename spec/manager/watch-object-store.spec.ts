@@ -326,6 +326,17 @@ describe('WatchObjectStore', () => {
       expect(clock.pendingTimers()).toBe(0);
     });
 
+    it('makes the sync timeout without a stack (it would name only the timer) and leaves other errors theirs', async () => {
+      const { clock, source, store } = setup();
+      source.onList(() => new Promise(() => {}));
+      store.addReference(NS, NAME, 'pod');
+      const get = store.get(NS, NAME);
+      clock.step(1_000);
+      const err = await get.catch((e) => e);
+      expect(err.stack).toBe('SyncTimeoutError: failed to sync secret cache: timed out waiting for the condition');
+      expect(new Error('after').stack).toMatch(/\n\s+at /);
+    });
+
     it("carries the reflector's failure as the cause of a sync timeout (e.g. 403 Forbidden)", async () => {
       const { clock, source, store } = setup();
       source.onList(() => {
