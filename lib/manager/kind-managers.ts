@@ -3,7 +3,7 @@
  * add the typed getter and the kind's own rules (which pod fields reference it, what
  * "immutable" means) to a strategy manager. Each class declares the calls whose meaning
  * depends on the kind, so an editor shows `SecretManager.registerPod` and its documentation;
- * only what is the same for both (unregisterPod, close) lives in the shared base.
+ * what is the same for both (unregisterPod, changes, close) lives in the shared base.
  *
  * Both are generic in their strategy, as StrategyManager is: `new SecretManager({ source })` is a
  * `SecretManager<'Watch'>` with `changes()`; `strategy: 'Cache'` gives `SecretManager<'Cache'>`,
@@ -52,8 +52,8 @@ function ofKind<T>(obj: unknown, kind: string): T {
 
 /**
  * What the two kind managers share and is the same for both kinds: the strategy manager
- * underneath, releasing a pod, closing. The kind classes declare the calls whose meaning differs
- * by kind (reading, registering, watching), so those show their own documentation on hover.
+ * underneath, releasing a pod, watching for changes, closing. The kind classes declare the calls whose meaning differs
+ * by kind (reading, registering), so those show their own documentation on hover.
  */
 export abstract class KindManager<T, S extends ChangeDetectionStrategy> implements AsyncCloseable {
   /** @param manager the strategy manager built with the kind's rules. */
@@ -70,6 +70,19 @@ export abstract class KindManager<T, S extends ChangeDetectionStrategy> implemen
   /** Releases the objects registered for this pod (same namespace, name and UID). Never throws. */
   unregisterPod(pod: V1Pod): void {
     this.manager.unregisterPod(pod);
+  }
+
+  /**
+   * The object now (undefined while it does not exist) and on every change, until its last
+   * reference goes or the manager closes. Watch only: does not compile for Cache or Get.
+   */
+  changes(this: KindManager<T, 'Watch'>, namespace: string, name: string): Observable<T | undefined> {
+    return this.manager.changes(namespace, name);
+  }
+
+  /** Whether the strategy is Watch; narrows a manager whose strategy was chosen at run time, so `changes()` compiles. */
+  isWatching(): this is KindManager<T, 'Watch'> {
+    return this.manager.isWatching();
   }
 
   /** Stops every watch and timer; later reads fail with StoreClosedError. Idempotent. */
@@ -105,19 +118,6 @@ export class SecretManager<S extends ChangeDetectionStrategy = 'Watch'> extends 
   registerPod(pod: V1Pod): void {
     this.manager.registerPod(pod);
   }
-
-  /**
-   * The Secret now (undefined while it does not exist) and on every change, until its last
-   * reference goes or the manager closes. Watch only: does not compile for Cache or Get.
-   */
-  changes(this: SecretManager<'Watch'>, namespace: string, name: string): Observable<V1Secret | undefined> {
-    return this.manager.changes(namespace, name);
-  }
-
-  /** Whether the strategy is Watch; narrows a secret manager whose strategy was chosen at run time. */
-  isWatching(): this is SecretManager<'Watch'> {
-    return this.manager.isWatching();
-  }
 }
 
 /** The kubelet's configmap manager: the ConfigMaps that registered pods reference, kept by strategy `S`. */
@@ -148,18 +148,5 @@ export class ConfigMapManager<S extends ChangeDetectionStrategy = 'Watch'> exten
    */
   registerPod(pod: V1Pod): void {
     this.manager.registerPod(pod);
-  }
-
-  /**
-   * The ConfigMap now (undefined while it does not exist) and on every change, until its last
-   * reference goes or the manager closes. Watch only: does not compile for Cache or Get.
-   */
-  changes(this: ConfigMapManager<'Watch'>, namespace: string, name: string): Observable<V1ConfigMap | undefined> {
-    return this.manager.changes(namespace, name);
-  }
-
-  /** Whether the strategy is Watch; narrows a configmap manager whose strategy was chosen at run time. */
-  isWatching(): this is ConfigMapManager<'Watch'> {
-    return this.manager.isWatching();
   }
 }
