@@ -2,7 +2,7 @@
  * Per-watch memory of the watch store: V8 heap and RSS per watched object, as the slope between
  * two sizes, against the embedded API server in a child process (so only the client's memory
  * is measured). It is the measurement behind issue 9's per-watch targets, small enough to run
- * while changing the reflector: `node --expose-gc dist/bench/watch-heap.js 2000 10000`.
+ * while changing the reflector: `node --expose-gc dist/bench/scale-probe/store-heap.js 2000 10000`.
  * `HEAP_SNAPSHOT_DIR=/tmp/x` also writes a heap snapshot at each size, for
  * ../shared/tools/heap-diff.cjs. `WATCH_LIST=0` syncs with list+watch instead of WatchList.
  */
@@ -12,11 +12,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeHeapSnapshot } from 'node:v8';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient } from '../lib/api/kube-client.js';
-import type { KubeObject } from '../lib/api/object.js';
-import { resources } from '../lib/api/resource.js';
-import { WatchObjectStore } from '../lib/manager/watch-object-store.js';
-import { ApiServer } from '../lib/testing/api-server/index.js';
+import { KubeClient } from '../../lib/api/kube-client.js';
+import type { KubeObject } from '../../lib/api/object.js';
+import { resources } from '../../lib/api/resource.js';
+import { WatchObjectStore } from '../../lib/manager/watch-object-store.js';
+import { ApiServer } from '../../lib/testing/api-server/index.js';
 
 const NS = 'heap';
 const name = (i: number) => `s-${i}`;

@@ -4,7 +4,7 @@
  * process opens watches through KubeClient (one per object, by fieldSelector, as the reflector
  * does), waits until all are answered, collects garbage and measures, then opens more.
  *
- *     npm run build && node --expose-gc dist/bench/scale-probe/watch-heap.js 2000,10000 [snapshot-dir]
+ *     npm run build && node --expose-gc dist/bench/scale-probe/transport-heap.js 2000,10000 [snapshot-dir]
  *
  * PROBE_MODE=callbacks opens them with `watchEvents` (handlers, no pending promise per watch)
  * instead of the async iterator.
