@@ -204,13 +204,13 @@ function laneRow(lane: Lane, writes: number): LaneRow {
 
 /** The table's columns: title, width, and the line that explains it under the table. */
 const COLUMNS: Array<{ key: keyof LaneRow; title: string; width: number; about: string }> = [
-  { key: 'strategy', title: 'strategy', width: 15, about: 'Watch: a list+watch per object; Cache: a GET once the TTL is over' },
+  { key: 'strategy', title: 'strategy', width: 15, about: 'Watch: one watch per object (WatchList); Cache: a GET once the TTL is over' },
   { key: 'objects', title: 'objects', width: 9, about: "secrets and configmaps held by the lane's two managers" },
   { key: 'refs', title: 'refs', width: 6, about: `references from the ${PODS} pods to those objects` },
-  { key: 'reflectors', title: 'reflectors', width: 12, about: 'list+watch loops running now' },
+  { key: 'reflectors', title: 'reflectors', width: 12, about: 'reflector loops running now' },
   { key: 'conns', title: 'conns', width: 6, about: 'TCP connections to the API server (HTTP/2: watches share them)' },
   { key: 'GET', title: 'GET', width: 6, about: 'GET requests the lane sent: Cache, one per object per TTL' },
-  { key: 'LIST', title: 'LIST', width: 6, about: 'LIST requests: a reflector lists once, then watches' },
+  { key: 'LIST', title: 'LIST', width: 6, about: 'LIST requests: 0 where the server serves WatchList, else one per reflector' },
   { key: 'WATCH', title: 'WATCH', width: 6, about: 'WATCH requests: one per reflector, again when a watch ends' },
   { key: 'seen', title: 'seen', width: 10, about: 'secret versions the lane has seen / versions written' },
   { key: 'p50', title: 'p50 ms', width: 8, about: 'median ms from a write until the lane has it (Watch: change event; Cache: a read)' },
