@@ -3,7 +3,9 @@
  * injected clock instead of one timer each. A timer per watch costs about 0.45 KB (issue 9);
  * here a deadline is a slot in a Set. Deadlines are rounded up to the wheel's resolution, so
  * watches opened within the same second share a bucket, and the one timer is armed for the
- * earliest bucket only.
+ * earliest bucket only. Watch deadlines differ per watch (a random timeout each), which is why
+ * this is a wheel; timeouts that all share one delay (the watch store's waiting gets) use
+ * lib/util's DeadlineQueue, a plain FIFO that never scans buckets.
  */
 import type { Clock, Timer } from '../util/clock.js';
 

@@ -3,7 +3,8 @@
  * the deadlines come due in the order they were set, so a queue in insertion order is all the
  * bookkeeping needed: one timer for the head, re-armed for the next head when it fires. The
  * watch store uses it for the sync timeouts of waiting gets, of which a kubelet-shaped reader
- * can have one per watched object at once (100,000 timers otherwise).
+ * can have one per watched object at once (100,000 timers otherwise). Deadlines of differing
+ * lengths (the transport's watch deadlines) need lib/api's DeadlineWheel instead.
  */
 import type { Clock, Timer } from './clock.js';
 
